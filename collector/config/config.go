@@ -1,0 +1,120 @@
+// Package config holds the exporter's YAML schema, its defaults and its
+// validation. Every error names the file, the line and the field.
+package config
+
+import (
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+)
+
+// Config is one loaded configuration: the main file plus every target file.
+type Config struct {
+	Global      Global   `yaml:"global"`
+	Classes     []Class  `yaml:"classes"`
+	Targets     []Target `yaml:"targets"`
+	TargetFiles []string `yaml:"target_files"`
+	// Fingerprints are user rules that tell which layer produced a 5xx
+	// answer; they are tried before the built-in ones.
+	Fingerprints []FingerprintRule `yaml:"fingerprints"`
+
+	// Files lists every file the config was read from (main file first), so a
+	// watcher knows what to watch. Not part of the YAML.
+	Files []string `yaml:"-"`
+}
+
+// Global holds the defaults every target inherits.
+type Global struct {
+	Interval         model.Duration    `yaml:"interval"`
+	Timeout          model.Duration    `yaml:"timeout"`
+	Location         string            `yaml:"location"`
+	Headers          map[string]string `yaml:"headers"`
+	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`
+	ValidStatusCodes StatusCodes       `yaml:"valid_status_codes"`
+	FollowRedirects  *bool             `yaml:"follow_redirects"`
+	MaxRedirects     int               `yaml:"max_redirects"`
+	// Buckets are the classic buckets of http5xx_request_duration_seconds.
+	Buckets []float64 `yaml:"buckets"`
+	// PhaseClassicBuckets adds classic buckets to the (native) phase histogram.
+	PhaseClassicBuckets []float64 `yaml:"phase_classic_buckets"`
+}
+
+// Class is one row of the error-class table: which codes and no-answer
+// reasons belong to it and whose pager it rings.
+type Class struct {
+	Name      string      `yaml:"name"`
+	Codes     StatusCodes `yaml:"codes"`
+	Reasons   []string    `yaml:"reasons"`
+	Owner     string      `yaml:"owner"`
+	FirstMove string      `yaml:"first_move"`
+}
+
+// Target is one probed URL.
+type Target struct {
+	Name             string            `yaml:"name"`
+	URL              string            `yaml:"url"`
+	Service          string            `yaml:"service"`
+	Owner            string            `yaml:"owner"`
+	Method           string            `yaml:"method"`
+	Headers          map[string]string `yaml:"headers"`
+	Body             string            `yaml:"body"`
+	Interval         model.Duration    `yaml:"interval"`
+	Timeout          model.Duration    `yaml:"timeout"`
+	ValidStatusCodes StatusCodes       `yaml:"valid_status_codes"`
+	FollowRedirects  *bool             `yaml:"follow_redirects"`
+	MaxRedirects     int               `yaml:"max_redirects"`
+	KeepAlive        bool              `yaml:"keep_alive"`
+	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`
+	TLS              config.TLSConfig  `yaml:"tls"`
+	ProxyURL         string            `yaml:"proxy_url"`
+
+	// VersionHeader names a response header carrying the deployed version
+	// (e.g. X-App-Version); a change records a detected deploy.
+	VersionHeader string `yaml:"version_header"`
+	// VersionURL and VersionField: a JSON document and the dotted path of the
+	// version in it, polled alongside the probe.
+	VersionURL   string `yaml:"version_url"`
+	VersionField string `yaml:"version_field"`
+	// Saturation is an optional source of a 0..1 saturation reading.
+	Saturation *Saturation `yaml:"saturation"`
+
+	// File is the file the target was defined in (for messages). Not YAML.
+	File string `yaml:"-"`
+}
+
+// IntervalDuration and TimeoutDuration return the effective values as time.Duration.
+func (t *Target) IntervalDuration() time.Duration { return time.Duration(t.Interval) }
+func (t *Target) TimeoutDuration() time.Duration  { return time.Duration(t.Timeout) }
+
+// Follows reports whether redirects are followed (defaults already applied).
+func (t *Target) Follows() bool { return t.FollowRedirects != nil && *t.FollowRedirects }
+
+// Saturation configures where a target's saturation is read from.
+type Saturation struct {
+	// Type is one of nginx_stub_status, php_fpm_status, json, prometheus.
+	Type     string         `yaml:"type"`
+	URL      string         `yaml:"url"`
+	Interval model.Duration `yaml:"interval"`
+	Timeout  model.Duration `yaml:"timeout"`
+	// Max is the capacity the reading is divided by (for nginx:
+	// worker_connections x workers; for php-fpm: taken from the status page
+	// when zero).
+	Max float64 `yaml:"max"`
+	// Field is the dotted path of the value in a JSON document.
+	Field string `yaml:"field"`
+	// Metric is a series selector for the prometheus type, e.g.
+	// 'busy_workers{pool="web"}'.
+	Metric        string   `yaml:"metric"`
+	BodySizeLimit ByteSize `yaml:"body_size_limit"`
+}
+
+// FingerprintRule maps an answer's signature to the layer that produced it.
+// A rule matches when every pattern it sets matches.
+type FingerprintRule struct {
+	Header  string `yaml:"header"`  // header name; Match applies to its value
+	Match   string `yaml:"match"`   // regexp on the header value
+	Body    string `yaml:"body"`    // regexp on the first bytes of the body
+	Layer   string `yaml:"layer"`   // cdn, load_balancer, proxy, origin
+	Product string `yaml:"product"` // e.g. nginx, envoy, cloudflare
+}
