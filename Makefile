@@ -19,7 +19,7 @@ LDFLAGS  := -X github.com/prometheus/common/version.Version=$(VERSION) \
 # Tests that read output of more than one package run serially on CI's 2 cores.
 GOTEST_FLAGS ?= -count=1
 
-.PHONY: all build run test unit lint vet fmt bench tools clean
+.PHONY: all build run test unit lint vet fmt bench tools clean check-metrics
 
 all: build
 
@@ -45,6 +45,14 @@ $(BIN)/amtool:
 
 tools: $(BIN)/promtool $(BIN)/prometheus $(BIN)/alertmanager $(BIN)/amtool
 
+# The exporter on the example config against the demo origin. Ctrl-C stops both.
+RUN_ARGS ?=
+run: build
+	@echo "demo origin on http://127.0.0.1:10506, exporter on http://localhost:10505 (/metrics)"
+	@trap 'kill $$origin 2>/dev/null' EXIT INT TERM; \
+	 $(BIN)/demo-origin --web.listen-address=127.0.0.1:10506 & origin=$$!; \
+	 $(BIN)/http5xx_exporter --config.file=examples/http5xx.yml $(RUN_ARGS)
+
 vet:
 	$(GO) vet ./...
 
@@ -62,8 +70,12 @@ bench:
 clean:
 	rm -rf $(BIN) .data .e2e
 
+# promtool and promlint on the golden /metrics output.
+check-metrics: $(BIN)/promtool
+	$(BIN)/promtool check metrics < collector/testdata/metrics.golden
+
 # Each area adds its own test targets to TEST_TARGETS.
-TEST_TARGETS := lint unit
+TEST_TARGETS := lint unit check-metrics
 -include $(wildcard */*.mk)
 
 test: $(TEST_TARGETS)

@@ -88,14 +88,18 @@ type Result struct {
 
 	// StatusCode is the final HTTP status code, 0 when there was no answer.
 	StatusCode int
-	// Reason is why there was no answer; ReasonNone when StatusCode != 0.
-	// A body over the limit is ReasonTooLarge even though a code was seen.
+	// Reason is why the probe got no (complete) answer; ReasonNone when it
+	// got one. A non-zero Reason is a failure even when StatusCode is set:
+	// the headers arrived but the body was over the limit (too_large), timed
+	// out (timeout) or broke off (reset, malformed), or the answer was a
+	// redirect the policy refused (redirect_loop; StatusCode is that 3xx).
 	Reason Reason
 	// Err is the underlying error, for logs and the check command.
 	Err error
 
-	// Class and Owner come from the error-class table; "2xx".."4xx" and no
-	// owner for answers outside every class.
+	// Class and Owner come from the error-class table: of Reason when it is
+	// set, else of StatusCode; "2xx".."4xx" and no owner for answers outside
+	// every class, "unknown" for a reason outside every class.
 	Class string
 	Owner string
 	// Success is true when the answer met the target's valid_status_codes.

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/version"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+)
+
+// checkCommand is `check URL...`: one probe per URL, a verdict per URL.
+type checkCommand struct {
+	cmd         *kingpin.CmdClause
+	urls        []string
+	configFile  string
+	timeout     time.Duration
+	method      string
+	headers     map[string]string
+	validCodes  string
+	noRedirects bool
+	insecure    bool
+	location    string
+	output      string
+}
+
+func newCheckCommand(app *kingpin.Application) *checkCommand {
+	c := &checkCommand{}
+	c.cmd = app.Command("check", "Probe URLs once and print code, class, owner, phases and a verdict. Exit 0 when every URL met its valid codes, 1 when one did not, 2 on usage or config errors.")
+	c.cmd.Arg("url", "http(s) URLs to probe.").Required().StringsVar(&c.urls)
+	c.cmd.Flag("config.file", "Take the error-class table (and fingerprint rules) from this config file instead of the defaults.").StringVar(&c.configFile)
+	c.cmd.Flag("timeout", "Timeout of each probe.").Default("10s").DurationVar(&c.timeout)
+	c.cmd.Flag("method", "HTTP method.").Default("GET").StringVar(&c.method)
+	c.cmd.Flag("header", "Request header NAME=VALUE (repeatable).").StringMapVar(&c.headers)
+	c.cmd.Flag("valid-status-codes", "Codes that count as success, e.g. 200-399,404.").Default("200-399").StringVar(&c.validCodes)
+	c.cmd.Flag("no-follow-redirects", "Report a 3xx instead of following it.").BoolVar(&c.noRedirects)
+	c.cmd.Flag("insecure", "Do not verify the server's certificate.").BoolVar(&c.insecure)
+	c.cmd.Flag("location", "Location sent in the X-Http5xx-Probe header.").StringVar(&c.location)
+	c.cmd.Flag("output", "Output format.").Short('o').Default("text").EnumVar(&c.output, "text", "json")
+	return c
+}
+
+// checkReport is one URL's outcome; its JSON field names are stable.
+type checkReport struct {
+	URL        string             `json:"url"`
+	Code       int                `json:"code"`
+	Reason     string             `json:"reason,omitempty"`
+	Class      string             `json:"class"`
+	Owner      string             `json:"owner,omitempty"`
+	Layer      string             `json:"layer,omitempty"`
+	Product    string             `json:"product,omitempty"`
+	OK         bool               `json:"ok"`
+	Seconds    float64            `json:"duration_seconds"`
+	Phases     map[string]float64 `json:"phases_seconds"`
+	RetryAfter float64            `json:"retry_after_seconds,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	Verdict    string             `json:"verdict"`
+}
+
+func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
+	classes := config.DefaultClasses()
+	var rules []config.FingerprintRule
+	if c.configFile != "" {
+		cfg, err := config.Load(c.configFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "check: %v\n", err)
+			return 2
+		}
+		classes, rules = cfg.Classes, cfg.Fingerprints
+	}
+	var valid config.StatusCodes
+	for _, v := range strings.Split(c.validCodes, ",") {
+		r, err := config.ParseStatusRange(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "check: --valid-status-codes: %v\n", err)
+			return 2
+		}
+		valid = append(valid, r)
+	}
+	matcher, err := fingerprint.New(rules)
+	if err != nil {
+		fmt.Fprintf(stderr, "check: %v\n", err)
+		return 2
+	}
+	firstMove := map[string]string{}
+	for _, cl := range classes {
+		firstMove[cl.Name] = cl.FirstMove
+	}
+	classifier := probe.NewClassifier(classes)
+	follow := !c.noRedirects
+	probers := make([]*probe.Prober, len(c.urls))
+	for i, raw := range c.urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fmt.Fprintf(stderr, "check: %q is not an http or https URL\n", raw)
+			return 2
+		}
+		t := &config.Target{
+			Name: fmt.Sprintf("check-%d", i+1), URL: raw, Method: c.method, Headers: c.headers,
+			Interval: model.Duration(c.timeout), Timeout: model.Duration(c.timeout),
+			ValidStatusCodes: valid, FollowRedirects: &follow, MaxRedirects: 10,
+			BodySizeLimit: 1 << 20,
+		}
+		t.Service = t.Name
+		t.TLS.InsecureSkipVerify = c.insecure
+		p, err := probe.New(t, probe.Options{Location: c.location, Version: version.Version, Classifier: classifier})
+		if err != nil {
+			fmt.Fprintf(stderr, "check: %s: %v\n", raw, err)
+			return 2
+		}
+		defer p.Close()
+		probers[i] = p
+	}
+
+	reports := make([]checkReport, len(c.urls))
+	var wg sync.WaitGroup
+	for i, p := range probers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := p.Probe(ctx)
+			if r.StatusCode >= 500 && r.Reason == probe.ReasonNone {
+				r.Layer, r.Product = matcher.Match(r.StatusCode, r.Header, r.BodyPrefix)
+			}
+			reports[i] = newCheckReport(c.urls[i], &r, firstMove[r.Class])
+		}()
+	}
+	wg.Wait()
+
+	code := 0
+	for _, r := range reports {
+		if !r.OK {
+			code = 1
+		}
+	}
+	if c.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(reports); err != nil {
+			fmt.Fprintf(stderr, "check: %v\n", err)
+			return 2
+		}
+		return code
+	}
+	for _, r := range reports {
+		printCheckReport(stdout, r)
+	}
+	return code
+}
+
+func newCheckReport(u string, r *probe.Result, firstMove string) checkReport {
+	rep := checkReport{
+		URL: u, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
+		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
+		Phases: map[string]float64{}, RetryAfter: r.RetryAfter.Seconds(),
+	}
+	if r.Reason != probe.ReasonNone {
+		rep.Reason = r.Reason.String()
+	}
+	if r.Err != nil {
+		rep.Error = r.Err.Error()
+	}
+	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+		if r.PhaseSeen[p] {
+			rep.Phases[p.String()] = r.Phases[p].Seconds()
+		}
+	}
+	rep.Verdict = verdict(rep, firstMove)
+	return rep
+}
+
+// verdict is the one line a person reads first.
+func verdict(r checkReport, firstMove string) string {
+	if r.OK {
+		return fmt.Sprintf("OK: %d in %s", r.Code, fmtSeconds(r.Seconds))
+	}
+	what := fmt.Sprintf("HTTP %d", r.Code)
+	if r.Reason != "" {
+		what = "no answer (" + r.Reason + ")"
+	}
+	s := fmt.Sprintf("%s: %s", strings.ToUpper(r.Class), what)
+	if r.Layer != "" && r.Layer != "unknown" {
+		s += fmt.Sprintf(" from the %s layer", strings.ReplaceAll(r.Layer, "_", " "))
+		if r.Product != "" && r.Product != "unknown" {
+			s += " (" + r.Product + ")"
+		}
+	}
+	if r.Owner != "" {
+		s += "; owner " + r.Owner
+	}
+	if firstMove != "" {
+		s += "; first move: " + firstMove
+	}
+	return s
+}
+
+func printCheckReport(w io.Writer, r checkReport) {
+	fmt.Fprintf(w, "%s\n", r.URL)
+	code := fmt.Sprint(r.Code)
+	if r.Reason != "" {
+		code = "- (" + r.Reason + ")"
+	}
+	fmt.Fprintf(w, "  code %s  class %s  owner %s", code, r.Class, orDash(r.Owner))
+	if r.Layer != "" {
+		fmt.Fprintf(w, "  layer %s/%s", r.Layer, orDash(r.Product))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  total %s", fmtSeconds(r.Seconds))
+	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+		if v, ok := r.Phases[p.String()]; ok {
+			fmt.Fprintf(w, "  %s %s", p, fmtSeconds(v))
+		}
+	}
+	fmt.Fprintln(w)
+	if r.RetryAfter > 0 {
+		fmt.Fprintf(w, "  retry-after %s\n", fmtSeconds(r.RetryAfter))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error %s\n", r.Error)
+	}
+	fmt.Fprintf(w, "  %s\n", r.Verdict)
+}
+
+func fmtSeconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(100 * time.Microsecond).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

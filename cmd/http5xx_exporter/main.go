@@ -1,0 +1,71 @@
+// Command http5xx_exporter probes HTTP targets on its own schedule and exports
+// which 5xx they answer, whose problem it is and what changed.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+)
+
+// defaultListen is outside the exhausted 9100-9999 exporter range (DESIGN.md).
+const defaultListen = ":10505"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args and runs the chosen command until ctx ends; it returns the
+// exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New("http5xx_exporter", "Probes HTTP targets and tells which 5xx, whose problem, and what changed.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	// --help and --version end the run with their exit code instead of
+	// calling os.Exit inside the parser.
+	terminated, exitCode := false, 0
+	app.Terminate(func(code int) { terminated, exitCode = true, code })
+	app.Version(version.Print("http5xx_exporter"))
+	app.HelpFlag.Short('h')
+
+	srv := newServeCommand(app)
+	srv.web = kingpinflag.AddFlags(srv.cmd, defaultListen)
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(app, logCfg)
+	check := newCheckCommand(app)
+	cfgCheck := newConfigCheckCommand(app)
+
+	cmd, err := app.Parse(args)
+	if terminated {
+		return exitCode
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "http5xx_exporter: %v (try --help)\n", err)
+		return 2
+	}
+	logCfg.Writer = stderr
+	logger := promslog.New(logCfg)
+
+	switch cmd {
+	case check.cmd.FullCommand():
+		return check.run(ctx, stdout, stderr)
+	case cfgCheck.cmd.FullCommand():
+		return cfgCheck.run(stdout, stderr)
+	case srv.cmd.FullCommand(), "":
+		return srv.run(ctx, logger, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "http5xx_exporter: unknown command %q\n", cmd)
+	return 2
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/http5xx/http5xx_exporter/collector"
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// serveCommand is the default command: load the config, probe, serve.
+type serveCommand struct {
+	cmd           *kingpin.CmdClause
+	web           *web.FlagConfig
+	configFile    string
+	configCheck   bool
+	watchInterval time.Duration
+	location      string
+	maxConcurrent int
+	metricsPath   string
+}
+
+func newServeCommand(app *kingpin.Application) *serveCommand {
+	c := &serveCommand{}
+	c.cmd = app.Command("serve", "Run the exporter (the default command).").Default()
+	c.cmd.Flag("config.file", "Configuration file.").Default("http5xx.yml").StringVar(&c.configFile)
+	c.cmd.Flag("config.check", "Check the configuration file and exit (0 valid, 2 invalid).").BoolVar(&c.configCheck)
+	c.cmd.Flag("config.watch-interval", "How often to look for changes of the config and target files; 0 disables.").Default("5s").DurationVar(&c.watchInterval)
+	c.cmd.Flag("location", "Name of the place this exporter probes from (label location); wins over global.location.").StringVar(&c.location)
+	c.cmd.Flag("probe.max-concurrent", "Most probes running at once; further slots wait up to half their interval, then are skipped.").Default("64").IntVar(&c.maxConcurrent)
+	c.cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	return c
+}
+
+func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, stderr io.Writer) int {
+	if c.configCheck {
+		return checkConfigFile(c.configFile, stdout, stderr)
+	}
+	logger.Info("starting http5xx_exporter", "version", version.Info(), "build_context", version.BuildContext())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector("http5xx_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	cfg, err := config.Load(c.configFile)
+	if err != nil {
+		logger.Error("cannot load configuration", "file", c.configFile, "err", err)
+		return 1
+	}
+	exp, err := collector.New(collector.Options{
+		Location:      c.location,
+		Version:       version.Version,
+		MaxConcurrent: c.maxConcurrent,
+		Logger:        logger,
+		Registerer:    reg,
+	}, cfg)
+	if err != nil {
+		logger.Error("cannot start probing", "file", c.configFile, "err", err)
+		return 1
+	}
+	defer exp.Stop()
+	exp.Metrics().ReloadOK.Set(1)
+	exp.Metrics().ReloadTime.SetToCurrentTime()
+	logger.Info("configuration loaded", "file", c.configFile, "targets", len(cfg.Targets), "location", exp.Location())
+
+	rl := &reloader{path: c.configFile, exp: exp, logger: logger}
+	var ready atomic.Bool
+	ready.Store(true)
+
+	mux := http.NewServeMux()
+	mux.Handle(c.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+		Registry:          reg,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "Not ready: no configuration loaded yet.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready.")
+	})
+	mux.HandleFunc("/-/reload", rl.handle)
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "http5xx_exporter",
+		Description: "Probes HTTP targets and tells which 5xx, whose problem, and what changed.",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: c.metricsPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	})
+	if err != nil {
+		logger.Error("cannot build landing page", "err", err)
+		return 1
+	}
+	mux.Handle("/", landing)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, c.web, logger) }()
+	var watch <-chan time.Time
+	if c.watchInterval > 0 {
+		t := time.NewTicker(c.watchInterval)
+		defer t.Stop()
+		watch = t.C
+		rl.digest, _ = config.Digest(c.configFile)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = server.Shutdown(sctx)
+			return 0
+		case err := <-serveErr:
+			if errors.Is(err, http.ErrServerClosed) {
+				return 0
+			}
+			logger.Error("web server failed", "err", err)
+			return 1
+		case <-hup:
+			_ = rl.reload("SIGHUP")
+		case <-watch:
+			rl.reloadIfChanged()
+		}
+	}
+}
+
+// reloader serializes reloads from SIGHUP, POST /-/reload and file changes.
+type reloader struct {
+	path   string
+	exp    *collector.Exporter
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	digest string
+}
+
+func (r *reloader) reload(trigger string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reloadLocked(trigger)
+}
+
+func (r *reloader) reloadLocked(trigger string) error {
+	if d, err := config.Digest(r.path); err == nil {
+		r.digest = d
+	}
+	if err := r.exp.Reload(r.path); err != nil {
+		r.logger.Error("reload failed; the running configuration stays", "trigger", trigger, "file", r.path, "err", err)
+		return err
+	}
+	r.logger.Info("configuration reloaded", "trigger", trigger, "file", r.path, "targets", len(r.exp.Config().Targets))
+	return nil
+}
+
+// reloadIfChanged reloads when the config or a target file changed.
+func (r *reloader) reloadIfChanged() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, err := config.Digest(r.path)
+	if err != nil || d == r.digest {
+		return // an unreadable file is reported by the reload it will trigger once readable
+	}
+	_ = r.reloadLocked("file change")
+}
+
+func (r *reloader) handle(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost && req.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		http.Error(w, "Only POST or PUT requests allowed.", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := r.reload("web"); err != nil {
+		http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "Reloaded.")
+}

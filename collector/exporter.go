@@ -1,0 +1,251 @@
+// Package collector turns configured targets into scheduled probes and the
+// probes' results into Prometheus series and status. Sub-packages hold each
+// concern: config, probe, schedule, deploy, saturation, fingerprint.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/schedule"
+)
+
+// Sink consumes every probe result after the metrics: the status store,
+// deploy detection. Observe runs on the probe's goroutine and must be quick.
+type Sink interface {
+	Observe(t *config.Target, r *probe.Result)
+}
+
+// TargetSetter is a part that follows the configured targets (saturation
+// pollers, version pollers); it is told after every successful (re)load.
+type TargetSetter interface {
+	SetTargets(ts []*config.Target)
+}
+
+// Layerer decides which hop produced a 5xx answer.
+type Layerer interface {
+	Match(code int, h http.Header, body []byte) (layer, product string)
+}
+
+// Options are fixed for the exporter's lifetime.
+type Options struct {
+	// Location from --location; it wins over global.location.
+	Location      string
+	Version       string
+	MaxConcurrent int
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
+	Sinks         []Sink
+	Followers     []TargetSetter
+	// NewLayerer builds the fingerprint matcher from a config; nil leaves
+	// Result.Layer empty.
+	NewLayerer func(*config.Config) (Layerer, error)
+}
+
+// Exporter owns the running configuration, the probers and the scheduler.
+type Exporter struct {
+	opts     Options
+	location string
+	metrics  *Metrics
+	sched    *schedule.Scheduler
+
+	mu      sync.RWMutex
+	cfg     *config.Config
+	targets map[string]*target
+	layerer Layerer
+}
+
+type target struct {
+	cfg    *config.Target
+	prober *probe.Prober
+}
+
+// New builds an exporter from its first configuration and starts probing.
+func New(o Options, cfg *config.Config) (*Exporter, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	loc := o.Location
+	if loc == "" {
+		loc = cfg.Global.Location
+	}
+	m := NewMetrics(MetricsOptions{Location: loc, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets})
+	if o.Registerer != nil {
+		if err := m.Register(o.Registerer); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	e := &Exporter{opts: o, location: loc, metrics: m, targets: map[string]*target{}}
+	e.sched = schedule.New(schedule.Options{
+		MaxConcurrent: o.MaxConcurrent,
+		Logger:        o.Logger,
+		Hooks: schedule.Hooks{
+			Lag:      func(d time.Duration) { m.Lag.Observe(d.Seconds()) },
+			Skipped:  m.Skipped,
+			Inflight: func(d int) { m.Inflight.Add(float64(d)) },
+		},
+	})
+	if err := e.Apply(cfg); err != nil {
+		e.sched.Stop()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Location is the effective probing location ("" when unset).
+func (e *Exporter) Location() string { return e.location }
+
+// Metrics returns the probe-path metrics (reload gauges live there).
+func (e *Exporter) Metrics() *Metrics { return e.metrics }
+
+// Config returns the running configuration.
+func (e *Exporter) Config() *config.Config {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.cfg
+}
+
+// Apply switches to cfg. Everything that can fail is built first, so an
+// error leaves the running configuration untouched.
+func (e *Exporter) Apply(cfg *config.Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old := e.cfg; old != nil {
+		if e.opts.Location == "" && cfg.Global.Location != old.Global.Location {
+			return errors.New("global.location cannot change on reload; restart the exporter")
+		}
+		if !slices.Equal(cfg.Global.Buckets, old.Global.Buckets) || !slices.Equal(cfg.Global.PhaseClassicBuckets, old.Global.PhaseClassicBuckets) {
+			return errors.New("global.buckets and global.phase_classic_buckets cannot change on reload; restart the exporter")
+		}
+	}
+	var layerer Layerer
+	if e.opts.NewLayerer != nil {
+		l, err := e.opts.NewLayerer(cfg)
+		if err != nil {
+			return err
+		}
+		layerer = l
+	}
+	classifier := probe.NewClassifier(cfg.Classes)
+	popts := probe.Options{Location: e.location, Version: e.opts.Version, Classifier: classifier}
+	next := make(map[string]*target, len(cfg.Targets))
+	ts := make([]*config.Target, 0, len(cfg.Targets))
+	for i := range cfg.Targets {
+		t := &cfg.Targets[i]
+		p, err := probe.New(t, popts)
+		if err != nil {
+			for _, n := range next {
+				n.prober.Close()
+			}
+			return fmt.Errorf("target %q: %w", t.Name, err)
+		}
+		next[t.Name] = &target{cfg: t, prober: p}
+		ts = append(ts, t)
+	}
+
+	classesChanged := e.cfg == nil || !reflect.DeepEqual(e.cfg.Classes, cfg.Classes)
+	e.metrics.SetTargets(ts, classifier, classesChanged)
+	old := e.targets
+	e.cfg, e.targets, e.layerer = cfg, next, layerer
+
+	jobs := make([]schedule.Job, 0, len(ts))
+	for _, t := range ts {
+		tg := next[t.Name]
+		jobs = append(jobs, schedule.Job{
+			Name:     t.Name,
+			Interval: t.IntervalDuration(),
+			Run:      func(ctx context.Context) { e.run(ctx, tg) },
+		})
+	}
+	e.sched.Update(jobs)
+	for _, f := range e.opts.Followers {
+		f.SetTargets(ts)
+	}
+	// Old probers only hold idle connections; a probe still running on one
+	// finishes with it.
+	for _, o := range old {
+		o.prober.Close()
+	}
+	return nil
+}
+
+// run does one scheduled probe and hands the result on.
+func (e *Exporter) run(ctx context.Context, tg *target) {
+	r := tg.prober.Probe(ctx)
+	if ctx.Err() != nil {
+		return // shutdown or reload cancelled the probe: not a target failure
+	}
+	e.record(tg.cfg, &r)
+}
+
+func (e *Exporter) record(t *config.Target, r *probe.Result) {
+	if r.StatusCode >= 500 && r.Reason == probe.ReasonNone {
+		e.mu.RLock()
+		l := e.layerer
+		e.mu.RUnlock()
+		if l != nil {
+			r.Layer, r.Product = l.Match(r.StatusCode, r.Header, r.BodyPrefix)
+		}
+	}
+	e.metrics.Observe(r)
+	for _, s := range e.opts.Sinks {
+		s.Observe(t, r)
+	}
+	lvl := slog.LevelDebug
+	if !r.Success {
+		lvl = slog.LevelInfo
+	}
+	e.opts.Logger.Log(context.Background(), lvl, "probe", "target", t.Name, "code", r.StatusCode,
+		"reason", r.Reason.String(), "class", r.Class, "owner", r.Owner, "duration", r.Duration, "err", r.Err)
+}
+
+// ProbeNow runs one probe of a configured target outside the schedule and
+// records it like a scheduled one.
+func (e *Exporter) ProbeNow(ctx context.Context, name string) (probe.Result, error) {
+	e.mu.RLock()
+	tg := e.targets[name]
+	e.mu.RUnlock()
+	if tg == nil {
+		return probe.Result{}, fmt.Errorf("no configured target %q", name)
+	}
+	r := tg.prober.Probe(ctx)
+	e.record(tg.cfg, &r)
+	return r, nil
+}
+
+// Stop stops probing and waits for running probes.
+func (e *Exporter) Stop() {
+	e.sched.Stop()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range e.targets {
+		t.prober.Close()
+	}
+}
+
+// Reload loads path and applies it; on any error the running configuration
+// stays and the reload gauge drops to 0.
+func (e *Exporter) Reload(path string) error {
+	cfg, err := config.Load(path)
+	if err == nil {
+		err = e.Apply(cfg)
+	}
+	if err != nil {
+		e.metrics.ReloadOK.Set(0)
+		return err
+	}
+	e.metrics.ReloadOK.Set(1)
+	e.metrics.ReloadTime.SetToCurrentTime()
+	return nil
+}

@@ -1,0 +1,298 @@
+package collector
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/schedule"
+)
+
+// precreated are the codes every target exports from its first scrape, so
+// rate() and absent-series alerts work before the first error.
+var precreated = []int{200, 500, 502, 503, 504}
+
+// Native histogram settings shared by the probe histograms.
+const (
+	nativeFactor     = 1.1
+	nativeMaxBuckets = 100
+	nativeMinReset   = time.Hour
+)
+
+// Metrics holds every probe-path series. Per-target children are bound once
+// when a target appears, so observing a result allocates no label maps.
+type Metrics struct {
+	probes     *prometheus.CounterVec
+	responses  *prometheus.CounterVec
+	failures   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	phases     *prometheus.HistogramVec
+	up         *prometheus.GaugeVec
+	lastCode   *prometheus.GaugeVec
+	lastTS     *prometheus.GaugeVec
+	retryAfter *prometheus.GaugeVec
+	layers     *prometheus.CounterVec
+	targetInfo *prometheus.GaugeVec
+	skipped    *prometheus.CounterVec
+
+	Inflight   prometheus.Gauge
+	Lag        prometheus.Histogram
+	ReloadOK   prometheus.Gauge
+	ReloadTime prometheus.Gauge
+
+	// buckets are fixed for the process lifetime (a reload cannot change
+	// them without resetting every histogram).
+	buckets, phaseBuckets []float64
+
+	mu         sync.RWMutex
+	targets    map[string]*targetMetrics
+	classifier *probe.Classifier
+}
+
+// MetricsOptions are the settings fixed at start.
+type MetricsOptions struct {
+	Location     string
+	Buckets      []float64 // classic buckets of the request duration
+	PhaseBuckets []float64 // classic buckets of the phase histogram; nil: native only
+}
+
+// NewMetrics builds the probe-path metrics; register them with Register.
+func NewMetrics(o MetricsOptions) *Metrics {
+	var cl prometheus.Labels
+	if o.Location != "" {
+		cl = prometheus.Labels{contract.LabelLocation: o.Location}
+	}
+	counter := func(m contract.Metric) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: m.Name, Help: m.Help, ConstLabels: cl}, labelNames(m))
+	}
+	gauge := func(m contract.Metric) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl}, labelNames(m))
+	}
+	histogram := func(m contract.Metric, buckets []float64) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: m.Name, Help: m.Help, ConstLabels: cl, Buckets: buckets,
+			NativeHistogramBucketFactor:     nativeFactor,
+			NativeHistogramMaxBucketNumber:  nativeMaxBuckets,
+			NativeHistogramMinResetDuration: nativeMinReset,
+		}, labelNames(m))
+	}
+	one := func(m contract.Metric) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl})
+	}
+	return &Metrics{
+		probes:     counter(contract.ProbesTotal),
+		responses:  counter(contract.ResponsesTotal),
+		failures:   counter(contract.FailuresTotal),
+		duration:   histogram(contract.RequestDuration, o.Buckets),
+		phases:     histogram(contract.PhaseDuration, o.PhaseBuckets),
+		up:         gauge(contract.TargetUp),
+		lastCode:   gauge(contract.LastStatusCode),
+		lastTS:     gauge(contract.LastProbeTimestamp),
+		retryAfter: gauge(contract.RetryAfter),
+		layers:     counter(contract.ErrorLayerTotal),
+		targetInfo: gauge(contract.TargetInfo),
+		skipped:    counter(contract.SkippedProbesTotal),
+		Inflight:   one(contract.InflightProbes),
+		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: contract.ScheduleLag.Name, Help: contract.ScheduleLag.Help, ConstLabels: cl,
+			Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5},
+		}),
+		ReloadOK:     one(contract.ConfigLastReloadSuccessful),
+		ReloadTime:   one(contract.ConfigLastReloadSuccessTimestamp),
+		buckets:      o.Buckets,
+		phaseBuckets: o.PhaseBuckets,
+		targets:      map[string]*targetMetrics{},
+	}
+}
+
+func labelNames(m contract.Metric) []string {
+	var ls []string
+	if m.PerTarget {
+		ls = append(ls, contract.LabelTarget, contract.LabelService)
+	}
+	return append(ls, m.Labels...)
+}
+
+// Register registers every probe-path collector.
+func (m *Metrics) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
+		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped,
+		m.Inflight, m.Lag, m.ReloadOK, m.ReloadTime,
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// targetMetrics are one target's bound children.
+type targetMetrics struct {
+	name, service, url, owner string
+	classifier                *probe.Classifier
+
+	probes     prometheus.Counter
+	duration   prometheus.Observer
+	phases     [probe.NumPhases]prometheus.Observer
+	up         prometheus.Gauge
+	lastCode   prometheus.Gauge
+	lastTS     prometheus.Gauge
+	retryAfter prometheus.Gauge
+
+	mu       sync.Mutex // guards the lazily bound children below
+	codes    map[int]prometheus.Counter
+	failures [probe.NumReasons]prometheus.Counter
+	layers   map[layerKey]prometheus.Counter
+	skipped  map[schedule.SkipReason]prometheus.Counter
+}
+
+type layerKey struct {
+	code           int
+	layer, product string
+}
+
+// SetTargets binds children for new targets, keeps those of unchanged
+// targets (their counters survive a reload) and deletes the series of
+// targets that are gone or whose labels changed. A changed class table
+// rebinds every code and reason child, since their class and owner labels
+// change with it.
+func (m *Metrics) SetTargets(ts []*config.Target, c *probe.Classifier, classesChanged bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.classifier = c
+	keep := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		keep[t.Name] = true
+		old, ok := m.targets[t.Name]
+		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner && !classesChanged {
+			continue
+		}
+		if ok {
+			m.deleteTarget(old.name)
+		}
+		m.targets[t.Name] = m.bind(t, c)
+	}
+	for name := range m.targets {
+		if !keep[name] {
+			m.deleteTarget(name)
+			delete(m.targets, name)
+		}
+	}
+}
+
+func (m *Metrics) deleteTarget(name string) {
+	match := prometheus.Labels{contract.LabelTarget: name}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
+		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped,
+	} {
+		v.DeletePartialMatch(match)
+	}
+}
+
+func (m *Metrics) bind(t *config.Target, c *probe.Classifier) *targetMetrics {
+	n, s := t.Name, t.Service
+	tm := &targetMetrics{
+		name: n, service: s, url: t.URL, owner: t.Owner, classifier: c,
+		probes:     m.probes.WithLabelValues(n, s),
+		duration:   m.duration.WithLabelValues(n, s),
+		up:         m.up.WithLabelValues(n, s),
+		lastCode:   m.lastCode.WithLabelValues(n, s),
+		lastTS:     m.lastTS.WithLabelValues(n, s),
+		retryAfter: m.retryAfter.WithLabelValues(n, s),
+		codes:      make(map[int]prometheus.Counter, len(precreated)+2),
+		layers:     map[layerKey]prometheus.Counter{},
+		skipped:    map[schedule.SkipReason]prometheus.Counter{},
+	}
+	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+		tm.phases[p] = m.phases.WithLabelValues(n, s, p.String())
+	}
+	for _, code := range precreated {
+		tm.codes[code] = m.codeCounter(tm, code)
+	}
+	m.targetInfo.WithLabelValues(n, s, t.URL, t.Owner).Set(1)
+	return tm
+}
+
+func (m *Metrics) codeCounter(tm *targetMetrics, code int) prometheus.Counter {
+	class, owner := tm.classifier.Code(code)
+	return m.responses.WithLabelValues(tm.name, tm.service, strconv.Itoa(code), class, owner)
+}
+
+// Observe records one probe result. Unknown targets (a result racing a
+// reload that removed its target) are dropped.
+func (m *Metrics) Observe(r *probe.Result) {
+	m.mu.RLock()
+	tm := m.targets[r.Target]
+	m.mu.RUnlock()
+	if tm == nil {
+		return
+	}
+	tm.probes.Inc()
+	tm.duration.Observe(r.Duration.Seconds())
+	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+		if r.PhaseSeen[p] {
+			tm.phases[p].Observe(r.Phases[p].Seconds())
+		}
+	}
+	if r.Success {
+		tm.up.Set(1)
+	} else {
+		tm.up.Set(0)
+	}
+	tm.lastCode.Set(float64(r.StatusCode))
+	tm.lastTS.Set(float64(r.Start.Add(r.Duration).UnixNano()) / 1e9)
+	tm.retryAfter.Set(r.RetryAfter.Seconds())
+
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	if r.Reason != probe.ReasonNone {
+		c := tm.failures[r.Reason]
+		if c == nil {
+			class, owner := tm.classifier.Reason(r.Reason)
+			c = m.failures.WithLabelValues(tm.name, tm.service, r.Reason.String(), class, owner)
+			tm.failures[r.Reason] = c
+		}
+		c.Inc()
+		return
+	}
+	c := tm.codes[r.StatusCode]
+	if c == nil {
+		c = m.codeCounter(tm, r.StatusCode)
+		tm.codes[r.StatusCode] = c
+	}
+	c.Inc()
+	if r.StatusCode >= 500 && r.Layer != "" {
+		k := layerKey{r.StatusCode, r.Layer, r.Product}
+		lc := tm.layers[k]
+		if lc == nil {
+			lc = m.layers.WithLabelValues(tm.name, tm.service, strconv.Itoa(r.StatusCode), r.Layer, r.Product)
+			tm.layers[k] = lc
+		}
+		lc.Inc()
+	}
+}
+
+// Skipped counts a probe slot the scheduler could not use.
+func (m *Metrics) Skipped(target string, reason schedule.SkipReason) {
+	m.mu.RLock()
+	tm := m.targets[target]
+	m.mu.RUnlock()
+	if tm == nil {
+		return
+	}
+	tm.mu.Lock()
+	c := tm.skipped[reason]
+	if c == nil {
+		c = m.skipped.WithLabelValues(tm.name, tm.service, string(reason))
+		tm.skipped[reason] = c
+	}
+	tm.mu.Unlock()
+	c.Inc()
+}

@@ -1,0 +1,238 @@
+package collector
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/schedule"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var goldenBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+func goldenTargets() []*config.Target {
+	return []*config.Target{
+		{Name: "shop", Service: "shop", URL: "http://127.0.0.1:10506/", Owner: "web-team"},
+		{Name: "checkout", Service: "shop", URL: "http://127.0.0.1:10506/status/500", Owner: "web-team"},
+	}
+}
+
+// goldenResults is a fixed set of probes covering an answer of every class,
+// a no-answer reason and a fingerprinted 5xx.
+func goldenResults() []probe.Result {
+	start := time.Unix(1_700_000_000, 0)
+	phases := func(r *probe.Result, ds ...time.Duration) {
+		for i, d := range ds {
+			r.Phases[i], r.PhaseSeen[i] = d, true
+		}
+	}
+	ok := probe.Result{Target: "shop", Start: start, Duration: 120 * time.Millisecond, StatusCode: 200, Class: "2xx", Success: true}
+	phases(&ok, 2*time.Millisecond, 3*time.Millisecond, 0, 100*time.Millisecond, 15*time.Millisecond)
+	ok.PhaseSeen[probe.PhaseTLS] = false
+	busy := probe.Result{Target: "shop", Start: start.Add(time.Minute), Duration: 40 * time.Millisecond, StatusCode: 503, RetryAfter: 30 * time.Second}
+	phases(&busy, time.Millisecond, time.Millisecond, 0, 30*time.Millisecond, time.Millisecond)
+	bad := probe.Result{Target: "checkout", Start: start, Duration: 300 * time.Millisecond, StatusCode: 502, Layer: "proxy", Product: "nginx"}
+	phases(&bad, time.Millisecond, 2*time.Millisecond, 0, 290*time.Millisecond, time.Millisecond)
+	hung := probe.Result{Target: "checkout", Start: start.Add(time.Minute), Duration: 2 * time.Second, Reason: probe.ReasonTimeout, Err: errors.New("deadline")}
+	phases(&hung, time.Millisecond, time.Millisecond)
+	return []probe.Result{ok, busy, bad, hung}
+}
+
+func newGoldenRegistry(t *testing.T, location string) (*prometheus.Registry, *Metrics) {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	m := NewMetrics(MetricsOptions{Location: location, Buckets: goldenBuckets})
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	m.SetTargets(goldenTargets(), probe.NewClassifier(config.DefaultClasses()), true)
+	return reg, m
+}
+
+func exposition(t *testing.T, reg prometheus.Gatherer) string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.String()
+}
+
+func TestGoldenMetrics(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "eu")
+	for _, r := range goldenResults() {
+		r.Class, r.Owner = m.classifier.Code(r.StatusCode)
+		if r.Reason != probe.ReasonNone {
+			r.Class, r.Owner = m.classifier.Reason(r.Reason)
+		}
+		m.Observe(&r)
+	}
+	m.Skipped("checkout", schedule.SkipOverlap)
+	m.Inflight.Set(0)
+	m.Lag.Observe(0.002)
+	m.ReloadOK.Set(1)
+	m.ReloadTime.Set(1_700_000_000)
+	for _, c := range extraGoldenCollectors(t) {
+		reg.MustRegister(c)
+	}
+	got := normalize(exposition(t, reg))
+	compareGolden(t, "testdata/metrics.golden", got)
+
+	problems, err := promlint.NewWithMetricFamilies(mustGather(t, reg)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// normalize replaces build-dependent label values so the golden file does
+// not change with the Go toolchain.
+func normalize(s string) string {
+	return regexp.MustCompile(`goversion="[^"]*"`).ReplaceAllString(s, `goversion="GOVERSION"`)
+}
+
+func mustGather(t *testing.T, g prometheus.Gatherer) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./collector -run Golden -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the gathered metrics (rerun with -update and review the diff):\n%s", path, lineDiff(string(want), got))
+	}
+}
+
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	in := func(ls []string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range ls {
+			m[l] = true
+		}
+		return m
+	}
+	wm, gm := in(w), in(g)
+	var b strings.Builder
+	for _, l := range w {
+		if !gm[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range g {
+		if !wm[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestGoldenCoversContract: every metric of the contract appears in the
+// golden file, so the rules' and dashboards' consistency tests see them all.
+func TestGoldenCoversContract(t *testing.T) {
+	b, err := os.ReadFile("testdata/metrics.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range contract.All() {
+		if !strings.Contains(string(b), "# TYPE "+m.Name+" "+m.Type+"\n") {
+			t.Errorf("metric %s (%s) is in the contract but not in testdata/metrics.golden", m.Name, m.Type)
+		}
+	}
+}
+
+func TestSeriesBudgetPerTarget(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "eu")
+	r := probe.Result{Target: "shop", Start: time.Unix(1, 0), Duration: time.Millisecond, StatusCode: 200, Class: "2xx", Success: true}
+	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+		r.PhaseSeen[p] = true
+	}
+	m.Observe(&r)
+	n := 0
+	for _, line := range strings.Split(exposition(t, reg), "\n") {
+		if strings.HasPrefix(line, "http5xx_") && strings.Contains(line, `target="shop"`) {
+			n++
+		}
+	}
+	if n == 0 || n > 40 {
+		t.Errorf("target shop has %d series with default settings, budget is 40", n)
+	}
+	t.Logf("series per target with defaults: %d", n)
+}
+
+func TestPrecreatedCodesAndRemoval(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "")
+	for _, code := range []string{"200", "500", "502", "503", "504"} {
+		if v := testutil.ToFloat64(m.responses.WithLabelValues("shop", "shop", code, classOf(m, code), ownerOf(m, code))); v != 0 {
+			t.Errorf("code %s starts at %v, want 0", code, v)
+		}
+	}
+	if strings.Contains(exposition(t, reg), "location=") {
+		t.Error("location label exported although no location is set")
+	}
+	// Counters of an unchanged target survive; a removed target's series go.
+	ok := probe.Result{Target: "shop", StatusCode: 200, Success: true}
+	m.Observe(&ok)
+	m.SetTargets(goldenTargets()[:1], m.classifier, false)
+	if v := testutil.ToFloat64(m.probes.WithLabelValues("shop", "shop")); v != 1 {
+		t.Errorf("shop probes after reload = %v, want 1", v)
+	}
+	if strings.Contains(exposition(t, reg), `target="checkout"`) {
+		t.Error("removed target checkout still exported")
+	}
+}
+
+func classOf(m *Metrics, code string) string {
+	c, _ := m.classifier.Code(atoi(code))
+	return c
+}
+
+func ownerOf(m *Metrics, code string) string {
+	_, o := m.classifier.Code(atoi(code))
+	return o
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

@@ -1,0 +1,67 @@
+package probe
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// BenchmarkProbe compares one probe with the cheapest equivalent request: a
+// plain http.Client GET with keep-alives off (a fresh connection each time,
+// like the prober's default) against the same loopback server. Run both
+// sub-benchmarks together: the prober one reports its ratio to the baseline
+// as x-baseline.
+//
+//	go test -run '^$' -bench 'Probe$' -benchmem ./collector/probe/
+func BenchmarkProbe(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	}))
+	defer srv.Close()
+
+	var baseline float64 // ns/op of the baseline, for the ratio
+	b.Run("baseline", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		defer client.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("prober", func(b *testing.B) {
+		p := newProber(b, testTarget(srv.URL))
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if res := p.Probe(ctx); !res.Success {
+				b.Fatalf("probe failed: %d %v", res.StatusCode, res.Err)
+			}
+		}
+		if baseline > 0 {
+			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(perOp/baseline, "x-baseline")
+		}
+	})
+}
+
+func BenchmarkClassifier(b *testing.B) {
+	c := NewClassifier(config.DefaultClasses())
+	codes := []int{200, 404, 500, 502, 503, 504, 520, 599}
+	b.ReportAllocs()
+	var i int
+	for b.Loop() {
+		c.Code(codes[i%len(codes)])
+		c.Reason(Reason(i%int(NumReasons-1)) + 1)
+		i++
+	}
+}

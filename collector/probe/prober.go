@@ -1,0 +1,262 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// maxResponseHeaderBytes bounds the response headers; more is too_large.
+// Reverse proxies refuse far less (nginx's proxy_buffer_size is 4-8 KiB).
+const maxResponseHeaderBytes = 64 << 10
+
+// Options are the exporter-wide inputs of a Prober.
+type Options struct {
+	// Location names this exporter's probing location; it goes into the
+	// X-Http5xx-Probe header.
+	Location string
+	// Version goes into the User-Agent.
+	Version string
+	// Classifier maps codes and reasons to class and owner; nil classifies
+	// by hundred only.
+	Classifier *Classifier
+}
+
+// Prober probes one target. It is safe for concurrent use; the HTTP client
+// is built once and reused by every probe.
+type Prober struct {
+	name       string
+	method     string
+	url        string
+	host       string // Host header override, "" for the URL's host
+	body       string
+	header     http.Header // read-only after New, shared by every request
+	timeout    time.Duration
+	bodyLimit  int64
+	valid      config.StatusCodes
+	follow     bool
+	maxHops    int
+	classifier *Classifier
+	transport  *http.Transport
+	client     *http.Client
+}
+
+// New builds the prober of t, whose defaults must already be applied.
+func New(t *config.Target, opts Options) (*Prober, error) {
+	timeout := t.TimeoutDuration()
+	if timeout <= 0 {
+		return nil, fmt.Errorf("target %q: timeout must be positive", t.Name)
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("target %q: url %q: scheme must be http or https", t.Name, t.URL)
+	}
+	tlsSettings := t.TLS // NewTLSConfig keeps a pointer for client certificates
+	tlsConfig, err := commoncfg.NewTLSConfig(&tlsSettings)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: tls: %w", t.Name, err)
+	}
+	var proxy func(*http.Request) (*url.URL, error) // no proxy, not even from the environment
+	if t.ProxyURL != "" {
+		pu, err := url.Parse(t.ProxyURL)
+		if err != nil {
+			return nil, fmt.Errorf("target %q: proxy_url: %w", t.Name, err)
+		}
+		proxy = http.ProxyURL(pu)
+	}
+
+	p := &Prober{
+		name:       t.Name,
+		method:     t.Method,
+		url:        t.URL,
+		body:       t.Body,
+		header:     make(http.Header, len(t.Headers)+2),
+		timeout:    timeout,
+		bodyLimit:  int64(t.BodySizeLimit),
+		valid:      t.ValidStatusCodes,
+		follow:     t.Follows(),
+		maxHops:    t.MaxRedirects,
+		classifier: opts.Classifier,
+	}
+	if p.method == "" {
+		p.method = http.MethodGet
+	}
+	if p.bodyLimit <= 0 {
+		p.bodyLimit = math.MaxInt64 - 1 // no limit; the timeout still bounds the read
+	}
+	if p.classifier == nil {
+		p.classifier = NewClassifier(nil)
+	}
+	version := opts.Version
+	if version == "" {
+		version = "unknown"
+	}
+	// The target's headers may replace the User-Agent (some WAFs insist),
+	// never the probe marker.
+	p.header.Set("User-Agent", "http5xx_exporter/"+version)
+	for k, v := range t.Headers {
+		if strings.EqualFold(k, "Host") {
+			p.host = v
+			continue
+		}
+		p.header.Set(k, v)
+	}
+	marker := t.Name
+	if opts.Location != "" {
+		marker = opts.Location + "/" + t.Name
+	}
+	p.header.Set("X-Http5xx-Probe", marker)
+
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	p.transport = &http.Transport{
+		Proxy: proxy,
+		// The probe's context bounds the dial, but net/http lets a dial
+		// outlive the request it was for; the dialer's own timeout bounds it.
+		DialContext:         (&net.Dialer{Timeout: timeout}).DialContext,
+		TLSClientConfig:     tlsConfig,
+		TLSHandshakeTimeout: timeout,
+		// A fresh connection per probe measures what a new visitor gets
+		// (resolve, connect, tls); keep_alive measures a pooled client.
+		DisableKeepAlives:   !t.KeepAlive,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     max(90*time.Second, 2*t.IntervalDuration()),
+		// No Accept-Encoding: bodies arrive as sent, so sizes are real.
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// HTTP/1.1 only: the phases and errors mean the same on every target.
+		Protocols: &protocols,
+	}
+	p.client = &http.Client{Transport: p.transport, CheckRedirect: p.checkRedirect}
+	return p, nil
+}
+
+// Close releases idle connections (only kept with keep_alive).
+func (p *Prober) Close() { p.transport.CloseIdleConnections() }
+
+// checkRedirect follows at most maxHops redirects and never the same URL
+// twice; when the target does not follow, the 3xx is the answer.
+func (p *Prober) checkRedirect(req *http.Request, via []*http.Request) error {
+	if !p.follow {
+		return http.ErrUseLastResponse
+	}
+	if len(via) > p.maxHops {
+		return fmt.Errorf("%w: more than %d redirects", errRedirectLoop, p.maxHops)
+	}
+	next := req.URL.String()
+	for _, r := range via {
+		if r.URL.String() == next {
+			return fmt.Errorf("%w: %s visited twice", errRedirectLoop, next)
+		}
+	}
+	return nil
+}
+
+// Probe runs one probe. It returns within the target's timeout (plus the
+// time to notice it) whatever the target does, and never returns an error:
+// every outcome is a Result. Phases are those of the final hop.
+func (p *Prober) Probe(ctx context.Context) Result {
+	res := Result{Target: p.name, Start: time.Now()}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	tr := &tracer{}
+	ctx = httptrace.WithClientTrace(ctx, tr.clientTrace())
+
+	var body io.Reader
+	if p.body != "" {
+		body = strings.NewReader(p.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, p.method, p.url, body)
+	if err != nil { // New parsed the URL; only a broken method gets here
+		res.Err = err
+		p.finish(&res, tr, ReasonMalformed)
+		return res
+	}
+	req.Header = p.header
+	req.Host = p.host
+
+	resp, err := p.client.Do(req)
+	if resp != nil {
+		// Answered, or a redirect the policy refused: keep what was seen.
+		res.StatusCode = resp.StatusCode
+		res.Header = resp.Header
+		res.RetryAfter = retryAfter(resp.StatusCode, resp.Header, time.Now())
+		for r := resp.Request; r != nil && r.Response != nil; r = r.Response.Request {
+			res.Redirects++
+		}
+	}
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		res.Err = err
+		p.finish(&res, tr, reasonFor(err, tr.state(), ctx.Err() != nil))
+		return res
+	}
+
+	res.BodyBytes, res.BodyPrefix, err = p.readBody(resp)
+	resp.Body.Close()
+	reason := ReasonNone
+	if err != nil {
+		res.Err = fmt.Errorf("reading body of %d answer: %w", resp.StatusCode, err)
+		reason = reasonFor(err, tr.state(), ctx.Err() != nil)
+	}
+	p.finish(&res, tr, reason)
+	return res
+}
+
+// readBody reads and discards the body up to the limit, keeping the first
+// bytes of a 5xx answer.
+func (p *Prober) readBody(resp *http.Response) (n int64, prefix []byte, err error) {
+	if resp.StatusCode >= 500 && resp.StatusCode <= 599 {
+		prefix = make([]byte, min(BodyPrefixLimit, p.bodyLimit))
+		var m int
+		for m < len(prefix) && err == nil {
+			var k int
+			k, err = resp.Body.Read(prefix[m:])
+			m += k
+		}
+		prefix, n = prefix[:m], int64(m)
+		if err == io.EOF {
+			return n, prefix, nil
+		}
+		if err != nil {
+			return n, prefix, err
+		}
+	}
+	// One byte past the limit tells "exactly at the limit" from "over".
+	k, err := io.Copy(io.Discard, io.LimitReader(resp.Body, p.bodyLimit-n+1))
+	n += k
+	if err == nil && n > p.bodyLimit {
+		return p.bodyLimit, prefix, fmt.Errorf("%w (%d bytes)", errBodyTooLarge, p.bodyLimit)
+	}
+	return n, prefix, err
+}
+
+// finish records the phases and duration and classifies the outcome.
+func (p *Prober) finish(res *Result, tr *tracer, reason Reason) {
+	now := time.Now()
+	tr.finish(res, now)
+	res.Duration = now.Sub(res.Start)
+	res.Reason = reason
+	if reason != ReasonNone {
+		res.Class, res.Owner = p.classifier.Reason(reason)
+		return
+	}
+	res.Class, res.Owner = p.classifier.Code(res.StatusCode)
+	res.Success = p.valid.Contains(res.StatusCode)
+}

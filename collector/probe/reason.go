@@ -1,0 +1,93 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+)
+
+// errRedirectLoop is wrapped by the redirect policy's errors.
+var errRedirectLoop = errors.New("redirect loop")
+
+// errBodyTooLarge is returned when the body exceeds the target's limit.
+var errBodyTooLarge = errors.New("body exceeds body_size_limit")
+
+// reasonFor decides why a probe got no (complete) answer. err is the error
+// of the round trip or of the body read, hop what the final hop got through,
+// and expired whether the probe's own deadline (or its parent's
+// cancellation) is what stopped it. The order matters:
+//
+//   - redirect policy and size limits first: they are our own verdicts;
+//   - a resolver error is dns, whatever else it says (timeouts included);
+//   - a deadline is judged by how far the hop got: during the lookup → dns,
+//     before the connection was up (TCP connect or TLS handshake) →
+//     connect_timeout, after → timeout;
+//   - a failed TLS handshake → tls; any other failure before the connection
+//     was up is the network or host refusing it → connect_refused;
+//   - the peer closing or resetting → reset; anything else the HTTP parser
+//     rejected → malformed.
+func reasonFor(err error, hop hopState, expired bool) Reason {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, errRedirectLoop):
+		return ReasonRedirectLoop
+	case errors.Is(err, errBodyTooLarge), isHeaderTooLarge(err):
+		return ReasonTooLarge
+	case errors.As(err, &dnsErr):
+		return ReasonDNS
+	case expired || isTimeout(err):
+		switch {
+		case hop.dnsStarted && !hop.dnsOK:
+			return ReasonDNS
+		case !hop.gotConn:
+			return ReasonConnectTimeout
+		default:
+			return ReasonTimeout
+		}
+	// net/http turns a plain-HTTP answer to the ClientHello into an error
+	// of no TLS type; the hop state still says the handshake failed.
+	case isTLSError(err), hop.tlsStarted && !hop.tlsOK && !hop.gotConn:
+		return ReasonTLS
+	case errors.Is(err, syscall.ECONNREFUSED), !hop.gotConn:
+		return ReasonConnectRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ReasonReset
+	default:
+		return ReasonMalformed
+	}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isTLSError(err error) bool {
+	var (
+		recordErr  tls.RecordHeaderError
+		alertErr   tls.AlertError
+		verifyErr  *tls.CertificateVerificationError
+		authErr    x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+	)
+	return errors.As(err, &recordErr) || errors.As(err, &alertErr) ||
+		errors.As(err, &verifyErr) || errors.As(err, &authErr) ||
+		errors.As(err, &hostErr) || errors.As(err, &invalidErr)
+}
+
+// isHeaderTooLarge matches net/http's error for a response whose headers
+// exceed Transport.MaxResponseHeaderBytes; it has no exported type.
+func isHeaderTooLarge(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "server response headers exceeded")
+}

@@ -1,0 +1,192 @@
+package schedule
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestOffsetIsDeterministicAndWithinInterval(t *testing.T) {
+	for _, name := range []string{"shop", "checkout", "a", ""} {
+		for _, iv := range []time.Duration{time.Second, 15 * time.Second, time.Minute} {
+			o := Offset(name, iv)
+			if o < 0 || o >= iv {
+				t.Errorf("Offset(%q,%v)=%v outside [0,%v)", name, iv, o, iv)
+			}
+			if o2 := Offset(name, iv); o2 != o {
+				t.Errorf("Offset(%q,%v) not deterministic: %v then %v", name, iv, o, o2)
+			}
+		}
+	}
+	if Offset("shop", time.Minute) == Offset("checkout", time.Minute) {
+		t.Errorf("two targets got the same offset; hash does not spread")
+	}
+}
+
+func TestNextSlot(t *testing.T) {
+	base := time.Unix(1_000_000, 0)
+	tests := []struct {
+		now              time.Time
+		interval, offset time.Duration
+		want             time.Time
+	}{
+		{base, 10 * time.Second, 0, base.Add(10 * time.Second)},
+		{base.Add(time.Nanosecond), 10 * time.Second, 0, base.Add(10 * time.Second)},
+		{base, 10 * time.Second, 3 * time.Second, base.Add(3 * time.Second)},
+		{base.Add(3 * time.Second), 10 * time.Second, 3 * time.Second, base.Add(13 * time.Second)},
+		{base.Add(9 * time.Second), 10 * time.Second, 3 * time.Second, base.Add(13 * time.Second)},
+		{time.Unix(-5, 0), 10 * time.Second, 0, time.Unix(0, 0)},
+	}
+	for _, tt := range tests {
+		if got := NextSlot(tt.now, tt.interval, tt.offset); !got.Equal(tt.want) {
+			t.Errorf("NextSlot(%v,%v,%v)=%v, want %v", tt.now.Unix(), tt.interval, tt.offset, got.Unix(), tt.want.Unix())
+		}
+	}
+}
+
+// waitFor polls cond for up to 10s; the bound keeps a broken scheduler from hanging the test.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestJobsRunRepeatedly(t *testing.T) {
+	s := New(Options{})
+	defer s.Stop()
+	var a, b atomic.Int64
+	s.Update([]Job{
+		{Name: "a", Interval: 20 * time.Millisecond, Run: func(context.Context) { a.Add(1) }},
+		{Name: "b", Interval: 30 * time.Millisecond, Run: func(context.Context) { b.Add(1) }},
+	})
+	waitFor(t, "both jobs to run 3 times", func() bool { return a.Load() >= 3 && b.Load() >= 3 })
+}
+
+func TestOverlapIsSkippedAndCounted(t *testing.T) {
+	var mu sync.Mutex
+	skips := map[SkipReason]int{}
+	release := make(chan struct{})
+	var running, maxRunning atomic.Int64
+	s := New(Options{Hooks: Hooks{Skipped: func(name string, r SkipReason) {
+		mu.Lock()
+		skips[r]++
+		mu.Unlock()
+	}}})
+	s.Update([]Job{{Name: "slow", Interval: 10 * time.Millisecond, Run: func(ctx context.Context) {
+		n := running.Add(1)
+		if n > maxRunning.Load() {
+			maxRunning.Store(n)
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		running.Add(-1)
+	}}})
+	waitFor(t, "an overlap skip", func() bool { mu.Lock(); defer mu.Unlock(); return skips[SkipOverlap] >= 2 })
+	close(release)
+	s.Stop()
+	if m := maxRunning.Load(); m != 1 {
+		t.Errorf("%d probes of one target ran at once, want 1", m)
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	var mu sync.Mutex
+	skips := map[string]int{}
+	var inflight, maxInflight atomic.Int64
+	var lags atomic.Int64
+	block := make(chan struct{})
+	s := New(Options{MaxConcurrent: 1, Hooks: Hooks{
+		Skipped: func(name string, r SkipReason) {
+			if r == SkipConcurrency {
+				mu.Lock()
+				skips[name]++
+				mu.Unlock()
+			}
+		},
+		Inflight: func(d int) {
+			n := inflight.Add(int64(d))
+			if n > maxInflight.Load() {
+				maxInflight.Store(n)
+			}
+		},
+		Lag: func(time.Duration) { lags.Add(1) },
+	}})
+	run := func(ctx context.Context) {
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+	}
+	s.Update([]Job{
+		{Name: "x", Interval: 20 * time.Millisecond, Run: run},
+		{Name: "y", Interval: 20 * time.Millisecond, Run: run},
+	})
+	waitFor(t, "a concurrency skip", func() bool { mu.Lock(); defer mu.Unlock(); return skips["x"]+skips["y"] >= 1 })
+	close(block)
+	s.Stop()
+	if m := maxInflight.Load(); m != 1 {
+		t.Errorf("max in-flight %d, want 1 with MaxConcurrent=1", m)
+	}
+	if inflight.Load() != 0 {
+		t.Errorf("in-flight %d after Stop, want 0", inflight.Load())
+	}
+	if lags.Load() == 0 {
+		t.Errorf("no lag observed")
+	}
+}
+
+func TestUpdateKeepsSwapsAndRemoves(t *testing.T) {
+	s := New(Options{})
+	defer s.Stop()
+	var old, repl, gone atomic.Int64
+	s.Update([]Job{
+		{Name: "keep", Interval: 10 * time.Millisecond, Run: func(context.Context) { old.Add(1) }},
+		{Name: "gone", Interval: 10 * time.Millisecond, Run: func(context.Context) { gone.Add(1) }},
+	})
+	waitFor(t, "first runs", func() bool { return old.Load() > 0 && gone.Load() > 0 })
+	s.Update([]Job{{Name: "keep", Interval: 10 * time.Millisecond, Run: func(context.Context) { repl.Add(1) }}})
+	if got := s.Names(); len(got) != 1 || got[0] != "keep" {
+		t.Fatalf("jobs after update = %v, want [keep]", got)
+	}
+	waitFor(t, "the swapped Run", func() bool { return repl.Load() >= 2 })
+	g := gone.Load()
+	o := old.Load()
+	time.Sleep(50 * time.Millisecond)
+	if gone.Load() > g+1 { // at most one run that had already started
+		t.Errorf("removed job still runs: %d -> %d", g, gone.Load())
+	}
+	if old.Load() > o+1 {
+		t.Errorf("replaced Run still called: %d -> %d", o, old.Load())
+	}
+}
+
+func TestStopCancelsRunningProbes(t *testing.T) {
+	s := New(Options{})
+	started := make(chan struct{}, 1)
+	var ended atomic.Bool
+	s.Update([]Job{{Name: "hang", Interval: 10 * time.Millisecond, Run: func(ctx context.Context) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		ended.Store(true)
+	}}})
+	<-started
+	s.Stop()
+	if !ended.Load() {
+		t.Fatal("Stop returned before the running probe ended")
+	}
+	s.Update([]Job{{Name: "late", Interval: 10 * time.Millisecond, Run: func(context.Context) { t.Error("job ran after Stop") }}})
+	time.Sleep(30 * time.Millisecond)
+}
