@@ -78,14 +78,10 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		}
 		classes, rules = cfg.Classes, cfg.Fingerprints
 	}
-	var valid config.StatusCodes
-	for _, v := range strings.Split(c.validCodes, ",") {
-		r, err := config.ParseStatusRange(v)
-		if err != nil {
-			fmt.Fprintf(stderr, "check: --valid-status-codes: %v\n", err)
-			return 2
-		}
-		valid = append(valid, r)
+	valid, err := config.ParseStatusCodes(c.validCodes)
+	if err != nil {
+		fmt.Fprintf(stderr, "check: --valid-status-codes: %v\n", err)
+		return 2
 	}
 	matcher, err := fingerprint.New(rules)
 	if err != nil {
@@ -105,13 +101,10 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "check: %q is not an http or https URL\n", raw)
 			return 2
 		}
-		t := &config.Target{
-			Name: fmt.Sprintf("check-%d", i+1), URL: raw, Method: c.method, Headers: c.headers,
-			Interval: model.Duration(c.timeout), Timeout: model.Duration(c.timeout),
-			ValidStatusCodes: valid, FollowRedirects: &follow, MaxRedirects: 10,
-			BodySizeLimit: 1 << 20,
-		}
-		t.Service = t.Name
+		tv := config.NewTarget(fmt.Sprintf("check-%d", i+1), raw)
+		t := &tv
+		t.Method, t.Headers, t.ValidStatusCodes, t.FollowRedirects = c.method, c.headers, valid, &follow
+		t.Interval, t.Timeout = model.Duration(c.timeout), model.Duration(c.timeout)
 		t.TLS.InsecureSkipVerify = c.insecure
 		p, err := probe.New(t, probe.Options{Location: c.location, Version: version.Version, Classifier: classifier})
 		if err != nil {

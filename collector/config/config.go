@@ -11,9 +11,15 @@ import (
 
 // Config is one loaded configuration: the main file plus every target file.
 type Config struct {
-	Global      Global   `yaml:"global"`
-	Classes     []Class  `yaml:"classes"`
-	Targets     []Target `yaml:"targets"`
+	Global Global `yaml:"global"`
+	// Classes is the error-class table; without a classes section it is
+	// DefaultClasses(), with one it is exactly what the file lists.
+	Classes []Class `yaml:"classes"`
+	// Targets holds the main file's targets, then those of each target file
+	// in sorted file order.
+	Targets []Target `yaml:"targets"`
+	// TargetFiles are globs, relative to the main file's directory, of files
+	// holding a "targets:" list.
 	TargetFiles []string `yaml:"target_files"`
 	// Fingerprints are user rules that tell which layer produced a 5xx
 	// answer; they are tried before the built-in ones.
@@ -90,6 +96,17 @@ func (t *Target) TimeoutDuration() time.Duration  { return time.Duration(t.Timeo
 // Follows reports whether redirects are followed (defaults already applied).
 func (t *Target) Follows() bool { return t.FollowRedirects != nil && *t.FollowRedirects }
 
+// The saturation source types.
+const (
+	SaturationNginx      = "nginx_stub_status"
+	SaturationPHPFPM     = "php_fpm_status"
+	SaturationJSON       = "json"
+	SaturationPrometheus = "prometheus"
+)
+
+// SaturationTypes lists the valid Saturation.Type values.
+var SaturationTypes = []string{SaturationNginx, SaturationPHPFPM, SaturationJSON, SaturationPrometheus}
+
 // Saturation configures where a target's saturation is read from.
 type Saturation struct {
 	// Type is one of nginx_stub_status, php_fpm_status, json, prometheus.
@@ -108,6 +125,17 @@ type Saturation struct {
 	Metric        string   `yaml:"metric"`
 	BodySizeLimit ByteSize `yaml:"body_size_limit"`
 }
+
+// The layers a fingerprint rule may name, from the client inwards.
+const (
+	LayerCDN          = "cdn"
+	LayerLoadBalancer = "load_balancer"
+	LayerProxy        = "proxy"
+	LayerOrigin       = "origin"
+)
+
+// Layers lists the valid FingerprintRule.Layer values.
+var Layers = []string{LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin}
 
 // FingerprintRule maps an answer's signature to the layer that produced it.
 // A rule matches when every pattern it sets matches.

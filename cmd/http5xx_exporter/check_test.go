@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestCheckCommand(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+		case "/busy":
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/nginx":
+			w.Header().Set("Server", "nginx/1.25.3")
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center></body></html>"))
+		case "/missing":
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer origin.Close()
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"ok", []string{origin.URL + "/ok"}, 0, []string{"OK: 200"}},
+		{"capacity", []string{origin.URL + "/busy"}, 1, []string{"class capacity", "owner sre-oncall", "retry-after 2m0s", "CAPACITY: HTTP 503"}},
+		{"gateway from nginx", []string{origin.URL + "/nginx"}, 1, []string{"GATEWAY: HTTP 502 from the proxy layer (nginx)", "owner app-infra"}},
+		{"404 valid when listed", []string{"--valid-status-codes=200-299,404", origin.URL + "/missing"}, 0, []string{"OK: 404"}},
+		{"one bad of two", []string{origin.URL + "/ok", origin.URL + "/busy"}, 1, []string{"OK: 200", "CAPACITY"}},
+		{"closed port", []string{"--timeout=2s", "http://127.0.0.1:1/"}, 1, []string{"connect_refused", "GATEWAY: no answer (connect_refused)"}},
+		{"not a URL", []string{"ftp://x"}, 2, []string{"not an http or https URL"}},
+		{"bad codes flag", []string{"--valid-status-codes=abc", origin.URL}, 2, []string{"--valid-status-codes"}},
+		{"no URL", nil, 2, []string{"required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := run(context.Background(), append([]string{"check"}, tt.args...), &out, &out)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; output:\n%s", code, tt.code, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusGatewayTimeout)
+	}))
+	defer origin.Close()
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-o", "json", origin.URL}, &out, &out); code != 1 {
+		t.Fatalf("exit %d, want 1; %s", code, out.String())
+	}
+	var reps []checkReport
+	if err := json.Unmarshal(out.Bytes(), &reps); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if len(reps) != 1 || reps[0].Code != 504 || reps[0].Class != "timeout" || reps[0].Owner != "db-api-owners" || reps[0].OK {
+		t.Errorf("report = %+v", reps)
+	}
+	if _, ok := reps[0].Phases["processing"]; !ok {
+		t.Errorf("no processing phase in %v", reps[0].Phases)
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &out); code != 0 || !strings.Contains(out.String(), "check") {
+		t.Errorf("--help: exit %d, output %q", code, out.String())
+	}
+}

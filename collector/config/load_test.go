@@ -1,0 +1,502 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Each testdata/bad-*.yml holds one mistake; the table says what Load must
+// answer, file, line and field included. A new bad file needs a row here.
+var badConfigs = map[string]string{
+	"bad-alias-cycle.yml":                      `testdata/bad-alias-cycle.yml:5: targets[0]: an alias refers to the value that contains it`,
+	"bad-body-size-limit.yml":                  `testdata/bad-body-size-limit.yml:2: global.body_size_limit: "1 megabyte" is not a size such as 1048576 or 1MiB`,
+	"bad-buckets-order.yml":                    `testdata/bad-buckets-order.yml:2: global.buckets[2]: 0.25 is not greater than the bucket before it (0.5)`,
+	"bad-class-code-twice.yml":                 `testdata/bad-class-code-twice.yml:5: classes[1].codes[0]: 502 is already in class "app" (classes[0].codes[1])`,
+	"bad-class-empty.yml":                      `testdata/bad-class-empty.yml:2: classes[0]: lists neither codes nor reasons`,
+	"bad-class-name-chars.yml":                 `testdata/bad-class-name-chars.yml:2: classes[0].name: "app errors" may only hold letters, digits, '_', '.', ':' and '-'`,
+	"bad-class-name-duplicate.yml":             `testdata/bad-class-name-duplicate.yml:4: classes[1].name: "app" is already the name of classes[0]`,
+	"bad-class-owner.yml":                      `testdata/bad-class-owner.yml:4: classes[0].owner: "app team" may only hold letters, digits, '_', '.', ':' and '-'`,
+	"bad-class-range-overlap.yml":              `testdata/bad-class-range-overlap.yml:5: classes[1].codes[0]: 520-529 overlaps 5xx of class "app" (classes[0].codes[0]); list single codes to take them out of a range`,
+	"bad-class-reason-twice.yml":               `testdata/bad-class-reason-twice.yml:5: classes[1].reasons[1]: "reset" is already in class "gateway" (classes[0].reasons[0])`,
+	"bad-class-reason.yml":                     `testdata/bad-class-reason.yml:3: classes[0].reasons[0]: "dns_failure" is not one of dns, connect_refused, connect_timeout, tls, timeout, reset, malformed, too_large, redirect_loop`,
+	"bad-duplicate-key.yml":                    `testdata/bad-duplicate-key.yml:4: targets[0].url: key "url" written twice (first at line 3)`,
+	"bad-fingerprint-empty.yml":                `testdata/bad-fingerprint-empty.yml:2: fingerprints[0]: needs header and match, or body`,
+	"bad-fingerprint-header-without-match.yml": `testdata/bad-fingerprint-header-without-match.yml:2: fingerprints[0].match: must be set with header`,
+	"bad-fingerprint-layer.yml":                `testdata/bad-fingerprint-layer.yml:4: fingerprints[0].layer: "edge" is not one of cdn, load_balancer, proxy, origin`,
+	"bad-fingerprint-product.yml":              `testdata/bad-fingerprint-product.yml:5: fingerprints[0].product: "cloud flare" may only hold letters, digits, '_', '.', ':' and '-'`,
+	"bad-fingerprint-regexp.yml":               `testdata/bad-fingerprint-regexp.yml:3: fingerprints[0].match: "(cloudflare" is not a valid regular expression: missing closing )`,
+	"bad-follow-redirects-type.yml":            `testdata/bad-follow-redirects-type.yml:4: targets[0].follow_redirects: "sometimes" is not true or false`,
+	"bad-header-name.yml":                      `testdata/bad-header-name.yml:5: targets[0].headers["X Probe"]: "X Probe" is not a valid header name`,
+	"bad-header-value.yml":                     `testdata/bad-header-value.yml:3: global.headers.X-Probe: value holds a control character`,
+	"bad-interval-format.yml":                  `testdata/bad-interval-format.yml:2: global.interval: "30" is not a duration such as 30s or 1m30s`,
+	"bad-interval-too-short.yml":               `testdata/bad-interval-too-short.yml:2: global.interval: 500ms is shorter than 1s`,
+	"bad-location.yml":                         `testdata/bad-location.yml:2: global.location: "eu\twest" holds a control character`,
+	"bad-max-redirects-type.yml":               `testdata/bad-max-redirects-type.yml:4: targets[0].max_redirects: "many" is not an integer`,
+	"bad-max-redirects.yml":                    `testdata/bad-max-redirects.yml:2: global.max_redirects: 31 is outside 0-30`,
+	"bad-method.yml":                           `testdata/bad-method.yml:4: targets[0].method: "GET /" is not a valid HTTP method`,
+	"bad-name-chars.yml":                       `testdata/bad-name-chars.yml:2: targets[0].name: "my api" may only hold letters, digits, '_', '.', ':' and '-'`,
+	"bad-name-duplicate.yml":                   `testdata/bad-targets/duplicate-name.yml:2: targets[0].name: "api" is already defined at testdata/bad-name-duplicate.yml:4`,
+	"bad-name-missing.yml":                     `testdata/bad-name-missing.yml:2: targets[0].name: must be set`,
+	"bad-name-too-long.yml":                    `testdata/bad-name-too-long.yml:2: targets[0].name: is 129 characters long, more than 128`,
+	"bad-proxy-url.yml":                        `testdata/bad-proxy-url.yml:4: targets[0].proxy_url: "ftp://proxy.example.com" is not an http, https or socks5 URL`,
+	"bad-saturation-field-unused.yml":          `testdata/bad-saturation-field-unused.yml:8: targets[0].saturation.field: is only used by type json`,
+	"bad-saturation-json-field.yml":            `testdata/bad-saturation-json-field.yml:4: targets[0].saturation.field: must be set for type json`,
+	"bad-saturation-nginx-max.yml":             `testdata/bad-saturation-nginx-max.yml:4: targets[0].saturation.max: must be greater than 0 for type nginx_stub_status`,
+	"bad-saturation-prometheus-max.yml":        `testdata/bad-saturation-prometheus-max.yml:4: targets[0].saturation.max: must be greater than 0 for type prometheus`,
+	"bad-saturation-timeout.yml":               `testdata/bad-saturation-timeout.yml:8: targets[0].saturation.timeout: 6s is longer than the interval 5s`,
+	"bad-saturation-type.yml":                  `testdata/bad-saturation-type.yml:5: targets[0].saturation.type: "apache" is not one of nginx_stub_status, php_fpm_status, json, prometheus`,
+	"bad-saturation-url-missing.yml":           `testdata/bad-saturation-url-missing.yml:4: targets[0].saturation.url: must be set`,
+	"bad-target-file-not-a-mapping.yml":        `testdata/bad-targets/not-a-mapping.yml:1: must be a mapping, not a list`,
+	"bad-target-files-glob.yml":                `testdata/bad-target-files-glob.yml:2: target_files[0]: "targets.d/[a-" is not a valid glob pattern`,
+	"bad-targets-not-a-list.yml":               `testdata/bad-targets-not-a-list.yml:2: targets: must be a list, not a mapping`,
+	"bad-timeout-longer-than-interval.yml":     `testdata/bad-timeout-longer-than-interval.yml:5: targets[0].timeout: 15s is longer than the interval 10s`,
+	"bad-timeout-zero.yml":                     `testdata/bad-timeout-zero.yml:2: global.timeout: must be greater than 0`,
+	"bad-tls-ca-file.yml":                      `testdata/bad-tls-ca-file.yml:5: targets[0].tls.ca_file: cannot read "testdata/tls/missing.crt": no such file or directory`,
+	"bad-tls-cert-without-key.yml":             `testdata/bad-tls-cert-without-key.yml:5: targets[0].tls.cert_file: needs key_file, key or key_ref as well`,
+	"bad-tls-version.yml":                      `testdata/bad-tls-version.yml:5: targets[0].tls.min_version: unknown TLS version: TLS9`,
+	"bad-two-documents.yml":                    `testdata/bad-two-documents.yml:4: a second YAML document; a file holds one document`,
+	"bad-unknown-field-in-target-file.yml":     `testdata/bad-targets/unknown-field.yml:4: targets[0].timout: unknown field "timout" (did you mean timeout?)`,
+	"bad-unknown-field.yml":                    `testdata/bad-unknown-field.yml:4: targets[0].urll: unknown field "urll" (did you mean url?)`,
+	"bad-url-missing.yml":                      `testdata/bad-url-missing.yml:2: targets[0].url: must be set`,
+	"bad-url-no-host.yml":                      `testdata/bad-url-no-host.yml:3: targets[0].url: "http:///health" has no host`,
+	"bad-url-unparsable.yml":                   `testdata/bad-url-unparsable.yml:3: targets[0].url: "http://[::1/health" is not a valid URL: missing ']' in host`,
+	"bad-url.yml":                              `testdata/bad-url.yml:7: targets[1].url: "ftp://x" is not an http or https URL`,
+	"bad-valid-status-codes-empty.yml":         `testdata/bad-valid-status-codes-empty.yml:4: targets[0].valid_status_codes: must list at least one code`,
+	"bad-valid-status-codes-reversed.yml":      `testdata/bad-valid-status-codes-reversed.yml:5: targets[0].valid_status_codes[0]: "399-200" is reversed: 399 is greater than 200`,
+	"bad-valid-status-codes.yml":               `testdata/bad-valid-status-codes.yml:4: targets[0].valid_status_codes[1]: "2oo" is not a status code, a range like 200-399 or a class like 5xx`,
+	"bad-version-field-without-url.yml":        `testdata/bad-version-field-without-url.yml:4: targets[0].version_field: needs version_url as well`,
+	"bad-version-header.yml":                   `testdata/bad-version-header.yml:4: targets[0].version_header: "X App Version" is not a valid header name`,
+	"bad-version-url-without-field.yml":        `testdata/bad-version-url-without-field.yml:4: targets[0].version_url: needs version_field as well`,
+	"bad-yaml-syntax.yml":                      `testdata/bad-yaml-syntax.yml:2: did not find expected '-' indicator (in the block starting on this line)`,
+}
+
+func TestLoadBad(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad-*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := badConfigs[filepath.Base(f)]; !ok {
+			t.Errorf("%s has no expected message in badConfigs", f)
+		}
+	}
+	for name, want := range badConfigs {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := Load(filepath.Join("testdata", name))
+			if err == nil {
+				t.Fatalf("Load succeeded, want %s", want)
+			}
+			if cfg != nil {
+				t.Error("Load returned a config along with an error")
+			}
+			if got := err.Error(); got != want {
+				t.Errorf("wrong error\n got: %s\nwant: %s", got, want)
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Line == 0 {
+				t.Errorf("error %v does not carry a line", err)
+			}
+		})
+	}
+}
+
+// Load does not stop at the first problem.
+func TestLoadReportsEveryError(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{"testdata/errors-many.yml", []string{
+			`testdata/errors-many.yml:3: global.interval: 500ms is shorter than 1s`,
+			`testdata/errors-many.yml:4: global.max_redirects: 40 is outside 0-30`,
+			`testdata/errors-many.yml:8: targets[0].url: "ftp://api.example.com/" is not an http or https URL`,
+			`testdata/errors-many.yml:9: targets[1].name: "api" is already defined at testdata/errors-many.yml:7`,
+			`testdata/errors-many.yml:11: targets[1].method: "GET /" is not a valid HTTP method`,
+		}},
+		{"testdata/errors-many-decode.yml", []string{
+			`testdata/errors-many-decode.yml:3: global.interval: "30" is not a duration such as 30s or 1m30s`,
+			`testdata/errors-many-decode.yml:4: global.body_size_limit: "lots" is not a size such as 1048576 or 1MiB`,
+			`testdata/errors-many-decode.yml:9: targets[0].valid_status_codes[1]: "2xx0" is not a status code, a range like 200-399 or a class like 5xx`,
+			`testdata/errors-many-decode.yml:10: targets[0].tiemout: unknown field "tiemout" (did you mean timeout?)`,
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := Load(tc.file)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			if got, want := err.Error(), strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("wrong errors\n got:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.yml")
+	if want := "testdata/does-not-exist.yml: no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+func TestLoadMinimal(t *testing.T) {
+	cfg, err := Load("testdata/good-minimal.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow := true
+	want := &Config{
+		Global:  DefaultGlobal(),
+		Classes: DefaultClasses(),
+		Targets: []Target{{
+			Name:             "api",
+			URL:              "https://api.example.com/health",
+			Service:          "api",
+			Method:           "GET",
+			Interval:         model.Duration(30 * time.Second),
+			Timeout:          model.Duration(10 * time.Second),
+			ValidStatusCodes: StatusCodes{{200, 399}},
+			FollowRedirects:  &follow,
+			MaxRedirects:     10,
+			BodySizeLimit:    1 << 20,
+			File:             "testdata/good-minimal.yml",
+		}},
+		Files: []string{"testdata/good-minimal.yml"},
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("got  %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestLoadFull(t *testing.T) {
+	cfg, err := Load("testdata/good-full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every yaml field of our own types is set somewhere in good-full.yml,
+	// so a field the decoder drops shows up here.
+	for _, missing := range unsetFields(reflect.ValueOf(cfg).Elem()) {
+		t.Errorf("good-full.yml leaves %s unset (or it was dropped)", missing)
+	}
+
+	if len(cfg.Targets) != 3 {
+		t.Fatalf("got %d targets, want api, api-metrics and shop", len(cfg.Targets))
+	}
+	api, metrics := cfg.Targets[0], cfg.Targets[1]
+	if got, want := api.Headers, map[string]string{"User-Agent": "http5xx_exporter", "x-probe": "target", "Content-Type": "application/json"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("api headers = %v, want %v (target wins over global, names compare case-insensitively)", got, want)
+	}
+	if api.MaxRedirects != 0 || !api.Follows() {
+		t.Errorf("api: max_redirects %d follows %v, want the written 0 and true", api.MaxRedirects, api.Follows())
+	}
+	if got, want := api.TLS.CAFile, filepath.Join("testdata", "tls", "ca.crt"); got != want {
+		t.Errorf("ca_file = %q, want %q (relative to the config file)", got, want)
+	}
+	// The merge key (<<: *api) carries api's settings; written keys win.
+	if metrics.Method != "POST" || metrics.Interval != api.Interval || metrics.Service != "api-service" {
+		t.Errorf("api-metrics did not inherit api's settings through <<: %+v", metrics)
+	}
+	if metrics.Saturation.Type != SaturationPrometheus || metrics.Saturation.Interval != metrics.Interval {
+		t.Errorf("api-metrics saturation = %+v", metrics.Saturation)
+	}
+	if got, want := *api.Saturation, (Saturation{Type: "json", URL: "https://api.example.com/stats", Interval: model.Duration(20 * time.Second), Timeout: model.Duration(time.Second), Max: 100, Field: "workers.busy", BodySizeLimit: 16 << 10}); got != want {
+		t.Errorf("api saturation = %+v, want %+v", got, want)
+	}
+	if got, _ := CodeClass(cfg.Classes, 429); got != "capacity" {
+		t.Errorf("429 is in class %q, want capacity: the file's classes replace the default table", got)
+	}
+	if got, _ := CodeClass(cfg.Classes, 520); got != "app" {
+		t.Errorf("520 is in class %q, want app (5xx) once the default table is replaced", got)
+	}
+}
+
+// unsetFields lists the yaml fields of this package's structs that are zero
+// everywhere under v (a field counts as set if any list element sets it).
+func unsetFields(v reflect.Value) []string {
+	set := map[string]bool{}
+	all := map[string]bool{}
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		case reflect.Struct:
+			t := v.Type()
+			if t.PkgPath() != reflect.TypeOf(Config{}).PkgPath() || t == reflect.TypeOf(StatusRange{}) {
+				return
+			}
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				if f.Tag.Get("yaml") == "-" {
+					continue
+				}
+				key := t.Name() + "." + f.Name
+				all[key] = true
+				if !v.Field(i).IsZero() {
+					set[key] = true
+				}
+				walk(v.Field(i))
+			}
+		}
+	}
+	walk(v)
+	var missing []string
+	for k := range all {
+		if !set[k] {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+func TestLoadTargetFiles(t *testing.T) {
+	cfg, err := Load("testdata/good-target-files.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFiles := []string{"testdata/good-target-files.yml", "testdata/targets.d/blog.yml", "testdata/targets.d/shop.yml"}
+	if !reflect.DeepEqual(cfg.Files, wantFiles) {
+		t.Errorf("Files = %q, want %q", cfg.Files, wantFiles)
+	}
+	var got [][3]string
+	for _, tg := range cfg.Targets {
+		got = append(got, [3]string{tg.Name, tg.File, tg.Interval.String()})
+	}
+	want := [][3]string{
+		{"home", "testdata/good-target-files.yml", "1m"},
+		{"blog", "testdata/targets.d/blog.yml", "2m"},
+		{"blog-feed", "testdata/targets.d/blog.yml", "1m"},
+		{"shop", "testdata/targets.d/shop.yml", "1m"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("targets (name, file, interval) = %q, want %q", got, want)
+	}
+	shop := cfg.Targets[3]
+	if got, want := shop.TLS.CAFile, filepath.Join("testdata", "tls", "ca.crt"); got != want {
+		t.Errorf("shop ca_file = %q, want %q (relative to the target file)", got, want)
+	}
+	if shop.Headers["User-Agent"] != "http5xx_exporter" {
+		t.Errorf("shop headers = %v, want the global User-Agent", shop.Headers)
+	}
+}
+
+// TestDefaults checks what a target inherits, one rule per case.
+func TestDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		yaml  string
+		check func(t *testing.T, c *Config)
+	}{
+		{
+			name: "global defaults",
+			yaml: "targets: [{name: a, url: 'http://a'}]",
+			check: func(t *testing.T, c *Config) {
+				g := c.Global
+				if g.Interval != DefaultInterval || g.Timeout != DefaultTimeout || g.BodySizeLimit != 1<<20 ||
+					g.ValidStatusCodes.String() != "200-399" || !*g.FollowRedirects || g.MaxRedirects != 10 ||
+					!reflect.DeepEqual(g.Buckets, []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}) {
+					t.Errorf("global = %+v", g)
+				}
+			},
+		},
+		{
+			name: "target inherits every global setting",
+			yaml: `
+global: {interval: 1m, timeout: 20s, body_size_limit: 2MiB, valid_status_codes: [200], follow_redirects: false, max_redirects: 3}
+targets: [{name: a, url: 'http://a'}]`,
+			check: func(t *testing.T, c *Config) {
+				a := c.Targets[0]
+				if a.Interval != model.Duration(time.Minute) || a.Timeout != model.Duration(20*time.Second) || a.BodySizeLimit != 2<<20 ||
+					a.ValidStatusCodes.String() != "200" || a.Follows() || a.MaxRedirects != 3 {
+					t.Errorf("target = %+v", a)
+				}
+			},
+		},
+		{
+			name: "target settings win",
+			yaml: `
+global: {interval: 1m, timeout: 20s, max_redirects: 3, follow_redirects: false}
+targets: [{name: a, url: 'http://a', interval: 30s, timeout: 5s, max_redirects: 0, follow_redirects: true}]`,
+			check: func(t *testing.T, c *Config) {
+				a := c.Targets[0]
+				if a.Interval != model.Duration(30*time.Second) || a.Timeout != model.Duration(5*time.Second) || a.MaxRedirects != 0 || !a.Follows() {
+					t.Errorf("target = %+v", a)
+				}
+			},
+		},
+		{
+			name: "inherited timeout never exceeds the target's interval",
+			yaml: "targets: [{name: a, url: 'http://a', interval: 5s}]",
+			check: func(t *testing.T, c *Config) {
+				if got := c.Targets[0].Timeout; got != model.Duration(5*time.Second) {
+					t.Errorf("timeout = %s, want 5s", got)
+				}
+			},
+		},
+		{
+			name: "null means default",
+			yaml: "global: {interval: ~, max_redirects: ~}\ntargets: [{name: a, url: 'http://a', timeout: ~}]",
+			check: func(t *testing.T, c *Config) {
+				if a := c.Targets[0]; a.Interval != DefaultInterval || a.Timeout != DefaultTimeout || a.MaxRedirects != DefaultMaxRedirects {
+					t.Errorf("target = %+v", a)
+				}
+			},
+		},
+		{
+			name: "headers merge, the target wins whatever the case",
+			yaml: `
+global: {headers: {User-Agent: global, X-Global: g}}
+targets: [{name: a, url: 'http://a', headers: {user-agent: mine}}, {name: b, url: 'http://b'}]`,
+			check: func(t *testing.T, c *Config) {
+				if got, want := c.Targets[0].Headers, map[string]string{"user-agent": "mine", "X-Global": "g"}; !reflect.DeepEqual(got, want) {
+					t.Errorf("a headers = %v, want %v", got, want)
+				}
+				if got, want := c.Targets[1].Headers, map[string]string{"User-Agent": "global", "X-Global": "g"}; !reflect.DeepEqual(got, want) {
+					t.Errorf("b headers = %v, want %v", got, want)
+				}
+				c.Targets[1].Headers["X-Global"] = "changed"
+				if c.Global.Headers["X-Global"] != "g" {
+					t.Error("a target's headers share the global map")
+				}
+			},
+		},
+		{
+			name: "service defaults to the name, method to GET",
+			yaml: "targets: [{name: a, url: 'http://a'}, {name: b, url: 'http://b', service: shop, method: HEAD}]",
+			check: func(t *testing.T, c *Config) {
+				if a, b := c.Targets[0], c.Targets[1]; a.Service != "a" || a.Method != "GET" || b.Service != "shop" || b.Method != "HEAD" {
+					t.Errorf("a = %s %s, b = %s %s", a.Service, a.Method, b.Service, b.Method)
+				}
+			},
+		},
+		{
+			name: "saturation inherits the target's interval and timeout",
+			yaml: "targets: [{name: a, url: 'http://a', interval: 15s, timeout: 3s, saturation: {type: nginx_stub_status, url: 'http://a/status', max: 10}}]",
+			check: func(t *testing.T, c *Config) {
+				s := c.Targets[0].Saturation
+				if s.Interval != model.Duration(15*time.Second) || s.Timeout != model.Duration(3*time.Second) || s.BodySizeLimit != 256<<10 {
+					t.Errorf("saturation = %+v", s)
+				}
+			},
+		},
+		{
+			name: "no classes section means the default table",
+			yaml: "targets: []",
+			check: func(t *testing.T, c *Config) {
+				if !reflect.DeepEqual(c.Classes, DefaultClasses()) {
+					t.Errorf("classes = %+v", c.Classes)
+				}
+			},
+		},
+		{
+			name: "classes replace the default table",
+			yaml: "classes: [{name: busy, codes: [429, 503], owner: sre}]",
+			check: func(t *testing.T, c *Config) {
+				if len(c.Classes) != 1 || c.Classes[0].Name != "busy" {
+					t.Errorf("classes = %+v", c.Classes)
+				}
+			},
+		},
+		{
+			name: "an empty file is a valid, empty config",
+			yaml: "",
+			check: func(t *testing.T, c *Config) {
+				if len(c.Targets) != 0 || c.Global.Interval != DefaultInterval {
+					t.Errorf("config = %+v", c)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cfg)
+		})
+	}
+}
+
+func TestNewTarget(t *testing.T) {
+	got := NewTarget("check", "https://example.com/")
+	if got.Service != "check" || got.Method != "GET" || got.Interval != DefaultInterval || got.Timeout != DefaultTimeout ||
+		got.BodySizeLimit != DefaultBodySizeLimit || !got.Follows() || got.MaxRedirects != DefaultMaxRedirects || !got.ValidStatusCodes.Contains(200) {
+		t.Errorf("NewTarget = %+v", got)
+	}
+}
+
+// The walk should catch everything, but yaml's own messages are rewritten
+// into the same form if one slips through.
+func TestDecodeErrorsFallback(t *testing.T) {
+	src := &source{file: "f.yml", lines: map[string]int{"targets": 1, "targets[0]": 2, "targets[0].name": 2, "targets[0].port": 3}}
+	l := &loader{}
+	l.decodeErrors(src, errors.New("yaml: line 7: did not find expected key"))
+	l.decodeErrors(src, &yaml.TypeError{Errors: []string{"line 3: field port not found in type config.Target", "line 2: cannot unmarshal !!seq into string", "no line"}})
+	want := []string{
+		"f.yml:8: did not find expected key (in the block starting on this line)",
+		`f.yml:3: targets[0].port: unknown field "port"`,
+		"f.yml:2: targets[0].name: cannot unmarshal !!seq into string",
+		"f.yml: no line",
+	}
+	var got []string
+	for _, e := range l.errs {
+		got = append(got, e.Error())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// A glob that also matches the main file does not read it twice.
+func TestTargetFilesSkipMainFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"config.yml": "target_files: ['*.yml', 'a.yml']\n",
+		"a.yml":      "targets: [{name: a, url: 'http://a'}]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := Load(filepath.Join(dir, "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Targets) != 1 || len(cfg.Files) != 2 || cfg.Files[1] != filepath.Join(dir, "a.yml") {
+		t.Errorf("targets %+v from files %q, want target a from config.yml and a.yml once", cfg.Targets, cfg.Files)
+	}
+}
+
+// Aliases cannot make the walk over a small file unbounded.
+func TestDecodeAliasBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("targets:\n  - &t\n    name: a\n    url: 'http://a'\n    valid_status_codes: [")
+	b.WriteString(strings.Repeat("200, ", 20))
+	b.WriteString("200]\n")
+	b.WriteString(strings.Repeat("  - *t\n", 100))
+	l := &loader{maxVisits: 1000}
+	if _, ok := l.decodeFile("f.yml", []byte(b.String()), &Config{}); ok {
+		t.Fatal("decodeFile succeeded")
+	}
+	if len(l.errs) != 1 || l.errs[0].Msg != "aliases expand to more than 1000 values" {
+		t.Errorf("got %v, want one alias budget error", l.errs)
+	}
+}

@@ -1,0 +1,416 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+)
+
+const (
+	maxLabelLen  = 128
+	maxRedirects = 30
+	minInterval  = model.Duration(time.Second)
+)
+
+var (
+	// labelSafe is what target names, class names, owners and products may
+	// hold: they end up in label values, URLs and Alertmanager routes.
+	labelSafe = regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`)
+	// metricSelector is a metric name with optional label matchers.
+	metricSelector = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$`)
+)
+
+// report collects the problems of one file. skip drops problems with a
+// value a target inherited: they were reported where the value was written.
+type report struct {
+	l    *loader
+	src  *source
+	skip func(path string) bool
+}
+
+func (r report) errorf(path, format string, args ...any) {
+	if r.skip != nil && r.skip(path) {
+		return
+	}
+	r.l.errorf(r.src, path, format, args...)
+}
+
+// inheritable are the target fields filled from global (or, for
+// saturation, from the target) when not written.
+var inheritable = []string{
+	"interval", "timeout", "body_size_limit", "valid_status_codes", "max_redirects", "service",
+	"saturation.interval", "saturation.timeout", "saturation.body_size_limit",
+}
+
+func (l *loader) validate(cfg *Config) {
+	top := report{l: l, src: l.main}
+	top.validateGlobal(&cfg.Global)
+	top.validateClasses(cfg.Classes)
+	top.validateFingerprints(cfg.Fingerprints)
+	defined := map[string]string{} // target name -> FILE:LINE of its first definition
+	for i := range cfg.Targets {
+		src, p := l.targets[i], l.paths[i]
+		r := report{l: l, src: src, skip: func(path string) bool {
+			rel := strings.TrimPrefix(path, p+".")
+			if slices.Contains(inheritable, rel) || strings.HasPrefix(rel, "headers") {
+				return !src.has(path)
+			}
+			return false
+		}}
+		r.validateTarget(p, &cfg.Targets[i], defined)
+	}
+}
+
+func (r report) validateGlobal(g *Global) {
+	r.checkProbe("global", probeSettings{g.Interval, g.Timeout, g.BodySizeLimit, g.ValidStatusCodes, g.MaxRedirects})
+	r.checkLabelValue("global.location", g.Location)
+	r.checkHeaders("global.headers", g.Headers)
+	if len(g.Buckets) == 0 {
+		r.errorf("global.buckets", "must list at least one bucket")
+	}
+	r.checkBuckets("global.buckets", g.Buckets)
+	r.checkBuckets("global.phase_classic_buckets", g.PhaseClassicBuckets)
+}
+
+// probeSettings are the settings global and targets share.
+type probeSettings struct {
+	interval, timeout model.Duration
+	bodySizeLimit     ByteSize
+	validStatusCodes  StatusCodes
+	maxRedirects      int
+}
+
+func (r report) checkProbe(p string, s probeSettings) {
+	r.checkTiming(p, s.interval, s.timeout)
+	r.checkPositiveSize(p+".body_size_limit", s.bodySizeLimit)
+	if len(s.validStatusCodes) == 0 {
+		r.errorf(p+".valid_status_codes", "must list at least one code")
+	}
+	if s.maxRedirects < 0 || s.maxRedirects > maxRedirects {
+		r.errorf(p+".max_redirects", "%d is outside 0-%d", s.maxRedirects, maxRedirects)
+	}
+}
+
+func (r report) checkTiming(p string, interval, timeout model.Duration) {
+	if interval < minInterval {
+		r.errorf(p+".interval", "%s is shorter than %s", interval, minInterval)
+	}
+	switch {
+	case timeout <= 0:
+		r.errorf(p+".timeout", "must be greater than 0")
+	case timeout > interval && interval >= minInterval:
+		r.errorf(p+".timeout", "%s is longer than the interval %s", timeout, interval)
+	}
+}
+
+func (r report) checkPositiveSize(p string, b ByteSize) {
+	if b <= 0 {
+		r.errorf(p, "must be greater than 0")
+	}
+}
+
+func (r report) checkBuckets(p string, buckets []float64) {
+	for i := 1; i < len(buckets); i++ {
+		if buckets[i] <= buckets[i-1] {
+			r.errorf(indexPath(p, i), "%g is not greater than the bucket before it (%g)", buckets[i], buckets[i-1])
+		}
+	}
+}
+
+func (r report) validateTarget(p string, t *Target, defined map[string]string) {
+	if t.Name == "" {
+		r.errorf(p+".name", "must be set")
+	} else if r.checkLabelSafe(p+".name", t.Name) {
+		if first, dup := defined[t.Name]; dup {
+			r.errorf(p+".name", "%q is already defined at %s", t.Name, first)
+		} else {
+			defined[t.Name] = fmt.Sprintf("%s:%d", r.src.file, r.src.lineOf(p+".name"))
+		}
+	}
+	if t.URL == "" {
+		r.errorf(p+".url", "must be set")
+	} else {
+		r.checkURL(p+".url", t.URL, "http", "https")
+	}
+	r.checkLabelValue(p+".service", t.Service)
+	if t.Owner != "" {
+		r.checkLabelSafe(p+".owner", t.Owner)
+	}
+	if !isToken(t.Method) {
+		r.errorf(p+".method", "%q is not a valid HTTP method", t.Method)
+	}
+	r.checkHeaders(p+".headers", t.Headers)
+	r.checkProbe(p, probeSettings{t.Interval, t.Timeout, t.BodySizeLimit, t.ValidStatusCodes, t.MaxRedirects})
+
+	r.checkReadable(p+".tls.ca_file", t.TLS.CAFile)
+	r.checkReadable(p+".tls.cert_file", t.TLS.CertFile)
+	r.checkReadable(p+".tls.key_file", t.TLS.KeyFile)
+	if t.ProxyURL != "" {
+		r.checkURL(p+".proxy_url", t.ProxyURL, "http", "https", "socks5")
+	}
+
+	if t.VersionHeader != "" && !isToken(t.VersionHeader) {
+		r.errorf(p+".version_header", "%q is not a valid header name", t.VersionHeader)
+	}
+	switch {
+	case t.VersionURL != "" && t.VersionField == "":
+		r.errorf(p+".version_url", "needs version_field as well")
+	case t.VersionURL == "" && t.VersionField != "":
+		r.errorf(p+".version_field", "needs version_url as well")
+	case t.VersionURL != "":
+		r.checkURL(p+".version_url", t.VersionURL, "http", "https")
+	}
+	if t.Saturation != nil {
+		r.validateSaturation(p+".saturation", t.Saturation)
+	}
+}
+
+func (r report) validateSaturation(p string, s *Saturation) {
+	if s.Type == "" {
+		r.errorf(p+".type", "must be set to one of %s", strings.Join(SaturationTypes, ", "))
+	} else if !slices.Contains(SaturationTypes, s.Type) {
+		r.errorf(p+".type", "%q is not one of %s", s.Type, strings.Join(SaturationTypes, ", "))
+	}
+	if s.URL == "" {
+		r.errorf(p+".url", "must be set")
+	} else {
+		r.checkURL(p+".url", s.URL, "http", "https")
+	}
+	r.checkTiming(p, s.Interval, s.Timeout)
+	r.checkPositiveSize(p+".body_size_limit", s.BodySizeLimit)
+
+	switch s.Type {
+	case SaturationJSON:
+		if s.Field == "" {
+			r.errorf(p+".field", "must be set for type %s", s.Type)
+		}
+	case SaturationPrometheus:
+		if s.Metric == "" {
+			r.errorf(p+".metric", "must be set for type %s", s.Type)
+		} else if !metricSelector.MatchString(s.Metric) {
+			r.errorf(p+".metric", "%q is not a metric name with optional {label matchers}", s.Metric)
+		}
+	}
+	if s.Field != "" && s.Type != SaturationJSON {
+		r.errorf(p+".field", "is only used by type %s", SaturationJSON)
+	}
+	if s.Metric != "" && s.Type != SaturationPrometheus {
+		r.errorf(p+".metric", "is only used by type %s", SaturationPrometheus)
+	}
+	switch {
+	case s.Max < 0:
+		r.errorf(p+".max", "must not be negative")
+	case s.Max == 0 && s.Type != SaturationPHPFPM && slices.Contains(SaturationTypes, s.Type):
+		// php-fpm reports its own capacity; every other source needs it.
+		r.errorf(p+".max", "must be greater than 0 for type %s", s.Type)
+	}
+}
+
+func (r report) validateClasses(classes []Class) {
+	type listed struct {
+		class int
+		path  string
+		r     StatusRange
+	}
+	names := map[string]string{}
+	singles := map[int]listed{}
+	var ranges []listed
+	reasons := map[string]listed{}
+	for i, c := range classes {
+		p := indexPath("classes", i)
+		if c.Name == "" {
+			r.errorf(p+".name", "must be set")
+		} else if r.checkLabelSafe(p+".name", c.Name) {
+			if first, dup := names[c.Name]; dup {
+				r.errorf(p+".name", "%q is already the name of %s", c.Name, first)
+			} else {
+				names[c.Name] = p
+			}
+		}
+		if c.Owner != "" {
+			r.checkLabelSafe(p+".owner", c.Owner)
+		}
+		if len(c.Codes) == 0 && len(c.Reasons) == 0 {
+			r.errorf(p, "lists neither codes nor reasons")
+		}
+		for j, codes := range c.Codes {
+			here := listed{i, indexPath(p+".codes", j), codes}
+			if codes.Single() {
+				if prev, dup := singles[codes.Lo]; dup && prev.class != i {
+					r.errorf(here.path, "%d is already in class %q (%s)", codes.Lo, classes[prev.class].Name, prev.path)
+				} else if !dup {
+					singles[codes.Lo] = here
+				}
+				continue
+			}
+			// A single code may sit in another class's range (it wins), but
+			// two ranges in different classes may not overlap.
+			for _, prev := range ranges {
+				if prev.class != i && codes.Lo <= prev.r.Hi && prev.r.Lo <= codes.Hi {
+					r.errorf(here.path, "%s overlaps %s of class %q (%s); list single codes to take them out of a range", codes, prev.r, classes[prev.class].Name, prev.path)
+				}
+			}
+			ranges = append(ranges, here)
+		}
+		for j, reason := range c.Reasons {
+			rp := indexPath(p+".reasons", j)
+			if !slices.Contains(Reasons, reason) {
+				r.errorf(rp, "%q is not one of %s", reason, strings.Join(Reasons, ", "))
+				continue
+			}
+			if prev, dup := reasons[reason]; dup && prev.class != i {
+				r.errorf(rp, "%q is already in class %q (%s)", reason, classes[prev.class].Name, prev.path)
+			} else if !dup {
+				reasons[reason] = listed{class: i, path: rp}
+			}
+		}
+	}
+}
+
+func (r report) validateFingerprints(rules []FingerprintRule) {
+	for i, rule := range rules {
+		p := indexPath("fingerprints", i)
+		if !slices.Contains(Layers, rule.Layer) {
+			r.errorf(p+".layer", "%q is not one of %s", rule.Layer, strings.Join(Layers, ", "))
+		}
+		if rule.Product == "" {
+			r.errorf(p+".product", "must be set")
+		} else {
+			r.checkLabelSafe(p+".product", rule.Product)
+		}
+		if rule.Header != "" && !isToken(rule.Header) {
+			r.errorf(p+".header", "%q is not a valid header name", rule.Header)
+		}
+		r.checkRegexp(p+".match", rule.Match)
+		r.checkRegexp(p+".body", rule.Body)
+		switch {
+		case rule.Header != "" && rule.Match == "":
+			r.errorf(p+".match", "must be set with header")
+		case rule.Header == "" && rule.Match != "":
+			r.errorf(p+".header", "must be set with match")
+		case rule.Header == "" && rule.Body == "":
+			r.errorf(p, "needs header and match, or body")
+		}
+	}
+}
+
+func (r report) checkRegexp(p, expr string) {
+	if expr == "" {
+		return
+	}
+	if _, err := regexp.Compile(expr); err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) {
+			err = errors.New(se.Code.String())
+		}
+		r.errorf(p, "%q is not a valid regular expression: %v", expr, err)
+	}
+}
+
+// checkURL reports raw unless it parses with one of schemes and has a host.
+func (r report) checkURL(p, raw string, schemes ...string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		r.errorf(p, "%q is not a valid URL: %v", raw, err)
+		return
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		r.errorf(p, "%q is not an %s URL", raw, orList(schemes))
+		return
+	}
+	if u.Hostname() == "" {
+		r.errorf(p, "%q has no host", raw)
+	}
+}
+
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+func (r report) checkReadable(p, file string) {
+	if file == "" {
+		return
+	}
+	f, err := os.Open(file)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = f.Stat(); err == nil && fi.IsDir() {
+			err = errors.New("is a directory")
+		}
+		f.Close()
+	}
+	if err != nil {
+		r.errorf(p, "cannot read %q: %s", file, ioMessage(err))
+	}
+}
+
+func (r report) checkHeaders(p string, h map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		hp := childPath(p, k)
+		if !isToken(k) {
+			r.errorf(hp, "%q is not a valid header name", k)
+		}
+		if strings.ContainsFunc(h[k], func(c rune) bool { return c != '\t' && unicode.IsControl(c) }) {
+			r.errorf(hp, "value holds a control character")
+		}
+	}
+}
+
+// checkLabelSafe reports s unless it is a short word of [a-zA-Z0-9_.:-].
+func (r report) checkLabelSafe(p, s string) bool {
+	switch {
+	case len(s) > maxLabelLen:
+		r.errorf(p, "is %d characters long, more than %d", len(s), maxLabelLen)
+	case !labelSafe.MatchString(s):
+		r.errorf(p, "%q may only hold letters, digits, '_', '.', ':' and '-'", s)
+	default:
+		return true
+	}
+	return false
+}
+
+// checkLabelValue reports s unless it is a usable label value: valid UTF-8,
+// at most 128 characters, no control characters.
+func (r report) checkLabelValue(p, s string) {
+	switch {
+	case !utf8.ValidString(s):
+		r.errorf(p, "%q is not valid UTF-8", s)
+	case utf8.RuneCountInString(s) > maxLabelLen:
+		r.errorf(p, "is %d characters long, more than %d", utf8.RuneCountInString(s), maxLabelLen)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		r.errorf(p, "%q holds a control character", s)
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token: what HTTP methods and
+// header names are made of.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
