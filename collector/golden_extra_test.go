@@ -1,15 +1,64 @@
 package collector
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/model"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/saturation"
 )
 
 // extraGoldenCollectors are the collectors main registers beside Metrics,
 // fed with fixed inputs, so the golden file holds the whole contract.
 func extraGoldenCollectors(t *testing.T) []prometheus.Collector {
 	t.Helper()
-	return []prometheus.Collector{versioncollector.NewCollector("http5xx_exporter")}
+	return []prometheus.Collector{
+		versioncollector.NewCollector("http5xx_exporter"),
+		goldenSaturation(t),
+	}
+}
+
+// goldenSaturation reads one good nginx source and one broken JSON source,
+// once each (the interval is an hour), over loopback.
+func goldenSaturation(t *testing.T) prometheus.Collector {
+	t.Helper()
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/nginx_status" {
+			w.Write([]byte("Active connections: 256 \nserver accepts handled requests\n 10 10 20 \nReading: 0 Writing: 1 Waiting: 255 \n"))
+			return
+		}
+		w.Write([]byte("not json"))
+	}))
+	t.Cleanup(src.Close)
+	sat := func(typ, path, field string) *config.Saturation {
+		return &config.Saturation{Type: typ, URL: src.URL + path, Field: field, Max: 1024,
+			Interval: model.Duration(time.Hour), Timeout: model.Duration(5 * time.Second), BodySizeLimit: 1 << 16}
+	}
+	targets := goldenTargets()
+	targets[0].Saturation = sat("nginx_stub_status", "/nginx_status", "")
+	targets[1].Saturation = sat("json", "/broken", "workers.busy")
+	m := saturation.NewManager(saturation.Options{Location: "eu"})
+	t.Cleanup(m.Close)
+	m.SetTargets(targets)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.Collector())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, _, ok := m.Get("shop")
+		if ok && strings.Contains(exposition(t, reg), "http5xx_saturation_errors_total{") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("saturation sources were not read within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return m.Collector()
 }

@@ -24,6 +24,8 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector"
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
+	"github.com/http5xx/http5xx_exporter/collector/saturation"
 )
 
 // serveCommand is the default command: load the config, probe, serve.
@@ -68,12 +70,22 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		logger.Error("cannot load configuration", "file", c.configFile, "err", err)
 		return 1
 	}
+	loc := c.location
+	if loc == "" {
+		loc = cfg.Global.Location
+	}
+	sat := saturation.NewManager(saturation.Options{Location: loc, Logger: logger.With("component", "saturation")})
+	defer sat.Close() // after exp.Stop (defers run last-in first-out)
+	reg.MustRegister(sat.Collector())
+
 	exp, err := collector.New(collector.Options{
 		Location:      c.location,
 		Version:       version.Version,
 		MaxConcurrent: c.maxConcurrent,
 		Logger:        logger,
 		Registerer:    reg,
+		Followers:     []collector.TargetSetter{sat},
+		NewLayerer:    newLayerer,
 	}, cfg)
 	if err != nil {
 		logger.Error("cannot start probing", "file", c.configFile, "err", err)
@@ -153,6 +165,15 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 			rl.reloadIfChanged()
 		}
 	}
+}
+
+// newLayerer builds the error-layer matcher from a config's fingerprint rules.
+func newLayerer(c *config.Config) (collector.Layerer, error) {
+	m, err := fingerprint.New(c.Fingerprints)
+	if err != nil {
+		return nil, err // a plain nil, not a nil *Matcher in the interface
+	}
+	return m, nil
 }
 
 // reloader serializes reloads from SIGHUP, POST /-/reload and file changes.

@@ -1,0 +1,150 @@
+// Package fingerprint decides which hop of the request path produced a 5xx
+// answer — the CDN edge, a load balancer, a reverse proxy or the origin —
+// from the answer's headers and the first bytes of its body.
+//
+// The rule of thumb is "who wrote this page": a hop that generates an error
+// writes its own default page or stamps a header it only sets on answers it
+// produced itself. Headers every answer passing through a hop carries (CF-Ray,
+// Server: cloudflare, X-Amz-Cf-Id, Via) prove the hop was on the path, not that
+// it produced the error, so they never decide on their own. When the evidence
+// is missing or contradicts itself the answer is "unknown": a wrong page is
+// worse than no guess.
+package fingerprint
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// The layers an answer can be attributed to.
+const (
+	LayerCDN          = "cdn"
+	LayerLoadBalancer = "load_balancer"
+	LayerProxy        = "proxy"
+	LayerOrigin       = "origin"
+	LayerUnknown      = "unknown"
+)
+
+// ProductUnknown is the product of answers no rule recognises.
+const ProductUnknown = "unknown"
+
+// MaxBody bounds body inspection: Match looks at most at this many leading
+// bytes, whatever it is given (the prober keeps the same amount).
+const MaxBody = 4096
+
+// Matcher attributes answers to a layer and product. It is immutable after
+// New and safe for concurrent use.
+type Matcher struct {
+	rules    []rule
+	builtins builtins
+	products []string
+}
+
+// rule is a compiled config.FingerprintRule.
+type rule struct {
+	header  string         // canonical header name, "" when unset
+	match   *regexp.Regexp // on the header's values; nil means "present"
+	body    *regexp.Regexp // on the body prefix; nil when unset
+	layer   string
+	product string
+}
+
+// New compiles the user rules; they are tried in order before the built-in
+// ones. A rule matches when every pattern it sets matches.
+func New(rules []config.FingerprintRule) (*Matcher, error) {
+	m := &Matcher{rules: make([]rule, 0, len(rules)), builtins: newBuiltins()}
+	products := append([]string{ProductUnknown}, builtinProducts()...)
+	for i, r := range rules {
+		c, err := compile(r)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprints[%d]: %w", i, err)
+		}
+		m.rules = append(m.rules, c)
+		products = append(products, c.product)
+	}
+	slices.Sort(products)
+	m.products = slices.Compact(products)
+	return m, nil
+}
+
+func compile(r config.FingerprintRule) (rule, error) {
+	c := rule{layer: r.Layer, product: r.Product}
+	if !validLayer(r.Layer) {
+		return c, fmt.Errorf("layer %q is not one of cdn, load_balancer, proxy, origin, unknown", r.Layer)
+	}
+	if c.product == "" {
+		c.product = ProductUnknown
+	}
+	if r.Header == "" && r.Body == "" {
+		return c, fmt.Errorf("rule for product %q sets neither header nor body", c.product)
+	}
+	if r.Match != "" && r.Header == "" {
+		return c, fmt.Errorf("match %q needs a header to apply to", r.Match)
+	}
+	var err error
+	if r.Header != "" {
+		c.header = http.CanonicalHeaderKey(r.Header)
+		if r.Match != "" {
+			if c.match, err = regexp.Compile(r.Match); err != nil {
+				return c, fmt.Errorf("match: %w", err)
+			}
+		}
+	}
+	if r.Body != "" {
+		if c.body, err = regexp.Compile(r.Body); err != nil {
+			return c, fmt.Errorf("body: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func validLayer(l string) bool {
+	switch l {
+	case LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin, LayerUnknown:
+		return true
+	}
+	return false
+}
+
+func (r *rule) matches(h http.Header, body []byte) bool {
+	if r.header != "" {
+		vs := h[r.header]
+		if len(vs) == 0 {
+			return false
+		}
+		if r.match != nil && !slices.ContainsFunc(vs, r.match.MatchString) {
+			return false
+		}
+	}
+	return r.body == nil || r.body.Match(body)
+}
+
+// Match says which layer and product produced an answer with this code,
+// header and body (only the first MaxBody bytes are read). It is meant for
+// 5xx answers; h may be nil. It allocates nothing for the built-in rules.
+func (m *Matcher) Match(code int, h http.Header, body []byte) (layer, product string) {
+	if len(body) > MaxBody {
+		body = body[:MaxBody]
+	}
+	for i := range m.rules {
+		if m.rules[i].matches(h, body) {
+			return m.rules[i].layer, m.rules[i].product
+		}
+	}
+	return m.builtins.match(code, h, body)
+}
+
+// Layers lists every layer Match can return.
+func (m *Matcher) Layers() []string {
+	return []string{LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin, LayerUnknown}
+}
+
+// Products lists every product Match can return, sorted: the built-in ones,
+// the configured ones and "unknown".
+func (m *Matcher) Products() []string {
+	return slices.Clone(m.products)
+}

@@ -1,0 +1,251 @@
+// Package saturation polls each target's optional saturation source (nginx
+// stub_status, php-fpm status, a JSON document, a Prometheus exposition) on
+// its own schedule and exposes the reading as a 0..1 ratio, so a 503 can be
+// read next to how full the origin was.
+//
+// A reading is bounded in time (the source's timeout) and size (its body
+// limit). A failed reading is counted and logged, never fatal: the last good
+// ratio stays exported through brief failures and is dropped after
+// StaleAfter failures in a row, so a dead source shows as a gap next to a
+// rising error counter, not as a frozen value.
+package saturation
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// Defaults for settings neither the saturation block nor its target set.
+const (
+	DefaultInterval      = 30 * time.Second
+	DefaultTimeout       = 5 * time.Second
+	DefaultBodySizeLimit = 256 << 10
+)
+
+// StaleAfter is how many failed readings in a row drop the last good ratio.
+const StaleAfter = 3
+
+// logEvery rate-limits the failure log of one source.
+const logEvery = time.Minute
+
+// Options are fixed for the manager's lifetime.
+type Options struct {
+	// Location becomes the location label of every series; none when empty.
+	Location string
+	Logger   *slog.Logger
+	// Client fetches the sources; nil uses a client of the manager's own.
+	// Per-reading timeouts come from the config, not from the client.
+	Client *http.Client
+}
+
+// Manager runs one poller per target with a saturation block.
+type Manager struct {
+	log    *slog.Logger
+	client *http.Client
+	descs  descs
+
+	setMu sync.Mutex // serialises SetTargets and Close
+
+	mu      sync.Mutex
+	pollers map[string]*poller // by target name
+	errors  map[seriesKey]float64
+	closed  bool
+}
+
+// seriesKey is the label values of one target's series.
+type seriesKey struct{ target, service, source string }
+
+// spec is everything a poller depends on, with defaults applied; a change in
+// any field restarts the target's poller.
+type spec struct {
+	target, service string
+	typ, url        string
+	interval        time.Duration
+	timeout         time.Duration
+	max             float64
+	field, metric   string
+	limit           int64
+}
+
+func specOf(t *config.Target) spec {
+	s := t.Saturation
+	sp := spec{
+		target: t.Name, service: t.Service,
+		typ: s.Type, url: s.URL,
+		interval: time.Duration(s.Interval), timeout: time.Duration(s.Timeout),
+		max: s.Max, field: s.Field, metric: s.Metric,
+		limit: int64(s.BodySizeLimit),
+	}
+	if sp.service == "" {
+		sp.service = t.Name
+	}
+	if sp.interval <= 0 {
+		sp.interval = t.IntervalDuration()
+	}
+	if sp.interval <= 0 {
+		sp.interval = DefaultInterval
+	}
+	if sp.timeout <= 0 {
+		sp.timeout = t.TimeoutDuration()
+	}
+	if sp.timeout <= 0 {
+		sp.timeout = DefaultTimeout
+	}
+	if sp.limit <= 0 {
+		sp.limit = DefaultBodySizeLimit
+	}
+	return sp
+}
+
+func (s spec) key() seriesKey { return seriesKey{s.target, s.service, s.typ} }
+
+// poller reads one target's source until its context ends.
+type poller struct {
+	spec   spec
+	src    source
+	srcErr error // a source the config does not allow; every reading fails with it
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Guarded by Manager.mu.
+	ratio    float64
+	have     bool
+	failures int // in a row
+
+	// Owned by the poller's goroutine.
+	lastLog    time.Time
+	suppressed int
+}
+
+// NewManager returns a manager with no targets; SetTargets starts pollers.
+func NewManager(o Options) *Manager {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	return &Manager{
+		log:     o.Logger,
+		client:  o.Client,
+		descs:   newDescs(o.Location),
+		pollers: map[string]*poller{},
+		errors:  map[seriesKey]float64{},
+	}
+}
+
+// SetTargets makes the pollers follow ts: targets that gained a saturation
+// block or whose block (or service) changed get a fresh poller, targets that
+// lost theirs or are gone stop, unchanged ones keep running with their
+// last reading. It returns once stopped pollers have finished.
+func (m *Manager) SetTargets(ts []*config.Target) {
+	m.setMu.Lock()
+	defer m.setMu.Unlock()
+
+	want := map[string]spec{}
+	for _, t := range ts {
+		if t != nil && t.Saturation != nil {
+			want[t.Name] = specOf(t)
+		}
+	}
+
+	var stop, start []*poller
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	for name, p := range m.pollers {
+		if sp, ok := want[name]; !ok || sp != p.spec {
+			stop = append(stop, p)
+			delete(m.pollers, name)
+		}
+	}
+	keep := map[seriesKey]bool{}
+	for name, sp := range want {
+		keep[sp.key()] = true
+		if _, running := m.pollers[name]; running {
+			continue
+		}
+		p := m.newPoller(sp)
+		m.pollers[name] = p
+		start = append(start, p)
+		if _, ok := m.errors[sp.key()]; !ok {
+			m.errors[sp.key()] = 0 // exported from the start, so rate() works
+		}
+	}
+	// A restarted poller with the same labels keeps its error count.
+	for k := range m.errors {
+		if !keep[k] {
+			delete(m.errors, k)
+		}
+	}
+	m.mu.Unlock()
+
+	stopAll(stop)
+	for _, p := range start {
+		go m.run(p)
+	}
+}
+
+func (m *Manager) newPoller(sp spec) *poller {
+	src, err := newSource(&config.Saturation{
+		Type: sp.typ, URL: sp.url, Max: sp.max, Field: sp.field, Metric: sp.metric,
+	})
+	if err != nil {
+		// Config validation should have caught it; read as a failing source.
+		err = fmt.Errorf("invalid saturation source: %w", err)
+	}
+	p := &poller{spec: sp, src: src, srcErr: err, done: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
+}
+
+func stopAll(ps []*poller) {
+	for _, p := range ps {
+		p.cancel()
+	}
+	for _, p := range ps {
+		<-p.done
+	}
+}
+
+// Get returns a target's last good ratio and its source type; ok is false
+// when the target has no source or no current reading.
+func (m *Manager) Get(target string) (ratio float64, source string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pollers[target]
+	if p == nil || !p.have {
+		return 0, "", false
+	}
+	return p.ratio, p.spec.typ, true
+}
+
+// Close stops every poller and waits for them. The manager exports nothing
+// afterwards and ignores SetTargets.
+func (m *Manager) Close() {
+	m.setMu.Lock()
+	defer m.setMu.Unlock()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	ps := make([]*poller, 0, len(m.pollers))
+	for _, p := range m.pollers {
+		ps = append(ps, p)
+	}
+	clear(m.pollers)
+	clear(m.errors)
+	m.mu.Unlock()
+	stopAll(ps)
+}

@@ -1,0 +1,446 @@
+package saturation
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+)
+
+// origin serves realistic status pages and broken ones on loopback, and
+// counts the requests each path got.
+type origin struct {
+	*httptest.Server
+	mu   sync.Mutex
+	hits map[string]int
+	fail map[string]bool // paths that answer 500 for now
+}
+
+func newOrigin(t *testing.T) *origin {
+	o := &origin{hits: map[string]int{}, fail: map[string]bool{}}
+	serve := func(file, contentType string) http.HandlerFunc {
+		body := fixture(t, file)
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", contentType)
+			_, _ = w.Write(body)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/nginx_status", serve("nginx_stub_status.txt", "text/plain"))
+	mux.Handle("/fpm-status", serve("php_fpm_status.txt", "text/plain"))
+	mux.Handle("/health", serve("app_status.json", "application/json"))
+	mux.Handle("/metrics", serve("exposition.prom", "text/plain; version=0.0.4"))
+	mux.HandleFunc("/garbage", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("<html><body><h1>Welcome to nginx!</h1></body></html>"))
+	})
+	// Streams well past any limit without announcing a length.
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		line := []byte("app_busy_workers{pool=\"web\"} 1\n")
+		for i := 0; i < (4<<20)/len(line) && r.Context().Err() == nil; i++ {
+			if _, err := w.Write(line); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/huge-declared", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(1<<20))
+		_, _ = w.Write(make([]byte, 1<<20))
+	})
+	// Answers nothing until the client gives up (or 10s pass).
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	})
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.hits[r.URL.Path]++
+		fail := o.fail[r.URL.Path]
+		o.mu.Unlock()
+		if fail {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(o.Close)
+	return o
+}
+
+func (o *origin) hitCount(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hits[path]
+}
+
+func (o *origin) setFailing(path string, fail bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.fail[path] = fail
+}
+
+// target is a config.Target with defaults applied, as config.Load hands
+// them over. Its saturation block polls once an hour unless a test changes it.
+func target(name, typ, url string, mod ...func(*config.Saturation)) *config.Target {
+	s := &config.Saturation{Type: typ, URL: url, Interval: model.Duration(time.Hour), Timeout: model.Duration(2 * time.Second)}
+	switch typ {
+	case TypeNginxStubStatus:
+		s.Max = 1024
+	case TypePHPFPMStatus:
+		s.Max = 40
+	case TypeJSON:
+		s.Field, s.Max = "pools.web.busy", 64
+	case TypePrometheus:
+		s.Metric, s.Max = `app_busy_workers{pool="web"}`, 64
+	}
+	for _, f := range mod {
+		f(s)
+	}
+	return &config.Target{Name: name, Service: "shop", URL: "http://127.0.0.1:1/", Saturation: s}
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting until %s", what)
+}
+
+func (m *Manager) errorCount(target string) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, n := range m.errors {
+		if k.target == target {
+			return n
+		}
+	}
+	return -1
+}
+
+// exposition renders the HELP and TYPE lines of the contract plus samples.
+func exposition(ratio, errs []string) string {
+	var b strings.Builder
+	for _, x := range []struct {
+		m       contract.Metric
+		samples []string
+	}{{contract.SaturationErrorsTotal, errs}, {contract.SaturationRatio, ratio}} {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", x.m.Name, x.m.Help, x.m.Name, x.m.Type)
+		for _, s := range x.samples {
+			fmt.Fprintf(&b, "%s%s\n", x.m.Name, s)
+		}
+	}
+	return b.String()
+}
+
+func gatherAndCompare(t *testing.T, reg *prometheus.Registry, want string) {
+	t.Helper()
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), contract.SaturationRatio.Name, contract.SaturationErrorsTotal.Name); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestSources(t *testing.T) {
+	for _, location := range []string{"", "eu-west-1"} {
+		t.Run("location="+location, func(t *testing.T) {
+			o := newOrigin(t)
+			m := NewManager(Options{Location: location})
+			defer m.Close()
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(m.Collector())
+
+			limit := func(s *config.Saturation) { s.BodySizeLimit = 64 << 10 }
+			short := func(s *config.Saturation) { s.Timeout = model.Duration(200 * time.Millisecond) }
+			m.SetTargets([]*config.Target{
+				target("web", TypeNginxStubStatus, o.URL+"/nginx_status"),
+				target("php", TypePHPFPMStatus, o.URL+"/fpm-status"),
+				target("api", TypeJSON, o.URL+"/health"),
+				target("app", TypePrometheus, o.URL+"/metrics"),
+				target("garbage", TypeJSON, o.URL+"/garbage"),
+				target("huge", TypePrometheus, o.URL+"/huge", limit),
+				target("huge-declared", TypeNginxStubStatus, o.URL+"/huge-declared", limit),
+				target("slow", TypeNginxStubStatus, o.URL+"/slow", short),
+				target("error", TypePHPFPMStatus, o.URL+"/missing"),
+				target("invalid", "redis", o.URL+"/redis"),
+				{Name: "no-saturation", URL: o.URL},
+			})
+			good := []string{"web", "php", "api", "app"}
+			bad := []string{"garbage", "huge", "huge-declared", "slow", "error", "invalid"}
+			waitFor(t, "every source was read once", func() bool {
+				for _, name := range good {
+					if _, _, ok := m.Get(name); !ok {
+						return false
+					}
+				}
+				for _, name := range bad {
+					if m.errorCount(name) != 1 {
+						return false
+					}
+				}
+				return true
+			})
+
+			loc := ""
+			if location != "" {
+				loc = fmt.Sprintf("location=%q,", location)
+			}
+			series := func(target, source, value string) string {
+				return fmt.Sprintf(`{%sservice="shop",source=%q,target=%q} %s`, loc, source, target, value)
+			}
+			gatherAndCompare(t, reg, exposition(
+				[]string{
+					series("api", "json", "0.75"),
+					series("app", "prometheus", "0.5"),
+					series("php", "php_fpm_status", "0.45"),
+					series("web", "nginx_stub_status", "0.2841796875"),
+				},
+				[]string{
+					series("api", "json", "0"),
+					series("app", "prometheus", "0"),
+					series("error", "php_fpm_status", "1"),
+					series("garbage", "json", "1"),
+					series("huge", "prometheus", "1"),
+					series("huge-declared", "nginx_stub_status", "1"),
+					series("invalid", "redis", "1"),
+					series("php", "php_fpm_status", "0"),
+					series("slow", "nginx_stub_status", "1"),
+					series("web", "nginx_stub_status", "0"),
+				},
+			))
+			if r, src, ok := m.Get("php"); !ok || r != 0.45 || src != TypePHPFPMStatus {
+				t.Errorf("Get(php) = %v, %q, %v", r, src, ok)
+			}
+			for _, name := range []string{"slow", "no-saturation", "nope"} {
+				if _, _, ok := m.Get(name); ok {
+					t.Errorf("Get(%s) has a reading", name)
+				}
+			}
+			if n := o.hitCount("/redis"); n != 0 {
+				t.Errorf("an invalid source was fetched %d times", n)
+			}
+		})
+	}
+}
+
+// A source that hangs, floods or fails must not hold up the others, nor a
+// reload that stops it.
+func TestBrokenSourcesDoNotDisturbOthers(t *testing.T) {
+	o := newOrigin(t)
+	m := NewManager(Options{})
+	defer m.Close()
+	fast := func(s *config.Saturation) { s.Interval = model.Duration(20 * time.Millisecond) }
+	slow := func(s *config.Saturation) {
+		s.Interval = model.Duration(20 * time.Millisecond)
+		s.Timeout = model.Duration(5 * time.Second)
+	}
+	m.SetTargets([]*config.Target{
+		target("web", TypeNginxStubStatus, o.URL+"/nginx_status", fast),
+		target("slow", TypeNginxStubStatus, o.URL+"/slow", slow),
+		target("huge", TypePrometheus, o.URL+"/huge", fast, func(s *config.Saturation) { s.BodySizeLimit = 1 << 10 }),
+		target("garbage", TypeJSON, o.URL+"/garbage", fast),
+	})
+	// While the slow source hangs on its first reading, the healthy one keeps
+	// being read on its own schedule.
+	waitFor(t, "the healthy source was read 5 times", func() bool { return o.hitCount("/nginx_status") >= 5 })
+	if _, _, ok := m.Get("web"); !ok {
+		t.Error("healthy source has no reading")
+	}
+	if n := o.hitCount("/slow"); n != 1 {
+		t.Errorf("slow source: %d requests, want the one that still hangs", n)
+	}
+	if m.errorCount("huge") < 1 || m.errorCount("garbage") < 1 {
+		t.Errorf("errors: huge %v, garbage %v", m.errorCount("huge"), m.errorCount("garbage"))
+	}
+
+	// Removing the hanging source cancels its reading instead of waiting
+	// out its 5s timeout.
+	start := time.Now()
+	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, o.URL+"/nginx_status", fast)})
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("SetTargets took %v stopping a hanging reading", d)
+	}
+	if n := m.errorCount("slow"); n != -1 {
+		t.Errorf("removed target still has an error series (%v)", n)
+	}
+}
+
+func TestSetTargets(t *testing.T) {
+	o := newOrigin(t)
+	m := NewManager(Options{})
+	defer m.Close()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m.Collector())
+
+	a := func() *config.Target { return target("a", TypeJSON, o.URL+"/health") }
+	b := func(mod ...func(*config.Saturation)) *config.Target {
+		return target("b", TypePrometheus, o.URL+"/metrics", mod...)
+	}
+	m.SetTargets([]*config.Target{a(), b()})
+	waitFor(t, "both read", func() bool { return o.hitCount("/health") == 1 && o.hitCount("/metrics") == 1 })
+	waitFor(t, "both recorded", func() bool {
+		_, _, okA := m.Get("a")
+		_, _, okB := m.Get("b")
+		return okA && okB
+	})
+	pa := m.pollers["a"]
+
+	// An equal config (new values, as a reload makes them) keeps pollers and
+	// readings; a changed block restarts only its target.
+	m.SetTargets([]*config.Target{a(), b(func(s *config.Saturation) { s.Max = 32 })})
+	waitFor(t, "b re-read", func() bool { r, _, ok := m.Get("b"); return ok && r == 1 })
+	if m.pollers["a"] != pa || o.hitCount("/health") != 1 {
+		t.Errorf("unchanged target a was restarted (%d reads)", o.hitCount("/health"))
+	}
+	if n := o.hitCount("/metrics"); n != 2 {
+		t.Errorf("changed target b: %d reads, want 2", n)
+	}
+
+	// A new service is a new series; a dropped target leaves none behind.
+	moved := b(func(s *config.Saturation) { s.Max = 32 })
+	moved.Service = "checkout"
+	m.SetTargets([]*config.Target{moved})
+	waitFor(t, "b re-read", func() bool { _, _, ok := m.Get("b"); return ok && o.hitCount("/metrics") == 3 })
+	gatherAndCompare(t, reg, exposition(
+		[]string{`{service="checkout",source="prometheus",target="b"} 1`},
+		[]string{`{service="checkout",source="prometheus",target="b"} 0`},
+	))
+	if _, _, ok := m.Get("a"); ok {
+		t.Error("removed target a still has a reading")
+	}
+
+	// A target whose saturation block is removed stops being polled.
+	noSat := b()
+	noSat.Saturation = nil
+	m.SetTargets([]*config.Target{noSat})
+	gatherAndCompare(t, reg, "")
+	if len(m.pollers) != 0 {
+		t.Errorf("%d pollers left", len(m.pollers))
+	}
+}
+
+// The last good ratio survives a few failed readings, then goes stale.
+func TestFailuresAndRecovery(t *testing.T) {
+	o := newOrigin(t)
+	var logs bytes.Buffer
+	m := NewManager(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer m.Close()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m.Collector())
+
+	m.SetTargets([]*config.Target{target("api", TypeJSON, o.URL+"/health", func(s *config.Saturation) {
+		s.Interval = model.Duration(10 * time.Millisecond)
+	})})
+	waitFor(t, "first reading", func() bool { _, _, ok := m.Get("api"); return ok })
+
+	o.setFailing("/health", true)
+	waitFor(t, "the reading went stale", func() bool { _, _, ok := m.Get("api"); return !ok })
+	if n := m.errorCount("api"); n < StaleAfter {
+		t.Errorf("stale after %v errors, want at least %d", n, StaleAfter)
+	}
+	waitFor(t, "more failures", func() bool { return m.errorCount("api") >= StaleAfter+3 })
+
+	o.setFailing("/health", false)
+	waitFor(t, "recovered", func() bool { r, _, ok := m.Get("api"); return ok && r == 0.75 })
+
+	m.Close()
+	out := logs.String()
+	if n := strings.Count(out, "saturation reading failed"); n != 1 {
+		t.Errorf("%d failure lines, want 1 (rate-limited):\n%s", n, out)
+	}
+	if !strings.Contains(out, "source answered 500 Internal Server Error") || !strings.Contains(out, "saturation reading recovered") {
+		t.Errorf("log lacks the failure or the recovery:\n%s", out)
+	}
+}
+
+// record keeps the last good ratio for StaleAfter-1 failures in a row.
+func TestRecordKeepsLastGoodRatio(t *testing.T) {
+	m := NewManager(Options{})
+	p := m.newPoller(specOf(target("t", TypeJSON, "http://127.0.0.1:1/")))
+	m.pollers["t"] = p
+	boom := errors.New("boom")
+
+	m.record(p, 0.5, nil)
+	for i := 1; i < StaleAfter; i++ {
+		m.record(p, 0, boom)
+		if r, _, ok := m.Get("t"); !ok || r != 0.5 {
+			t.Fatalf("after %d failures: %v, %v; want the last good 0.5", i, r, ok)
+		}
+	}
+	m.record(p, 0, boom)
+	if _, _, ok := m.Get("t"); ok {
+		t.Fatalf("after %d failures the reading is still exported", StaleAfter)
+	}
+	m.record(p, 0.25, nil)
+	if r, _, ok := m.Get("t"); !ok || r != 0.25 {
+		t.Fatalf("after recovery: %v, %v", r, ok)
+	}
+	if n := m.errorCount("t"); n != StaleAfter {
+		t.Errorf("errors = %v, want %d", n, StaleAfter)
+	}
+
+	// A poller replaced while it was reading records nothing.
+	m.pollers["t"] = m.newPoller(p.spec)
+	m.record(p, 0, boom)
+	if n := m.errorCount("t"); n != StaleAfter {
+		t.Errorf("a replaced poller counted an error")
+	}
+}
+
+func TestClamp(t *testing.T) {
+	o := newOrigin(t)
+	m := NewManager(Options{})
+	defer m.Close()
+	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, o.URL+"/nginx_status", func(s *config.Saturation) { s.Max = 100 })})
+	waitFor(t, "reading", func() bool { _, _, ok := m.Get("web"); return ok })
+	if r, _, _ := m.Get("web"); r != 1 {
+		t.Errorf("291 of 100 connections: ratio %v, want 1", r)
+	}
+}
+
+func TestClose(t *testing.T) {
+	o := newOrigin(t)
+	m := NewManager(Options{})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(m.Collector())
+	m.SetTargets([]*config.Target{target("slow", TypeNginxStubStatus, o.URL+"/slow")})
+	waitFor(t, "the slow reading started", func() bool { return o.hitCount("/slow") == 1 })
+	m.Close() // returns with the reading cancelled, not after its timeout
+	m.Close()
+	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, o.URL+"/nginx_status")})
+	gatherAndCompare(t, reg, "")
+	if n := o.hitCount("/nginx_status"); n != 0 {
+		t.Errorf("closed manager started a poller (%d reads)", n)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	tg := &config.Target{
+		Name: "t", Interval: model.Duration(7 * time.Second), Timeout: model.Duration(3 * time.Second),
+		Saturation: &config.Saturation{Type: TypeJSON, URL: "http://x/"},
+	}
+	sp := specOf(tg)
+	if sp.interval != 7*time.Second || sp.timeout != 3*time.Second || sp.limit != DefaultBodySizeLimit || sp.service != "t" {
+		t.Errorf("target defaults not applied: %+v", sp)
+	}
+	sp = specOf(&config.Target{Name: "t", Saturation: &config.Saturation{}})
+	if sp.interval != DefaultInterval || sp.timeout != DefaultTimeout {
+		t.Errorf("package defaults not applied: %+v", sp)
+	}
+}

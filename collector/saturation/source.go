@@ -1,0 +1,92 @@
+package saturation
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// The source types; each is also the value of the source label.
+const (
+	TypeNginxStubStatus = "nginx_stub_status"
+	TypePHPFPMStatus    = "php_fpm_status"
+	TypeJSON            = "json"
+	TypePrometheus      = "prometheus"
+)
+
+// Types lists the source types, for validation messages and docs.
+func Types() []string {
+	return []string{TypeNginxStubStatus, TypePHPFPMStatus, TypeJSON, TypePrometheus}
+}
+
+// source turns one fetched document into a saturation ratio. Parsers see
+// at most the body limit, and return ratios before clamping.
+type source interface {
+	// accept is the Accept header of the request.
+	accept() string
+	// ratio reads the document; an error says what was wrong with it.
+	ratio(body []byte) (float64, error)
+}
+
+// Validate checks a saturation block the way the manager will use it: the
+// type, the URL, and what the type needs (max, field, metric). The config
+// loader cannot import this package, so `config check` calls it.
+func Validate(s *config.Saturation) error {
+	_, err := newSource(s)
+	return err
+}
+
+func newSource(s *config.Saturation) (source, error) {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		// url.Error repeats the URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("url %q: want an absolute http or https URL", u.Redacted())
+	}
+	if s.Max < 0 || math.IsNaN(s.Max) || math.IsInf(s.Max, 0) {
+		return nil, fmt.Errorf("max %v: want a positive number", s.Max)
+	}
+	needMax := func() error {
+		if s.Max == 0 {
+			return fmt.Errorf("type %s needs max", s.Type)
+		}
+		return nil
+	}
+	switch s.Type {
+	case TypeNginxStubStatus:
+		return nginxSource{max: s.Max}, needMax()
+	case TypePHPFPMStatus:
+		return phpFPMSource{max: s.Max}, nil
+	case TypeJSON:
+		path, err := parseFieldPath(s.Field)
+		if err != nil {
+			return nil, fmt.Errorf("field %q: %w", s.Field, err)
+		}
+		return jsonSource{path: path, max: s.Max}, needMax()
+	case TypePrometheus:
+		sel, err := parseSelector(s.Metric)
+		if err != nil {
+			return nil, fmt.Errorf("metric %q: %w", s.Metric, err)
+		}
+		return promSource{sel: sel, max: s.Max}, needMax()
+	}
+	return nil, fmt.Errorf("type %q: want one of nginx_stub_status, php_fpm_status, json, prometheus", s.Type)
+}
+
+// divide is value/max for a reading that must be a finite, non-negative
+// number.
+func divide(what string, value, max float64) (float64, error) {
+	if math.IsNaN(value) || math.IsInf(value, 0) || value < 0 {
+		return 0, fmt.Errorf("%s is %v, want a finite number >= 0", what, value)
+	}
+	return value / max, nil
+}

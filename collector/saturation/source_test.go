@@ -1,0 +1,143 @@
+package saturation
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSourceRatio(t *testing.T) {
+	const url = "http://127.0.0.1:1/status"
+	nginx := config.Saturation{Type: TypeNginxStubStatus, URL: url, Max: 1024}
+	fpm := config.Saturation{Type: TypePHPFPMStatus, URL: url, Max: 40}
+	fpmNoMax := config.Saturation{Type: TypePHPFPMStatus, URL: url}
+	js := func(field string) config.Saturation {
+		return config.Saturation{Type: TypeJSON, URL: url, Field: field, Max: 64}
+	}
+	prom := func(metric string) config.Saturation {
+		return config.Saturation{Type: TypePrometheus, URL: url, Metric: metric, Max: 64}
+	}
+	tests := []struct {
+		name    string
+		cfg     config.Saturation
+		file    string // or body
+		body    string
+		want    float64
+		wantErr string
+	}{
+		{name: "nginx", cfg: nginx, file: "nginx_stub_status.txt", want: 291.0 / 1024},
+		{name: "nginx over max", cfg: config.Saturation{Type: TypeNginxStubStatus, URL: url, Max: 100}, file: "nginx_stub_status.txt", want: 2.91},
+		{name: "nginx garbage", cfg: nginx, body: "<html>hello</html>", wantErr: `no "Active connections:" line`},
+		{name: "nginx bad count", cfg: nginx, body: "Active connections: many\n", wantErr: `"many" is not a count`},
+
+		{name: "php-fpm text", cfg: fpm, file: "php_fpm_status.txt", want: 18.0 / 40},
+		{name: "php-fpm json", cfg: fpm, file: "php_fpm_status.json", want: 10.0 / 40},
+		{name: "php-fpm static pool without max", cfg: fpmNoMax, file: "php_fpm_status_static.txt", want: 4.0 / 16},
+		{name: "php-fpm dynamic pool without max", cfg: fpmNoMax, file: "php_fpm_status.txt", wantErr: `pool "www" uses pm = dynamic, set max`},
+		{name: "php-fpm listen queue means full", cfg: fpm, file: "php_fpm_status_queue.txt", want: 1},
+		{name: "php-fpm garbage", cfg: fpm, body: "Fatal error: something\n", wantErr: `no "active processes"`},
+		{name: "php-fpm broken json", cfg: fpm, body: `{"active processes": `, wantErr: "php-fpm status: unexpected EOF"},
+
+		{name: "json nested", cfg: js("pools.web.busy"), file: "app_status.json", want: 48.0 / 64},
+		{name: "json numeric string", cfg: js("pools.jobs.busy"), file: "app_status.json", want: 3.0 / 64},
+		{name: "json array index", cfg: js("workers.1.queue"), file: "app_status.json", want: 7.0 / 64},
+		{name: "json missing", cfg: js("pools.api.busy"), file: "app_status.json", wantErr: `no "pools.api"`},
+		{name: "json not a number", cfg: js("status"), file: "app_status.json", wantErr: `strconv.ParseFloat: parsing "ok"`},
+		{name: "json bool", cfg: js("draining"), file: "app_status.json", wantErr: `"draining" is bool, want a number`},
+		{name: "json index out of range", cfg: js("workers.2.queue"), file: "app_status.json", wantErr: `"workers" is an array of 2, "2" is no index`},
+		{name: "json through a scalar", cfg: js("version.major"), file: "app_status.json", wantErr: `"version" is not an object`},
+		{name: "json negative", cfg: js("n"), body: `{"n": -1}`, wantErr: "n is -1, want a finite number >= 0"},
+		{name: "json garbage", cfg: js("n"), body: "<html>", wantErr: "json: invalid character"},
+		{name: "json trailing data", cfg: js("n"), body: `{"n": 1} {"n": 2}`, wantErr: "data after the document"},
+
+		{name: "prometheus sum over label", cfg: prom(`app_busy_workers{pool="web"}`), file: "exposition.prom", want: 32.0 / 64},
+		{name: "prometheus all series", cfg: prom(`app_busy_workers`), file: "exposition.prom", want: 35.0 / 64},
+		{name: "prometheus two matchers", cfg: prom(`app_busy_workers{pool="web", instance!="a"}`), file: "exposition.prom", want: 12.0 / 64},
+		{name: "prometheus regexp", cfg: prom(`app_busy_workers{pool=~"we.|jobs",instance=~"a"}`), file: "exposition.prom", want: 23.0 / 64},
+		{name: "prometheus negative regexp", cfg: prom(`app_busy_workers{pool!~"web"}`), file: "exposition.prom", want: 3.0 / 64},
+		{name: "prometheus missing label is empty", cfg: prom(`app_inflight{zone=""}`), file: "exposition.prom", want: 7.0 / 64},
+		{name: "prometheus histogram count", cfg: prom(`app_queue_wait_seconds_bucket{le="0.1"}`), file: "exposition.prom", want: 990.0 / 64},
+		{name: "prometheus no such metric", cfg: prom(`app_idle_workers`), file: "exposition.prom", wantErr: `no metric "app_idle_workers"`},
+		{name: "prometheus no series matches", cfg: prom(`app_busy_workers{pool="api"}`), file: "exposition.prom", wantErr: `no series matches app_busy_workers{pool="api"}`},
+		{name: "prometheus garbage", cfg: prom(`up`), body: "<html><body>Login</body></html>\n", wantErr: "exposition: text format parsing error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := newSource(&tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := []byte(tt.body)
+			if tt.file != "" {
+				body = fixture(t, tt.file)
+			}
+			got, err := src.ratio(body)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, %v; want error containing %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("ratio = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		cfg     config.Saturation
+		wantErr string
+	}{
+		{config.Saturation{Type: "nginx_stub_status", URL: "http://web:8080/nginx_status", Max: 1024}, ""},
+		{config.Saturation{Type: "php_fpm_status", URL: "http://web/fpm-status?json"}, ""},
+		{config.Saturation{Type: "json", URL: "https://api/health", Field: "a.b", Max: 1}, ""},
+		{config.Saturation{Type: "prometheus", URL: "http://app:9000/metrics", Metric: `x{a="1",b=~"c|d",}`, Max: 1}, ""},
+		{config.Saturation{Type: "redis", URL: "http://x/", Max: 1}, `type "redis": want one of`},
+		{config.Saturation{Type: "json", URL: "/health", Field: "a", Max: 1}, "want an absolute http or https URL"},
+		{config.Saturation{Type: "json", URL: "ftp://x/", Field: "a", Max: 1}, "want an absolute http or https URL"},
+		{config.Saturation{Type: "json", URL: "http://u:secret@x/%zz", Field: "a", Max: 1}, "url: "},
+		{config.Saturation{Type: "nginx_stub_status", URL: "http://x/"}, "type nginx_stub_status needs max"},
+		{config.Saturation{Type: "json", URL: "http://x/", Max: 1}, "needs field"},
+		{config.Saturation{Type: "json", URL: "http://x/", Field: "a..b", Max: 1}, "empty path element"},
+		{config.Saturation{Type: "json", URL: "http://x/", Field: "a", Max: -2}, "max -2: want a positive number"},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Max: 1}, "needs metric"},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `{a="b"}`, Max: 1}, "want a metric name first"},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a="b"`, Max: 1}, `unexpected "{a=\"b\""`},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a>"b"}`, Max: 1}, "label a: want =, !=, =~ or !~"},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a=b}`, Max: 1}, "want a double-quoted value"},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a="b" c="d"}`, Max: 1}, "want , or }"},
+		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a=~"("}`, Max: 1}, "label a: error parsing regexp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cfg.Type+" "+tt.cfg.Metric+tt.cfg.Field, func(t *testing.T) {
+			err := Validate(&tt.cfg)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Validate: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Validate: got %v, want error containing %q", err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("error leaks the URL's password: %v", err)
+			}
+		})
+	}
+}
