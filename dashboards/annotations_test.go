@@ -1,0 +1,207 @@
+package dashboards
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/promqltest"
+)
+
+// TestDeployAnnotationMarksDeployMoments runs each dashboard's Deploys
+// annotation on Prometheus' own engine over a recorded history, turns the
+// result into events the way Grafana's Prometheus datasource does, and
+// requires exactly one point event per deploy, at the deploy time, titled
+// with the version: not one per sample, not one per exporter, none for an
+// exporter restart, and the first deploy of a new service included.
+func TestDeployAnnotationMarksDeployMoments(t *testing.T) {
+	const minutes = 60
+	var load strings.Builder
+	load.WriteString("load 1m\n")
+	add := func(series string, value func(minute int) string) {
+		points := make([]string, 0, minutes+1)
+		for m := 0; m <= minutes; m++ {
+			v := value(m)
+			if v == "" {
+				v = "_"
+			}
+			points = append(points, v)
+		}
+		fmt.Fprintf(&load, "  %s %s\n", series, strings.Join(points, " "))
+	}
+	// between is a gauge's value from minute `from` on, until `to` where the
+	// exporter drops the series (a stale marker, as a real scrape writes).
+	between := func(from, to int, value string) func(int) string {
+		return func(m int) string {
+			switch {
+			case m < from || m > to:
+				return ""
+			case m == to:
+				return "stale"
+			}
+			return value
+		}
+	}
+	always := func(int) string { return "1" }
+
+	// Two exporters (locations fra and sfo) record the same deploys of shop:
+	// v1 at 10m, v2 at 30m, v2 again at 45m. Exporter b restarts at 40m and
+	// comes back at 43m with its durable deploy store. cart, a service of
+	// another target, first deploys at 20m.
+	for _, e := range []struct{ instance, location string }{{"a:10505", "fra"}, {"b:10505", "sfo"}} {
+		lbl := func(s string) string { return fmt.Sprintf(`{job="http5xx", instance=%q, %s}`, e.instance, s) }
+		restart := func(f func(int) string) func(int) string {
+			if e.instance == "a:10505" {
+				return f
+			}
+			return func(m int) string {
+				switch {
+				case m == 40:
+					return "stale"
+				case m > 40 && m < 43:
+					return ""
+				}
+				return f(m)
+			}
+		}
+		add("http5xx_deploy_timestamp_seconds"+lbl(`service="shop"`), restart(func(m int) string {
+			switch {
+			case m < 10:
+				return ""
+			case m < 30:
+				return "600"
+			case m < 45:
+				return "1800"
+			}
+			return "2700"
+		}))
+		add("http5xx_deploy_info"+lbl(`service="shop", version="v1"`), restart(between(10, 30, "1")))
+		add("http5xx_deploy_info"+lbl(`service="shop", version="v2"`), restart(between(30, minutes+1, "1")))
+		add("http5xx_deploy_timestamp_seconds"+lbl(`service="cart"`), restart(between(20, minutes+1, "1200")))
+		add("http5xx_deploy_info"+lbl(`service="cart", version="c7"`), restart(between(20, minutes+1, "1")))
+		add("http5xx_target_info"+lbl(fmt.Sprintf(`target="shop-home", service="shop", location=%q`, e.location)), restart(always))
+		add("http5xx_target_info"+lbl(fmt.Sprintf(`target="cart-api", service="cart", location=%q`, e.location)), restart(always))
+	}
+	storage := promqltest.LoadedStorage(t, load.String())
+	engine := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
+
+	shop := []event{{"Deploy shop v1", 600_000}, {"Deploy shop v2", 1_800_000}, {"Deploy shop v2", 2_700_000}}
+	cart := []event{{"Deploy cart c7", 1_200_000}}
+	all := ".*" // what Grafana sends for "All"
+	cases := []struct {
+		file   string
+		values map[string]string
+		want   []event
+	}{
+		{"http5xx-overview.json", map[string]string{"job": all, "location": all, "service": all, "target": all}, append(slices.Clone(shop), cart...)},
+		{"http5xx-overview.json", map[string]string{"job": all, "location": all, "service": "cart", "target": all}, cart},
+		{"http5xx-target.json", map[string]string{"job": all, "location": all, "service": all, "target": "shop-home"}, shop},
+		{"http5xx-target.json", map[string]string{"job": all, "location": "sfo", "service": all, "target": "cart-api"}, cart},
+	}
+	boards := loadBoards(t)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %v", c.file, c.values), func(t *testing.T) {
+			var anno *annotation
+			for _, a := range boards[c.file].Annotations.List {
+				if a.Name == "Deploys" {
+					anno = &a
+				}
+			}
+			if anno == nil || anno.Target == nil {
+				t.Fatalf("%s has no Deploys annotation", c.file)
+			}
+			expr, err := substitute(anno.Target.Expr, c.values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step := time.Minute // Grafana's default annotation step
+			q, err := engine.NewRangeQuery(t.Context(), storage, nil, expr, time.Unix(0, 0), time.Unix(minutes*60, 0), step)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, expr)
+			}
+			res := q.Exec(t.Context())
+			if res.Err != nil {
+				t.Fatalf("%v\n%s", res.Err, expr)
+			}
+			m, err := res.Matrix()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := grafanaEvents(t, m, anno, step)
+			slices.SortFunc(got, compareEvents)
+			want := slices.Clone(c.want)
+			slices.SortFunc(want, compareEvents)
+			if !slices.Equal(got, want) {
+				t.Errorf("events\n got %v\nwant %v\nquery:\n%s", got, want, expr)
+			}
+		})
+	}
+}
+
+// event is a Grafana annotation event that marks a moment (time == timeEnd).
+type event struct {
+	title string
+	at    int64 // Unix milliseconds
+}
+
+func compareEvents(a, b event) int {
+	return cmp.Or(cmp.Compare(a.at, b.at), strings.Compare(a.title, b.title))
+}
+
+// grafanaEvents turns a range query result into annotation events like the
+// Prometheus datasource's processEvents: each value is the event time when
+// useValueForTime is on, else each sample time with a value > 0; times
+// within one step of each other merge into a region. Regions fail the test:
+// a deploy is a moment.
+func grafanaEvents(t *testing.T, m promql.Matrix, a *annotation, step time.Duration) []event {
+	t.Helper()
+	var out []event
+	for _, s := range m {
+		var times []int64
+		for _, p := range s.Floats {
+			switch {
+			case a.UseValueForTime:
+				times = append(times, int64(math.Floor(p.F)))
+			case p.F > 0:
+				times = append(times, p.T)
+			}
+		}
+		title := renderLegend(a.TitleFormat, s.Metric.Map())
+		var start, end int64
+		open := false
+		flush := func() {
+			if start != end {
+				t.Errorf("%q is a region from %d to %d ms, not a moment", title, start, end)
+			}
+			out = append(out, event{title, start})
+		}
+		for _, ts := range times {
+			if open && end+step.Milliseconds() >= ts {
+				end = ts
+				continue
+			}
+			if open {
+				flush()
+			}
+			start, end, open = ts, ts, true
+		}
+		if open {
+			flush()
+		}
+	}
+	return out
+}
+
+var legendRef = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
+
+func renderLegend(format string, labels map[string]string) string {
+	return legendRef.ReplaceAllStringFunc(format, func(ref string) string {
+		return labels[legendRef.FindStringSubmatch(ref)[1]]
+	})
+}

@@ -1,0 +1,145 @@
+package dashboards
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// UIDs are stable: alerts and the other dashboards link to them.
+const (
+	uidOverview = "http5xx-overview"
+	uidTarget   = "http5xx-target"
+	uidExporter = "http5xx-exporter"
+)
+
+// datasource points every panel, query and variable at the datasource variable.
+var datasource = common.DataSourceRef{
+	Type: cog.ToPtr("prometheus"),
+	Uid:  cog.ToPtr("${datasource}"),
+}
+
+func datasourceVariable() *dashboard.DatasourceVariableBuilder {
+	return dashboard.NewDatasourceVariableBuilder("datasource").
+		Label("Data source").
+		Type("prometheus")
+}
+
+// chainVar is one variable of a chain such as job → location → service → target.
+type chainVar struct {
+	name   string
+	label  string
+	single bool // one value and no "All" (the target dashboard's target)
+}
+
+// chain builds variables whose values come from metric and are filtered by
+// every variable before them, so picking a location narrows the services.
+func chain(metric string, vars ...chainVar) []cog.Builder[dashboard.VariableModel] {
+	var out []cog.Builder[dashboard.VariableModel]
+	var previous []string
+	for _, v := range vars {
+		selector := metric
+		if len(previous) > 0 {
+			selector += "{" + strings.Join(previous, ", ") + "}"
+		}
+		query := fmt.Sprintf("label_values(%s, %s)", selector, v.name)
+		b := dashboard.NewQueryVariableBuilder(v.name).
+			Label(v.label).
+			Datasource(datasource).
+			Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
+			Definition(query).
+			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+			Sort(dashboard.VariableSortAlphabeticalAsc)
+		if !v.single {
+			// ".*" rather than a list of values: it also matches series
+			// without the label (location is omitted when unset).
+			b = b.Multi(true).IncludeAll(true).AllValue(".*")
+		}
+		out = append(out, b)
+		previous = append(previous, fmt.Sprintf(`%s=~"$%s"`, v.name, v.name))
+	}
+	return out
+}
+
+// targetChain is job → location → service → target over the one series every
+// configured target has.
+func targetChain(singleTarget bool) []cog.Builder[dashboard.VariableModel] {
+	return chain("http5xx_target_info",
+		chainVar{name: "job", label: "Job"},
+		chainVar{name: "location", label: "Location"},
+		chainVar{name: "service", label: "Service"},
+		chainVar{name: "target", label: "Target", single: singleTarget},
+	)
+}
+
+// exporterChain is job → instance over the build info every exporter exposes,
+// also those that probe nothing yet.
+func exporterChain() []cog.Builder[dashboard.VariableModel] {
+	return chain("http5xx_exporter_build_info",
+		chainVar{name: "job", label: "Job"},
+		chainVar{name: "instance", label: "Exporter"},
+	)
+}
+
+// dashboardLink links to another dashboard of this set, keeping the time
+// range and every variable the two share.
+func dashboardLink(title, uid, tooltip string) *dashboard.DashboardLinkBuilder {
+	return dashboard.NewDashboardLinkBuilder(title).
+		Type(dashboard.DashboardLinkTypeLink).
+		Url("/d/" + uid + "/" + uid).
+		Tooltip(tooltip).
+		Icon("dashboard").
+		IncludeVars(true).
+		KeepTime(true)
+}
+
+// newDashboard is the frame every dashboard shares.
+func newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
+	return dashboard.NewDashboardBuilder(title).
+		Uid(uid).
+		Description(description).
+		Tags([]string{"http5xx"}).
+		Editable().
+		Tooltip(dashboard.DashboardCursorSyncCrosshair).
+		Refresh("1m").
+		Time("now-3h", "now").
+		Timezone(common.TimeZoneBrowser).
+		WithVariable(datasourceVariable())
+}
+
+func withVariables(b *dashboard.DashboardBuilder, vars []cog.Builder[dashboard.VariableModel]) *dashboard.DashboardBuilder {
+	for _, v := range vars {
+		b = b.WithVariable(v)
+	}
+	return b
+}
+
+// deployAnnotation marks each deploy at its recorded time with its version.
+func deployAnnotation(expr string) *dashboard.AnnotationQueryBuilder {
+	return dashboard.NewAnnotationQueryBuilder().
+		Name("Deploys").
+		Datasource(datasource).
+		Enable(true).
+		IconColor("blue").
+		Target(annotationQuery(expr)).
+		UseValueForTime(true).
+		TitleFormat("Deploy {{service}} {{version}}").
+		TextFormat("{{service}} is now at {{version}}").
+		TagKeys("service,version")
+}
+
+// alertAnnotation shades the time the pack's alerts fired.
+func alertAnnotation(expr string) *dashboard.AnnotationQueryBuilder {
+	return dashboard.NewAnnotationQueryBuilder().
+		Name("Firing alerts").
+		Datasource(datasource).
+		Enable(true).
+		IconColor("red").
+		Target(annotationQuery(expr)).
+		TitleFormat("{{alertname}}").
+		TextFormat("{{severity}} {{error_class}} → {{owner}}: {{target}} {{location}}").
+		TagKeys("alertname,severity,error_class,owner,target,location")
+}
