@@ -76,7 +76,7 @@ check-metrics: $(BIN)/promtool
 
 # Each area adds its own test targets to TEST_TARGETS.
 TEST_TARGETS := lint unit check-metrics
--include $(wildcard */*.mk)
+-include $(sort $(wildcard */*.mk */*/*.mk))
 
 test: $(TEST_TARGETS)
 	@echo "make test: all checks passed"
