@@ -1,0 +1,293 @@
+package routing_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/alertmanager/config"
+	amcommoncfg "github.com/prometheus/alertmanager/config/common"
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
+	"github.com/http5xx/http5xx_exporter/rules/routing"
+	"github.com/http5xx/http5xx_exporter/rules/rulepack"
+)
+
+const alertmanagerConfig = "../../examples/alertmanager.yml"
+
+// The owners examples/alertmanager.yml routes, each to <owner>-chat and
+// <owner>-pager; anything else goes to sre-oncall.
+var owners = []string{"app-team", "app-infra", "sre-oncall", "db-api-owners", "network"}
+
+// receiver is where an alert with these labels must go.
+func receiver(ls map[string]string) string {
+	owner := ls["owner"]
+	if !slices.Contains(owners, owner) {
+		owner = "sre-oncall"
+	}
+	if ls["severity"] == "critical" {
+		return owner + "-pager"
+	}
+	return owner + "-chat"
+}
+
+// amtool returns the pinned amtool the Makefile builds (AMTOOL overrides).
+func amtool(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("AMTOOL")
+	if path == "" {
+		path = "../../.bin/amtool"
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("amtool not found (%v): run `make rules-test`, which builds it, or set AMTOOL", err)
+	}
+	return path
+}
+
+// routesTo runs amtool config routes test and fails t unless the labels
+// route to want and to nothing else.
+func routesTo(t *testing.T, bin string, ls map[string]string, want string) {
+	t.Helper()
+	args := []string{"config", "routes", "test", "--config.file=" + alertmanagerConfig, "--verify.receivers=" + want}
+	names := make([]string, 0, len(ls))
+	for k := range ls {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		args = append(args, k+"="+ls[k])
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Errorf("%v routes to %s, want %s (%v)", ls, strings.TrimSpace(string(out)), want, err)
+	}
+}
+
+// TestRoutes is the routing table: one case per owner and severity, plus
+// the alerts nobody owns.
+func TestRoutes(t *testing.T) {
+	bin := amtool(t)
+	type tc struct {
+		labels   map[string]string
+		receiver string
+	}
+	var cases []tc
+	for _, o := range owners {
+		for _, sev := range []string{"warning", "critical"} {
+			want := o + "-chat"
+			if sev == "critical" {
+				want = o + "-pager"
+			}
+			cases = append(cases, tc{map[string]string{"alertname": "HTTP5xxAppErrors", "owner": o, "severity": sev, "target": "checkout"}, want})
+		}
+	}
+	cases = append(cases,
+		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "severity": "warning", "target": "checkout"}, "sre-oncall-chat"},
+		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "severity": "critical", "target": "checkout"}, "sre-oncall-pager"},
+		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "owner": "payments", "severity": "warning"}, "sre-oncall-chat"},
+		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "owner": "payments", "severity": "critical"}, "sre-oncall-pager"},
+		tc{map[string]string{"alertname": "SomethingElse"}, "sre-oncall-chat"},
+	)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/%s", c.labels["owner"], c.labels["severity"]), func(t *testing.T) {
+			routesTo(t, bin, c.labels, c.receiver)
+		})
+	}
+}
+
+// testAlerts returns every alert the promtool tests expect to fire, as
+// Alertmanager receives them, without duplicates.
+func testAlerts(t *testing.T) []model.LabelSet {
+	t.Helper()
+	tests, err := rulepack.LoadTests("../tests/*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[model.Fingerprint]bool{}
+	var out []model.LabelSet
+	for _, tf := range tests {
+		for _, g := range tf.Groups {
+			for _, at := range g.AlertTests {
+				for _, e := range at.ExpAlerts {
+					ls := model.LabelSet{"alertname": model.LabelValue(at.Alertname)}
+					for k, v := range e.Labels {
+						ls[model.LabelName(k)] = model.LabelValue(v)
+					}
+					if fp := ls.Fingerprint(); !seen[fp] {
+						seen[fp] = true
+						out = append(out, ls)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestPackAlertsRouteToTheirOwner routes every alert the promtool tests
+// expect, with its exact labels.
+func TestPackAlertsRouteToTheirOwner(t *testing.T) {
+	bin := amtool(t)
+	for _, a := range testAlerts(t) {
+		ls := map[string]string{}
+		for k, v := range a {
+			ls[string(k)] = string(v)
+		}
+		routesTo(t, bin, ls, receiver(ls))
+	}
+}
+
+func loadInhibitRules(t *testing.T) []amcommoncfg.InhibitRule {
+	t.Helper()
+	cfg, err := config.LoadFile(alertmanagerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.InhibitRules
+}
+
+func alert(kv ...string) model.LabelSet {
+	ls := model.LabelSet{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		ls[model.LabelName(kv[i])] = model.LabelValue(kv[i+1])
+	}
+	return ls
+}
+
+// with returns a copy of ls with the labels in kv set (an empty value
+// removes the label).
+func with(ls model.LabelSet, kv ...string) model.LabelSet {
+	out := ls.Clone()
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(out, model.LabelName(kv[i]))
+			continue
+		}
+		out[model.LabelName(kv[i])] = model.LabelValue(kv[i+1])
+	}
+	return out
+}
+
+func TestInhibition(t *testing.T) {
+	rules := loadInhibitRules(t)
+
+	app := alert("alertname", "HTTP5xxAppErrors", "severity", "warning", "error_class", "app", "class", "app", "owner", "app-team",
+		"target", "checkout", "service", "shop", "location", "fra")
+	appCritical := with(app, "severity", "critical")
+	appIad := with(app, "location", "iad")
+	appCart := with(app, "target", "cart")
+	gateway := with(app, "alertname", "HTTP5xxGatewayErrors", "error_class", "gateway", "class", "gateway", "owner", "app-infra")
+	latency := with(app, "alertname", "HTTP5xxLatencyHigh", "error_class", "timeout", "class", "", "owner", "db-api-owners", "quantile", "0.9")
+	everywhere := alert("alertname", "HTTP5xxFailingEverywhere", "severity", "critical", "error_class", "gateway", "class", "gateway",
+		"owner", "app-infra", "target", "checkout", "service", "shop")
+	locally := alert("alertname", "HTTP5xxFailingLocally", "severity", "warning", "error_class", "network", "owner", "network",
+		"target", "checkout", "service", "shop", "location", "fra")
+	page := alert("alertname", "HTTP5xxErrorBudgetBurn", "severity", "critical", "error_class", "all", "owner", "app-team",
+		"target", "checkout", "service", "shop", "long_window", "1h", "short_window", "5m")
+	ticket := with(page, "severity", "warning", "long_window", "1d", "short_window", "2h")
+	ticketCart := with(ticket, "target", "cart")
+	deploy := alert("alertname", "HTTP5xxErrorsAfterDeploy", "severity", "warning", "error_class", "all", "owner", "app-team",
+		"target", "checkout", "service", "shop", "version", "1.5.0")
+	down := alert("alertname", "HTTP5xxExporterDown", "severity", "warning", "error_class", "exporter", "owner", "sre-oncall",
+		"job", "http5xx", "instance", "exporter-fra:10505", "location", "fra")
+	downCritical := with(down, "severity", "critical")
+	downNoLocation := with(down, "location", "", "instance", "exporter:10505")
+	appNoLocation := with(app, "location", "")
+	reload := alert("alertname", "HTTP5xxConfigReloadFailed", "severity", "warning", "error_class", "exporter", "owner", "sre-oncall",
+		"job", "http5xx", "instance", "exporter-fra:10505", "location", "fra")
+	absent := alert("alertname", "HTTP5xxExporterAbsent", "severity", "critical", "error_class", "exporter", "owner", "sre-oncall")
+
+	for _, tc := range []struct {
+		name   string
+		firing model.LabelSet
+		alert  model.LabelSet
+		muted  bool
+	}{
+		{"critical mutes its warning", appCritical, app, true},
+		{"critical leaves other locations", appCritical, appIad, false},
+		{"critical leaves other alerts", appCritical, gateway, false},
+		{"page mutes the ticket", page, ticket, true},
+		{"page leaves other targets' tickets", page, ticketCart, false},
+		{"exporter critical mutes its warning", downCritical, down, true},
+
+		{"everywhere mutes the per-class warning", everywhere, app, true},
+		{"everywhere mutes the per-class critical", everywhere, appCritical, true},
+		{"everywhere mutes other classes of the target", everywhere, gateway, true},
+		{"everywhere mutes failing locally", everywhere, locally, true},
+		{"everywhere leaves other targets", everywhere, appCart, false},
+		{"everywhere leaves the SLO", everywhere, ticket, false},
+		{"everywhere leaves the deploy alert", everywhere, deploy, false},
+		{"everywhere leaves latency", everywhere, latency, false},
+		{"everywhere does not mute itself", everywhere, everywhere, false},
+
+		{"exporter down mutes its location", down, app, true},
+		{"exporter down mutes latency there", down, latency, true},
+		{"exporter down mutes failing locally there", down, locally, true},
+		{"exporter down leaves other locations", down, appIad, false},
+		{"exporter down leaves target-wide alerts", down, page, false},
+		{"exporter down leaves failing everywhere", down, everywhere, false},
+		{"exporter down leaves the deploy alert", down, deploy, false},
+		{"exporter down leaves the exporter's alerts", down, reload, false},
+		{"exporter down leaves absent", down, absent, false},
+		{"exporter down does not mute itself", down, down, false},
+		{"exporter down without location mutes nothing", downNoLocation, appNoLocation, false},
+		{"exporter down without location leaves the SLO", downNoLocation, ticket, false},
+	} {
+		if _, got := routing.Inhibited(rules, []model.LabelSet{tc.firing}, tc.alert); got != tc.muted {
+			t.Errorf("%s: muted %v, want %v\n  firing %v\n  alert  %v", tc.name, got, tc.muted, tc.firing, tc.alert)
+		}
+	}
+}
+
+// TestInhibitRulesAvoidTheTraps checks the rules against every alert the
+// pack's tests expect: every rule names equal labels and uses matchers
+// only, no alert sits on both sides of a rule (it could not mute its peers),
+// and no alert mutes another only because both lack every equal label.
+func TestInhibitRulesAvoidTheTraps(t *testing.T) {
+	rules := loadInhibitRules(t)
+	alerts := testAlerts(t)
+	for i, r := range rules {
+		if len(r.Equal) == 0 {
+			t.Errorf("inhibit rule %d: no equal labels: a source alert would mute every target alert", i)
+		}
+		if len(r.SourceMatch)+len(r.SourceMatchRE)+len(r.TargetMatch)+len(r.TargetMatchRE) > 0 {
+			t.Errorf("inhibit rule %d: use source_matchers and target_matchers", i)
+		}
+		source, target := labels.Matchers(r.SourceMatchers), labels.Matchers(r.TargetMatchers)
+		for _, a := range alerts {
+			if source.Matches(a) && target.Matches(a) {
+				t.Errorf("inhibit rule %d: %v matches both sides", i, a)
+			}
+		}
+		for _, s := range alerts {
+			for _, a := range alerts {
+				if s.Equal(a) {
+					continue
+				}
+				j, muted := routing.Inhibited(rules[i:i+1], []model.LabelSet{s}, a)
+				if !muted || j != 0 {
+					continue
+				}
+				shared := false
+				for _, n := range r.Equal {
+					if s[model.LabelName(n)] != "" {
+						shared = true
+					}
+				}
+				if !shared {
+					t.Errorf("inhibit rule %d: %v mutes %v although both lack every label of %v", i, s, a, r.Equal)
+				}
+			}
+		}
+	}
+}
