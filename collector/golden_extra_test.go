@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
 )
 
@@ -22,7 +23,35 @@ func extraGoldenCollectors(t *testing.T) []prometheus.Collector {
 	return []prometheus.Collector{
 		versioncollector.NewCollector("http5xx_exporter"),
 		goldenSaturation(t),
+		goldenDeploys(t),
 	}
+}
+
+// goldenDeploys records two deploys of service shop through the real API.
+func goldenDeploys(t *testing.T) prometheus.Collector {
+	t.Helper()
+	m, err := deploy.NewManager(deploy.Options{
+		StoragePath: t.TempDir(), AllowUnauthenticated: true, MaxServices: 10,
+		Now: func() time.Time { return time.Unix(1_700_000_000, 0) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	h := m.Handler()
+	for _, body := range []string{
+		`{"service":"shop","version":"1.0.0","timestamp":"2023-11-14T22:00:00Z"}`,
+		`{"service":"shop","version":"1.1.0","timestamp":"2023-11-14T22:10:00Z"}`,
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/deploys", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code/100 != 2 {
+			t.Fatalf("recording deploy %s: %d %s", body, rec.Code, rec.Body.String())
+		}
+	}
+	return m.Collector()
 }
 
 // goldenSaturation reads one good nginx source and one broken JSON source,

@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	promslogflag.AddFlags(app, logCfg)
 	check := newCheckCommand(app)
 	cfgCheck := newConfigCheckCommand(app)
+	deployCmd := newDeployCommand(app)
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return check.run(ctx, stdout, stderr)
 	case cfgCheck.cmd.FullCommand():
 		return cfgCheck.run(stdout, stderr)
+	case deployCmd.FullCommand():
+		return deployCmd.run(ctx, stdout, stderr)
 	case srv.cmd.FullCommand(), "":
 		return srv.run(ctx, logger, stdout, stderr)
 	}

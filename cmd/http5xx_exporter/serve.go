@@ -24,6 +24,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector"
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
 )
@@ -38,6 +39,12 @@ type serveCommand struct {
 	location      string
 	maxConcurrent int
 	metricsPath   string
+
+	storagePath         string
+	deployTokenFile     string
+	deployAllowUnauth   bool
+	deployMaxServices   int
+	deployMaxPerService int
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
@@ -49,6 +56,11 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("location", "Name of the place this exporter probes from (label location); wins over global.location.").StringVar(&c.location)
 	c.cmd.Flag("probe.max-concurrent", "Most probes running at once; further slots wait up to half their interval, then are skipped.").Default("64").IntVar(&c.maxConcurrent)
 	c.cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	c.cmd.Flag("storage.path", "Directory of the durable deploy log.").Default("data").StringVar(&c.storagePath)
+	c.cmd.Flag("deploy.token-file", "File of bearer tokens (one per line, reloaded with the config) that may POST /api/v1/deploys.").StringVar(&c.deployTokenFile)
+	c.cmd.Flag("deploy.allow-unauthenticated", "Accept deploy POSTs without credentials when neither --deploy.token-file nor basic auth in --web.config.file is set.").BoolVar(&c.deployAllowUnauth)
+	c.cmd.Flag("deploy.max-services", "Most services the deploy API may create (cardinality guard); services of configured targets are always admitted.").Default("500").IntVar(&c.deployMaxServices)
+	c.cmd.Flag("deploy.max-events-per-service", "Deploy history kept per service.").Default("100").IntVar(&c.deployMaxPerService)
 	return c
 }
 
@@ -78,13 +90,37 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 	defer sat.Close() // after exp.Stop (defers run last-in first-out)
 	reg.MustRegister(sat.Collector())
 
+	webAuth := false
+	if f := c.web.WebConfigFile; f != nil && *f != "" {
+		if webAuth, err = deploy.WebConfigHasBasicAuth(*f); err != nil {
+			logger.Error("cannot read web config", "file", *f, "err", err)
+			return 1
+		}
+	}
+	deploys, err := deploy.NewManager(deploy.Options{
+		StoragePath:          c.storagePath,
+		TokenFile:            c.deployTokenFile,
+		AllowUnauthenticated: c.deployAllowUnauth,
+		WebAuth:              webAuth,
+		MaxServices:          c.deployMaxServices,
+		MaxEventsPerService:  c.deployMaxPerService,
+		Logger:               logger.With("component", "deploy"),
+	})
+	if err != nil {
+		logger.Error("cannot open the deploy store", "path", c.storagePath, "err", err)
+		return 1
+	}
+	defer deploys.Close()
+	reg.MustRegister(deploys.Collector())
+
 	exp, err := collector.New(collector.Options{
 		Location:      c.location,
 		Version:       version.Version,
 		MaxConcurrent: c.maxConcurrent,
 		Logger:        logger,
 		Registerer:    reg,
-		Followers:     []collector.TargetSetter{sat},
+		Sinks:         []collector.Sink{deploys},
+		Followers:     []collector.TargetSetter{sat, deploys},
 		NewLayerer:    newLayerer,
 	}, cfg)
 	if err != nil {
@@ -96,7 +132,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 	exp.Metrics().ReloadTime.SetToCurrentTime()
 	logger.Info("configuration loaded", "file", c.configFile, "targets", len(cfg.Targets), "location", exp.Location())
 
-	rl := &reloader{path: c.configFile, exp: exp, logger: logger}
+	rl := &reloader{path: c.configFile, exp: exp, logger: logger, tokens: deploys.ReloadTokens}
 	var ready atomic.Bool
 	ready.Store(true)
 
@@ -115,6 +151,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		fmt.Fprintln(w, "Ready.")
 	})
 	mux.HandleFunc("/-/reload", rl.handle)
+	mux.Handle("/api/v1/deploys", deploys.Handler())
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "http5xx_exporter",
 		Description: "Probes HTTP targets and tells which 5xx, whose problem, and what changed.",
@@ -181,6 +218,8 @@ type reloader struct {
 	path   string
 	exp    *collector.Exporter
 	logger *slog.Logger
+	// tokens reloads the deploy API's token file alongside the config.
+	tokens func() error
 
 	mu     sync.Mutex
 	digest string
@@ -195,6 +234,11 @@ func (r *reloader) reload(trigger string) error {
 func (r *reloader) reloadLocked(trigger string) error {
 	if d, err := config.Digest(r.path); err == nil {
 		r.digest = d
+	}
+	if r.tokens != nil {
+		if err := r.tokens(); err != nil {
+			r.logger.Error("reloading the deploy token file failed; the previous tokens stay", "err", err)
+		}
 	}
 	if err := r.exp.Reload(r.path); err != nil {
 		r.logger.Error("reload failed; the running configuration stays", "trigger", trigger, "file", r.path, "err", err)

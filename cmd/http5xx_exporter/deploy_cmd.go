@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/http5xx/http5xx_exporter/collector/deploy"
+)
+
+// deployCommand is `deploy`: record a deploy in a running exporter from a
+// pipeline. Exit 0 when recorded (or already recorded), 1 when refused or
+// the exporter stayed unreachable, 2 on usage errors.
+type deployCommand struct {
+	cmd         *kingpin.CmdClause
+	url         string
+	service     string
+	version     string
+	tokenFile   string
+	timestamp   string
+	environment string
+	author      string
+	id          string
+	deployURL   string
+	timeout     time.Duration
+	retries     int
+	// backoff is the wait before the first retry; it doubles per retry up
+	// to maxBackoff. Tests shorten it.
+	backoff time.Duration
+}
+
+const (
+	deployAPIPath     = "/api/v1/deploys"
+	maxBackoff        = 10 * time.Second
+	maxRetryAfter     = 30 * time.Second
+	maxAnswerBytes    = 64 << 10
+	deployUsageFooter = " (try http5xx_exporter deploy --help)"
+)
+
+func newDeployCommand(app *kingpin.Application) *deployCommand {
+	c := &deployCommand{backoff: 500 * time.Millisecond}
+	c.cmd = app.Command("deploy", "Record a deploy in a running exporter (for CI/CD pipelines). Retries on 5xx and connection errors with the same id, so a deploy is never recorded twice. Exit 0 when recorded, 1 when refused or unreachable, 2 on usage errors.")
+	c.cmd.Flag("url", "Base URL of the exporter, e.g. http://exporter:10505 (user:password@ for web basic auth).").PlaceHolder("URL").StringVar(&c.url)
+	c.cmd.Flag("service", "Service that was deployed (required).").StringVar(&c.service)
+	c.cmd.Flag(deployVersionFlag, "Version that was deployed (required); also accepted as --version.").PlaceHolder("VERSION").StringVar(&c.version)
+	c.cmd.Flag("token-file", "File whose first line is the bearer token.").PlaceHolder("FILE").StringVar(&c.tokenFile)
+	c.cmd.Flag("timestamp", "When the deploy happened, RFC 3339 (default: when the exporter receives it).").PlaceHolder("RFC3339").StringVar(&c.timestamp)
+	c.cmd.Flag("environment", "Environment deployed to, e.g. production.").StringVar(&c.environment)
+	c.cmd.Flag("author", "Who deployed.").StringVar(&c.author)
+	c.cmd.Flag("id", "Idempotency id; the same id is recorded once (default: generated).").StringVar(&c.id)
+	c.cmd.Flag("deploy-url", "Link to the pipeline run or changelog.").PlaceHolder("URL").StringVar(&c.deployURL)
+	c.cmd.Flag("timeout", "Timeout of each attempt.").Default("10s").DurationVar(&c.timeout)
+	c.cmd.Flag("retries", "Retries after a 5xx answer or a connection error, with exponential backoff.").Default("5").IntVar(&c.retries)
+	return c
+}
+
+// deployVersionFlag is the name kingpin knows --version by: the application
+// owns --version (it prints the exporter's version), and kingpin refuses a
+// command flag of the same name. deployArgs maps one to the other.
+const deployVersionFlag = "service-version"
+
+// deployArgs rewrites --version after the deploy command to
+// --service-version, so `deploy --version V` works; main calls it on the
+// arguments before app.Parse. Everything else is left alone, including
+// --version before the command and arguments after "--".
+func deployArgs(args []string) []string {
+	out := slices.Clone(args)
+	in := false
+	for i, a := range out {
+		switch {
+		case a == "--":
+			return out
+		case !in:
+			in = a == "deploy"
+		case a == "--version":
+			out[i] = "--" + deployVersionFlag
+		case strings.HasPrefix(a, "--version="):
+			out[i] = "--" + deployVersionFlag + strings.TrimPrefix(a, "--version")
+		}
+	}
+	return out
+}
+
+// FullCommand is the name app.Parse returns for this command.
+func (c *deployCommand) FullCommand() string { return c.cmd.FullCommand() }
+
+// flagOf maps a request field to the flag that sets it.
+var flagOf = map[string]string{
+	"service": "--service", "version": "--version", "timestamp": "--timestamp",
+	"environment": "--environment", "url": "--deploy-url", "author": "--author", "id": "--id",
+}
+
+func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
+	endpoint, body, token, err := c.prepare()
+	if err != nil {
+		fmt.Fprintf(stderr, "http5xx_exporter deploy: %v%s\n", err, deployUsageFooter)
+		return 2
+	}
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer client.CloseIdleConnections()
+
+	for attempt := 0; ; attempt++ {
+		ans, err := c.post(ctx, client, endpoint, token, body)
+		var why string
+		var retryAfter time.Duration
+		switch {
+		case err != nil:
+			why = err.Error()
+		case ans.code/100 == 2 && ans.event.ID == "":
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: HTTP %d from %s is not an answer of the deploy API; check --url\n", ans.code, redacted(endpoint))
+			return 1
+		case ans.code/100 == 2:
+			verb := "recorded"
+			if ans.Duplicate {
+				verb = "already recorded"
+			}
+			fmt.Fprintf(stdout, "deploy %s: service %s version %s id %s\n", verb, ans.event.Service, ans.event.Version, ans.event.ID)
+			return 0
+		case ans.code < 500:
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: refused (HTTP %d): %s\n", ans.code, ans.reason())
+			return 1
+		default:
+			why = fmt.Sprintf("HTTP %d: %s", ans.code, ans.reason())
+			retryAfter = ans.retryAfter
+		}
+		if attempt >= c.retries || ctx.Err() != nil {
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: not recorded after %d attempts: %s\n", attempt+1, why)
+			return 1
+		}
+		wait := c.wait(attempt, retryAfter)
+		fmt.Fprintf(stderr, "http5xx_exporter deploy: attempt %d failed (%s); retrying in %s\n", attempt+1, why, wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: not recorded: %v\n", ctx.Err())
+			return 1
+		case <-time.After(wait):
+		}
+	}
+}
+
+// prepare checks the flags and builds the request: everything that can be
+// wrong before talking to the exporter is a usage error.
+func (c *deployCommand) prepare() (endpoint string, body []byte, token string, err error) {
+	if c.url == "" {
+		return "", nil, "", errors.New("--url is required")
+	}
+	u, err := url.Parse(c.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", nil, "", fmt.Errorf("--url %q is not an http(s) URL such as http://exporter:10505", c.url)
+	}
+	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), deployAPIPath) {
+		u.Path = strings.TrimSuffix(u.Path, "/") + deployAPIPath
+	}
+	if c.service == "" {
+		return "", nil, "", errors.New("--service is required")
+	}
+	if c.version == "" {
+		return "", nil, "", errors.New("--version is required")
+	}
+	if c.timeout <= 0 {
+		return "", nil, "", errors.New("--timeout must be positive")
+	}
+	if c.retries < 0 {
+		return "", nil, "", errors.New("--retries must not be negative")
+	}
+	if c.tokenFile != "" {
+		if token, err = readToken(c.tokenFile); err != nil {
+			return "", nil, "", err
+		}
+	}
+	id := c.id
+	if id == "" {
+		// One id for every attempt: a retry after a lost answer is
+		// recognised by the exporter instead of recorded again.
+		id = "cli-" + rand.Text()
+	}
+	req := deploy.Request{
+		Service: c.service, Version: c.version, Timestamp: c.timestamp,
+		Environment: c.environment, URL: c.deployURL, Author: c.author, ID: id,
+	}
+	body, err = json.Marshal(req)
+	if err != nil {
+		return "", nil, "", err
+	}
+	if _, err := deploy.ParseRequest(body, time.Now()); err != nil {
+		var fe *deploy.FieldError
+		if errors.As(err, &fe) && flagOf[fe.Field] != "" {
+			return "", nil, "", fmt.Errorf("%s: %s", flagOf[fe.Field], fe.Reason)
+		}
+		return "", nil, "", err
+	}
+	return u.String(), body, token, nil
+}
+
+// redacted hides the password of a URL with user:password@.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// readToken returns the first token of a token file (same format as the
+// exporter's --deploy.token-file).
+func readToken(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			return line, nil
+		}
+	}
+	return "", fmt.Errorf("--token-file %s holds no token", path)
+}
+
+// answer is what one attempt got back.
+type answer struct {
+	code       int
+	retryAfter time.Duration
+	raw        string
+	Duplicate  bool            `json:"duplicate"`
+	Error      string          `json:"error"`
+	Data       json.RawMessage `json:"data"`
+	event      deploy.Event
+}
+
+// reason is the exporter's explanation, or the start of whatever answered.
+func (a *answer) reason() string {
+	if a.Error != "" {
+		return a.Error
+	}
+	s := strings.TrimSpace(a.raw)
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	if s == "" {
+		s = http.StatusText(a.code)
+	}
+	return s
+}
+
+func (c *deployCommand) post(ctx context.Context, client *http.Client, endpoint, token string, body []byte) (*answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "http5xx_exporter-deploy")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	a := &answer{code: resp.StatusCode, raw: string(raw)}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		a.retryAfter = min(time.Duration(s)*time.Second, maxRetryAfter)
+	}
+	// Not every answer is the API's JSON (a proxy's error page, a wrong
+	// --url): then the raw body is the reason and event stays empty.
+	if json.Unmarshal(raw, a) == nil && len(a.Data) > 0 {
+		_ = json.Unmarshal(a.Data, &a.event)
+	}
+	return a, nil
+}
+
+// wait is the pause before retry number attempt+1: exponential with
+// jitter, or the server's Retry-After when it is longer.
+func (c *deployCommand) wait(attempt int, retryAfter time.Duration) time.Duration {
+	d := c.backoff << min(attempt, 20)
+	if d <= 0 || d > maxBackoff {
+		d = maxBackoff
+	}
+	d = d/2 + mrand.N(d/2+1) // spread retries of parallel pipelines
+	return max(d, retryAfter)
+}

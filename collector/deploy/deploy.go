@@ -1,0 +1,569 @@
+// Package deploy records deploys: posted by pipelines to /api/v1/deploys or
+// detected when a target's version header or version_url changes. Events
+// are kept in a durable append-only log under the storage path and exported
+// as http5xx_deploy_timestamp_seconds, http5xx_deploys_total and
+// http5xx_deploy_info.
+package deploy
+
+import (
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultMaxServices         = 500
+	DefaultMaxEventsPerService = 100
+)
+
+// Writer tuning.
+const (
+	queueLen = 1024 // commits waiting for the writer
+	maxBatch = 512  // commits in one write+fsync
+	// defaultCompactMin is the number of dropped records the log may hold
+	// before it is rewritten (and only when they outnumber the live ones).
+	defaultCompactMin = 1024
+)
+
+// Options configure a Manager.
+type Options struct {
+	// StoragePath is the directory of the deploy log (--storage.path).
+	StoragePath string
+	// TokenFile holds the bearer tokens that may POST, one per line
+	// (--deploy.token-file). With it, POST needs one of them.
+	TokenFile string
+	// AllowUnauthenticated lets POST through without any credentials when
+	// neither TokenFile nor WebAuth is set (--deploy.allow-unauthenticated).
+	AllowUnauthenticated bool
+	// WebAuth says the web config sets basic auth: exporter-toolkit has
+	// already checked it on every request, so POST needs nothing more.
+	WebAuth bool
+	// MaxServices bounds how many services the API may create (a cardinality
+	// guard); services of configured targets are always admitted.
+	MaxServices int
+	// MaxEventsPerService bounds the history kept per service.
+	MaxEventsPerService int
+	Logger              *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Manager owns the deploy history: storage, API, detection and metrics.
+type Manager struct {
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	tokens atomic.Pointer[tokenSet] // nil when no token file is configured
+
+	mu       sync.RWMutex
+	services map[string]*history
+	ids      map[string]*Event  // idempotency index of the kept events
+	pending  map[string]*commit // id -> commit on its way to disk
+	reserved map[string]int     // new services held by pending commits
+	// configured holds the services of configured targets: they pass the
+	// service guard (the config bounds them already).
+	configured map[string]bool
+	live       int // records in the log that are kept
+	dead       int // records in the log that are not (dropped, damaged)
+	store      *store
+	// compactMin is the dead-record threshold of compaction.
+	compactMin int
+
+	qmu     sync.RWMutex // orders sends on queue against its close
+	qclosed bool
+	queue   chan *commit
+	written chan struct{} // closed when the writer has stopped
+
+	dmu     sync.Mutex // guards detection state
+	closing bool
+	seen    map[sightingKey]*sighting
+	pollers map[string]*poller
+	bg      sync.WaitGroup // pollers and detected-deploy recorders
+}
+
+// history is one service's kept events.
+type history struct {
+	events []*Event // in recording order (ascending Seq)
+	latest *Event   // the newest deploy (see newer)
+	total  uint64   // highest Seq ever recorded
+}
+
+// commit is one event on its way to disk.
+type commit struct {
+	ev   *Event
+	err  error
+	done chan struct{}
+}
+
+// Errors of record, mapped to HTTP answers by the handler.
+var (
+	errClosed          = errors.New("deploy recording is shut down")
+	errTooManyServices = errors.New("too many services")
+)
+
+// conflictError is an idempotency id reused for a different deploy.
+type conflictError struct {
+	field string
+	prev  *Event
+}
+
+func (e *conflictError) Error() string {
+	return fmt.Sprintf("id %q already records a deploy with a different %s", e.prev.ID, e.field)
+}
+
+// NewManager opens (creating it when needed) the log under o.StoragePath,
+// replays it and loads the token file.
+func NewManager(o Options) (*Manager, error) {
+	return newManager(o, defaultCompactMin)
+}
+
+func newManager(o Options, compactMin int) (*Manager, error) {
+	if o.MaxServices <= 0 {
+		o.MaxServices = DefaultMaxServices
+	}
+	if o.MaxEventsPerService <= 0 {
+		o.MaxEventsPerService = DefaultMaxEventsPerService
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m := &Manager{
+		opts:       o,
+		log:        o.Logger,
+		now:        o.Now,
+		services:   map[string]*history{},
+		ids:        map[string]*Event{},
+		pending:    map[string]*commit{},
+		reserved:   map[string]int{},
+		configured: map[string]bool{},
+		compactMin: compactMin,
+		queue:      make(chan *commit, queueLen),
+		written:    make(chan struct{}),
+		seen:       map[sightingKey]*sighting{},
+		pollers:    map[string]*poller{},
+	}
+	if o.TokenFile != "" {
+		ts, err := loadTokens(o.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		m.setTokens(ts)
+	}
+	switch {
+	case o.WebAuth:
+		m.log.Info("deploy API: POST authenticated by the web config's basic auth")
+	case o.TokenFile != "":
+		if o.AllowUnauthenticated {
+			m.log.Warn("deploy API: --deploy.allow-unauthenticated is ignored because a token file is configured")
+		}
+	case o.AllowUnauthenticated:
+		m.log.Warn("deploy API: POST accepted without authentication (--deploy.allow-unauthenticated)")
+	default:
+		m.log.Info("deploy API: POST disabled; configure --deploy.token-file or basic auth in --web.config.file, or pass --deploy.allow-unauthenticated")
+	}
+
+	st, events, problems, err := openStore(o.StoragePath)
+	if err != nil {
+		return nil, fmt.Errorf("deploy storage %s: %w", o.StoragePath, err)
+	}
+	m.store = st
+	for _, p := range problems {
+		m.log.Warn("deploy log: skipped a record", "file", filepath.Join(o.StoragePath, logName), "err", p.Error())
+		if !p.Torn { // a torn tail is already cut off
+			m.dead++
+		}
+	}
+	for i := range events {
+		ev := &events[i]
+		if _, dup := m.ids[ev.ID]; dup {
+			m.dead++
+			continue
+		}
+		m.apply(ev)
+	}
+	m.log.Info("deploy log replayed", "path", o.StoragePath, "events", m.live, "services", len(m.services), "skipped", len(problems))
+	go m.writeLoop()
+	if m.needCompaction() {
+		m.submitCompaction()
+	}
+	return m, nil
+}
+
+// setTokens installs a token set and logs what it holds.
+func (m *Manager) setTokens(ts *tokenSet) {
+	m.tokens.Store(ts)
+	if len(ts.digests) == 0 {
+		m.log.Warn("deploy token file holds no token: every POST is refused", "file", m.opts.TokenFile)
+	}
+	if ts.weak > 0 {
+		m.log.Warn("deploy token file holds short tokens", "file", m.opts.TokenFile, "count", ts.weak, "min_length", minTokenLen)
+	}
+}
+
+// ReloadTokens rereads the token file; on error the current tokens stay.
+func (m *Manager) ReloadTokens() error {
+	if m.opts.TokenFile == "" {
+		return nil
+	}
+	ts, err := loadTokens(m.opts.TokenFile)
+	if err != nil {
+		return err
+	}
+	m.setTokens(ts)
+	m.log.Info("deploy tokens reloaded", "file", m.opts.TokenFile, "tokens", len(ts.digests))
+	return nil
+}
+
+// apply adds a durable event to the in-memory state and enforces the
+// history bound. Callers hold mu (or own m exclusively).
+func (m *Manager) apply(ev *Event) {
+	h := m.services[ev.Service]
+	if h == nil {
+		h = &history{}
+		m.services[ev.Service] = h
+	}
+	h.events = append(h.events, ev)
+	h.total = max(h.total, ev.Seq)
+	if h.latest == nil || newer(ev, h.latest) {
+		h.latest = ev
+	}
+	m.ids[ev.ID] = ev
+	m.live++
+	if over := len(h.events) - m.opts.MaxEventsPerService; over > 0 {
+		for _, old := range h.events[:over] {
+			delete(m.ids, old.ID)
+			if h.latest == old {
+				h.latest = nil
+			}
+		}
+		h.events = slices.Delete(h.events, 0, over)
+		m.live -= over
+		m.dead += over
+		if h.latest == nil {
+			for _, e := range h.events {
+				if h.latest == nil || newer(e, h.latest) {
+					h.latest = e
+				}
+			}
+		}
+	}
+}
+
+// newID returns a random idempotency id.
+func newID(prefix string) string { return prefix + rand.Text() }
+
+// record stores ev durably, once per ID. A zero Timestamp means now, an
+// empty ID gets a generated one. trusted events (detected from configured
+// targets) pass the service guard. It returns the stored event and whether
+// this call stored it (false: the ID was already recorded).
+func (m *Manager) record(ev Event, trusted bool) (Event, bool, error) {
+	now := m.now()
+	tsGiven := !ev.Timestamp.IsZero()
+	if !tsGiven {
+		ev.Timestamp = now.UTC()
+	}
+	if ev.ID == "" {
+		ev.ID = newID("")
+	}
+	ev.Recorded = now.UTC()
+
+	m.mu.Lock()
+	if prev, ok := m.ids[ev.ID]; ok {
+		m.mu.Unlock()
+		return sameDeploy(prev, &ev, tsGiven)
+	}
+	if c, ok := m.pending[ev.ID]; ok {
+		// The same id is on its way to disk: answer when it is there.
+		m.mu.Unlock()
+		<-c.done
+		if c.err != nil {
+			return Event{}, false, c.err
+		}
+		return sameDeploy(c.ev, &ev, tsGiven)
+	}
+	newService := m.services[ev.Service] == nil
+	if newService && m.reserved[ev.Service] == 0 && !trusted && !m.configured[ev.Service] &&
+		len(m.services)+len(m.reserved) >= m.opts.MaxServices {
+		m.mu.Unlock()
+		return Event{}, false, errTooManyServices
+	}
+	c := &commit{ev: &ev, done: make(chan struct{})}
+	m.pending[ev.ID] = c
+	if newService {
+		m.reserved[ev.Service]++
+	}
+	m.mu.Unlock()
+
+	m.qmu.RLock()
+	if m.qclosed {
+		m.qmu.RUnlock()
+		m.mu.Lock()
+		m.release(c)
+		m.mu.Unlock()
+		return Event{}, false, errClosed
+	}
+	m.queue <- c
+	m.qmu.RUnlock()
+	<-c.done
+	if c.err != nil {
+		return Event{}, false, c.err
+	}
+	return *c.ev, true, nil
+}
+
+// release forgets a pending commit. Callers hold mu.
+func (m *Manager) release(c *commit) {
+	delete(m.pending, c.ev.ID)
+	if n := m.reserved[c.ev.Service]; n > 1 {
+		m.reserved[c.ev.Service] = n - 1
+	} else {
+		delete(m.reserved, c.ev.Service)
+	}
+}
+
+// sameDeploy answers a repeated id: the stored event when the request
+// describes the same deploy, a conflict naming the first differing field
+// otherwise. The timestamp counts only when the request gave one.
+func sameDeploy(prev, ev *Event, tsGiven bool) (Event, bool, error) {
+	var field string
+	switch {
+	case prev.Service != ev.Service:
+		field = "service"
+	case prev.Version != ev.Version:
+		field = "version"
+	case tsGiven && !prev.Timestamp.Equal(ev.Timestamp):
+		field = "timestamp"
+	case prev.Environment != ev.Environment:
+		field = "environment"
+	case prev.URL != ev.URL:
+		field = "url"
+	case prev.Author != ev.Author:
+		field = "author"
+	}
+	if field != "" {
+		return Event{}, false, &conflictError{field: field, prev: prev}
+	}
+	return *prev, false, nil
+}
+
+// writeLoop is the only writer of the log. It takes every commit waiting,
+// writes them with one write and one fsync (group commit), makes them
+// visible and only then acknowledges them.
+func (m *Manager) writeLoop() {
+	defer close(m.written)
+	batch := make([]*commit, 0, maxBatch)
+	for c := range m.queue {
+		batch = append(batch[:0], c)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case c, ok := <-m.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		m.commitBatch(batch)
+	}
+}
+
+// submitCompaction asks the writer to check for compaction: a commit
+// without an event.
+func (m *Manager) submitCompaction() {
+	m.qmu.RLock()
+	defer m.qmu.RUnlock()
+	if m.qclosed {
+		return
+	}
+	select {
+	case m.queue <- &commit{done: make(chan struct{})}:
+	default: // the writer is busy; it checks again after the next batch
+	}
+}
+
+func (m *Manager) commitBatch(batch []*commit) {
+	// Number the events per service in log order.
+	m.mu.RLock()
+	next := map[string]uint64{}
+	for _, c := range batch {
+		if c.ev == nil {
+			continue
+		}
+		s := c.ev.Service
+		n, ok := next[s]
+		if !ok {
+			if h := m.services[s]; h != nil {
+				n = h.total
+			}
+		}
+		next[s] = n + 1
+		c.ev.Seq = n + 1
+	}
+	m.mu.RUnlock()
+
+	var buf []byte
+	var encErr []error
+	for i, c := range batch {
+		encErr = append(encErr, nil)
+		if c.ev == nil {
+			continue
+		}
+		var err error
+		if buf, err = appendRecord(buf, c.ev); err != nil {
+			encErr[i] = err
+		}
+	}
+	var err error
+	if len(buf) > 0 {
+		err = m.store.append(buf)
+		if err != nil {
+			m.log.Error("deploy log write failed", "err", err)
+		}
+	}
+
+	m.mu.Lock()
+	for i, c := range batch {
+		if c.ev == nil {
+			continue
+		}
+		m.release(c)
+		c.err = cmp.Or(encErr[i], err)
+		if c.err == nil {
+			m.apply(c.ev)
+		}
+	}
+	compact := m.needCompactionLocked()
+	m.mu.Unlock()
+	for _, c := range batch {
+		close(c.done)
+	}
+	if compact {
+		m.compact()
+	}
+}
+
+func (m *Manager) needCompaction() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.needCompactionLocked()
+}
+
+func (m *Manager) needCompactionLocked() bool {
+	return m.dead >= m.compactMin && m.dead > m.live
+}
+
+// compact rewrites the log with the kept events only. It runs on the writer
+// goroutine, so no append races with it; readers go on meanwhile.
+func (m *Manager) compact() {
+	m.mu.RLock()
+	names := make([]string, 0, len(m.services))
+	for s := range m.services {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	events := make([]*Event, 0, m.live)
+	for _, s := range names {
+		events = append(events, m.services[s].events...)
+	}
+	dead := m.dead
+	m.mu.RUnlock()
+
+	start := time.Now()
+	if err := m.store.rewrite(events); err != nil {
+		m.log.Error("deploy log compaction failed", "err", err)
+		return
+	}
+	m.mu.Lock()
+	m.dead -= dead
+	m.mu.Unlock()
+	m.log.Info("deploy log compacted", "kept", len(events), "dropped", dead, "duration", time.Since(start))
+}
+
+// Latest returns the service's newest deploy.
+func (m *Manager) Latest(service string) (Event, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	h := m.services[service]
+	if h == nil || h.latest == nil {
+		return Event{}, false
+	}
+	return *h.latest, true
+}
+
+// List returns up to limit deploys, newest first: of one service, or of all
+// when service is empty. limit <= 0 means all kept.
+func (m *Manager) List(service string, limit int) []Event {
+	m.mu.RLock()
+	var evs []*Event
+	if service != "" {
+		if h := m.services[service]; h != nil {
+			evs = slices.Clone(h.events)
+		}
+	} else {
+		evs = make([]*Event, 0, m.live)
+		for _, h := range m.services {
+			evs = append(evs, h.events...)
+		}
+	}
+	m.mu.RUnlock()
+
+	slices.SortFunc(evs, func(a, b *Event) int {
+		switch {
+		case newer(a, b):
+			return -1
+		case newer(b, a):
+			return 1
+		}
+		return cmp.Compare(a.Service, b.Service)
+	})
+	if limit > 0 && len(evs) > limit {
+		evs = evs[:limit]
+	}
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		out[i] = *e
+	}
+	return out
+}
+
+// Handler serves GET and POST /api/v1/deploys.
+func (m *Manager) Handler() http.Handler { return http.HandlerFunc(m.serveHTTP) }
+
+// Close stops the version pollers, waits for pending events to reach disk
+// and closes the storage. Later POSTs are answered 503.
+func (m *Manager) Close() error {
+	m.dmu.Lock()
+	if m.closing {
+		m.dmu.Unlock()
+		return nil
+	}
+	m.closing = true
+	for name, p := range m.pollers {
+		p.stop()
+		delete(m.pollers, name)
+	}
+	m.dmu.Unlock()
+	m.bg.Wait()
+
+	m.qmu.Lock()
+	m.qclosed = true
+	close(m.queue)
+	m.qmu.Unlock()
+	<-m.written
+	return m.store.close()
+}

@@ -1,0 +1,344 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+)
+
+// Version polling bounds.
+const (
+	// versionBodyLimit bounds a version_url document.
+	versionBodyLimit = 256 << 10
+	// defaultPollInterval and maxPollTimeout apply when the target sets none.
+	defaultPollInterval = 30 * time.Second
+	maxPollTimeout      = 10 * time.Second
+	minPollInterval     = 10 * time.Millisecond
+)
+
+// Where a version was seen.
+const (
+	kindHeader = "header"
+	kindURL    = "url"
+)
+
+type sightingKey struct{ target, kind string }
+
+// sighting is the last version one target showed through one channel.
+type sighting struct {
+	// how identifies the configuration that produced the value (header
+	// name, or URL and field); a new one starts a new baseline.
+	how     string
+	version string
+	invalid string // last rejected value, logged once
+}
+
+// Observe looks at a probe's answer for the target's version header. It
+// runs on the probe's goroutine: without a version_header it returns at
+// once, and it never waits for the disk.
+func (m *Manager) Observe(t *config.Target, r *probe.Result) {
+	if t == nil || r == nil || t.VersionHeader == "" || r.Header == nil {
+		return
+	}
+	v := strings.TrimSpace(r.Header.Get(t.VersionHeader))
+	if v == "" {
+		// An error page from a proxy in front carries no version: it says
+		// nothing about a deploy.
+		return
+	}
+	at := r.Start
+	if at.IsZero() {
+		at = m.now()
+	}
+	m.sawVersion(t, kindHeader, http.CanonicalHeaderKey(t.VersionHeader), v, at)
+}
+
+// sawVersion records a detected deploy when v differs from the version last
+// seen the same way; the first sighting only sets the baseline.
+func (m *Manager) sawVersion(t *config.Target, kind, how, v string, at time.Time) {
+	key := sightingKey{t.Name, kind}
+	m.dmu.Lock()
+	if m.closing {
+		m.dmu.Unlock()
+		return
+	}
+	s := m.seen[key]
+	if s == nil || s.how != how {
+		m.seen[key] = &sighting{how: how, version: v}
+		m.dmu.Unlock()
+		m.log.Debug("version baseline", "target", t.Name, "from", kind, "version", v)
+		return
+	}
+	if s.version == v {
+		m.dmu.Unlock()
+		return
+	}
+	if err := checkLabel("version", v); err != nil {
+		if s.invalid != v {
+			s.invalid = v
+			m.log.Warn("ignoring a version that cannot be a label value", "target", t.Name, "from", kind, "value", truncate(v, 64), "err", err)
+		}
+		m.dmu.Unlock()
+		return
+	}
+	prev := s.version
+	s.version = v
+	m.bg.Add(1)
+	m.dmu.Unlock()
+
+	if checkLabel("version", prev) != nil {
+		prev = ""
+	}
+	ev := Event{
+		ID:              newID("detected-"),
+		Service:         serviceOf(t),
+		Version:         v,
+		Timestamp:       at.UTC(),
+		Source:          SourceDetected,
+		Target:          t.Name,
+		PreviousVersion: prev,
+	}
+	// Recorded in the background: the probe path must not wait for fsync.
+	go func() {
+		defer m.bg.Done()
+		if _, _, err := m.record(ev, true); err != nil {
+			m.log.Error("detected deploy not recorded", "target", t.Name, "service", ev.Service, "version", v, "err", err)
+			return
+		}
+		m.log.Info("deploy detected", "target", t.Name, "service", ev.Service, "version", v, "previous", prev, "from", kind)
+	}()
+}
+
+func serviceOf(t *config.Target) string {
+	if t.Service != "" {
+		return t.Service
+	}
+	return t.Name
+}
+
+// poller polls one target's version_url.
+type poller struct {
+	target config.Target // the configuration it was started with
+	cancel context.CancelFunc
+	client *http.Client
+}
+
+func (p *poller) stop() {
+	p.cancel()
+	p.client.CloseIdleConnections()
+}
+
+// SetTargets follows a (re)loaded configuration: it starts a version_url
+// poller per target that has one, restarts those whose target changed,
+// stops those of removed targets and forgets their baselines. Unchanged
+// targets keep their baseline, so a reload records no deploy. The targets'
+// services pass the API's service guard.
+func (m *Manager) SetTargets(ts []*config.Target) {
+	m.dmu.Lock()
+	defer m.dmu.Unlock()
+	if m.closing {
+		return
+	}
+	byName := make(map[string]*config.Target, len(ts))
+	configured := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		if t != nil {
+			byName[t.Name] = t
+			configured[serviceOf(t)] = true
+		}
+	}
+	m.mu.Lock()
+	m.configured = configured
+	m.mu.Unlock()
+	for key := range m.seen {
+		t := byName[key.target]
+		if t == nil || key.kind == kindHeader && t.VersionHeader == "" || key.kind == kindURL && t.VersionURL == "" {
+			delete(m.seen, key)
+		}
+	}
+	for name, p := range m.pollers {
+		t := byName[name]
+		if t == nil || t.VersionURL == "" || !reflect.DeepEqual(*t, p.target) {
+			p.stop()
+			delete(m.pollers, name)
+		}
+	}
+	for name, t := range byName {
+		if t.VersionURL == "" || m.pollers[name] != nil {
+			continue
+		}
+		p, err := m.newPoller(*t)
+		if err != nil {
+			m.log.Error("cannot poll version_url", "target", name, "err", err)
+			continue
+		}
+		m.pollers[name] = p
+	}
+}
+
+// newPoller starts polling t.VersionURL. Callers hold dmu.
+func (m *Manager) newPoller(t config.Target) (*poller, error) {
+	tlsCfg, err := promconfig.NewTLSConfig(&t.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     tlsCfg,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     2 * time.Minute,
+	}
+	if t.ProxyURL != "" {
+		u, err := url.Parse(t.ProxyURL)
+		if err != nil {
+			return nil, fmt.Errorf("proxy_url: %w", err)
+		}
+		tr.Proxy = http.ProxyURL(u)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &poller{target: t, cancel: cancel, client: &http.Client{Transport: tr}}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.poll(ctx, p)
+	}()
+	return p, nil
+}
+
+// poll reads the version at once (the baseline) and then every interval.
+func (m *Manager) poll(ctx context.Context, p *poller) {
+	t := &p.target
+	interval := t.IntervalDuration()
+	if interval <= 0 {
+		interval = defaultPollInterval
+	}
+	interval = max(interval, minPollInterval)
+	timeout := t.TimeoutDuration()
+	if timeout <= 0 || timeout > maxPollTimeout {
+		timeout = maxPollTimeout
+	}
+	timeout = min(timeout, interval)
+	field := t.VersionField
+	if field == "" {
+		field = "version"
+	}
+	how := t.VersionURL + "#" + field
+	failing := false
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		v, err := fetchVersion(ctx, p.client, t, field, timeout)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			m.log.Warn("version_url unreadable", "target", t.Name, "url", t.VersionURL, "err", err)
+		case err != nil:
+			m.log.Debug("version_url still unreadable", "target", t.Name, "err", err)
+		default:
+			if failing {
+				failing = false
+				m.log.Info("version_url readable again", "target", t.Name)
+			}
+			m.sawVersion(t, kindURL, how, v, m.now())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// fetchVersion GETs the target's version_url (bounded in time and size)
+// and returns the string at the dotted field.
+func fetchVersion(ctx context.Context, c *http.Client, t *config.Target, field string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.VersionURL, nil)
+	if err != nil {
+		return "", err
+	}
+	for k, v := range t.Headers {
+		if strings.EqualFold(k, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return "", fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, versionBodyLimit+1))
+	if err != nil {
+		return "", fmt.Errorf("reading body: %w", err)
+	}
+	if len(body) > versionBodyLimit {
+		return "", fmt.Errorf("body over %d bytes", versionBodyLimit)
+	}
+	return jsonField(body, field)
+}
+
+// jsonField returns the value at a dotted path ("build.version",
+// "items.0.version") of a JSON document, as a string: strings as they are,
+// numbers as written.
+func jsonField(doc []byte, path string) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", fmt.Errorf("not JSON: %w", err)
+	}
+	for _, part := range strings.Split(path, ".") {
+		switch node := v.(type) {
+		case map[string]any:
+			next, ok := node[part]
+			if !ok {
+				return "", fmt.Errorf("field %q: no %q", path, part)
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(node) {
+				return "", fmt.Errorf("field %q: %q is not an index of an array of %d", path, part, len(node))
+			}
+			v = node[i]
+		default:
+			return "", fmt.Errorf("field %q: %q is inside a scalar", path, part)
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		s := strings.TrimSpace(x)
+		if s == "" {
+			return "", fmt.Errorf("field %q is empty", path)
+		}
+		return s, nil
+	case json.Number:
+		return x.String(), nil
+	case nil:
+		return "", fmt.Errorf("field %q is null", path)
+	}
+	return "", errors.New("field " + strconv.Quote(path) + " is not a string or number")
+}
