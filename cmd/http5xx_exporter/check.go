@@ -32,6 +32,7 @@ type checkCommand struct {
 	insecure    bool
 	location    string
 	output      string
+	remote      remoteFlags
 }
 
 func newCheckCommand(app *kingpin.Application) *checkCommand {
@@ -47,6 +48,7 @@ func newCheckCommand(app *kingpin.Application) *checkCommand {
 	c.cmd.Flag("insecure", "Do not verify the server's certificate.").BoolVar(&c.insecure)
 	c.cmd.Flag("location", "Location sent in the X-Http5xx-Probe header.").StringVar(&c.location)
 	c.cmd.Flag("output", "Output format.").Short('o').Default("text").EnumVar(&c.output, "text", "json")
+	c.remote.register(c.cmd, "remote.timeout")
 	return c
 }
 
@@ -68,6 +70,14 @@ type checkReport struct {
 }
 
 func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
+	if c.remote.used() {
+		if c.configFile != "" || c.method != "GET" || len(c.headers) > 0 || c.noRedirects || c.insecure || c.location != "" {
+			fmt.Fprintln(stderr, "check: with --from only --valid-status-codes, --timeout and --output apply; each location's exporter probes with its own settings")
+			return 2
+		}
+		// Each location's exporter probes the URLs itself (GET /api/v1/check).
+		return c.remote.checkFrom(ctx, c.urls, c.validCodes, c.timeout, c.output, stdout, stderr)
+	}
 	classes := config.DefaultClasses()
 	var rules []config.FingerprintRule
 	if c.configFile != "" {

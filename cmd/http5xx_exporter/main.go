@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	check := newCheckCommand(app)
 	cfgCheck := newConfigCheckCommand(app)
 	deployCmd := newDeployCommand(app)
+	statusCmd := newStatusCommand(app)
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return check.run(ctx, stdout, stderr)
 	case cfgCheck.cmd.FullCommand():
 		return cfgCheck.run(stdout, stderr)
+	case statusCmd.cmd.FullCommand():
+		return statusCmd.run(ctx, stdout, stderr)
 	case deployCmd.FullCommand():
 		return deployCmd.run(ctx, stdout, stderr)
 	case srv.cmd.FullCommand(), "":

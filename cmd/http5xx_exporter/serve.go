@@ -27,6 +27,8 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
+	"github.com/http5xx/http5xx_exporter/collector/status"
+	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
 )
 
 // serveCommand is the default command: load the config, probe, serve.
@@ -45,6 +47,9 @@ type serveCommand struct {
 	deployAllowUnauth   bool
 	deployMaxServices   int
 	deployMaxPerService int
+
+	statusHistory int
+	adhoc         adhoc.Options
 }
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
@@ -60,6 +65,9 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("deploy.token-file", "File of bearer tokens (one per line, reloaded with the config) that may POST /api/v1/deploys.").StringVar(&c.deployTokenFile)
 	c.cmd.Flag("deploy.allow-unauthenticated", "Accept deploy POSTs without credentials when neither --deploy.token-file nor basic auth in --web.config.file is set.").BoolVar(&c.deployAllowUnauth)
 	c.cmd.Flag("deploy.max-services", "Most services the deploy API may create (cardinality guard); services of configured targets are always admitted.").Default("500").IntVar(&c.deployMaxServices)
+	c.cmd.Flag("status.history", "Probes kept per target for the status page and /api/v1/status.").Default("120").IntVar(&c.statusHistory)
+	c.cmd.Flag("adhoc.enable", "Serve /api/v1/check: one-off checks of URLs that are not targets, for `check URL --from` on other machines. Needs --adhoc.allow.").BoolVar(&c.adhoc.Enabled)
+	c.cmd.Flag("adhoc.allow", "What ad-hoc checks may reach (repeatable): a host name, *.domain, an IP address or network, or * for any public host. Loopback, private and link-local addresses need a network entry; cloud metadata addresses are always refused.").PlaceHolder("PATTERN").StringsVar(&c.adhoc.Allow)
 	c.cmd.Flag("deploy.max-events-per-service", "Deploy history kept per service.").Default("100").IntVar(&c.deployMaxPerService)
 	return c
 }
@@ -113,14 +121,15 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 	defer deploys.Close()
 	reg.MustRegister(deploys.Collector())
 
+	store := status.NewStore(c.statusHistory)
 	exp, err := collector.New(collector.Options{
 		Location:      c.location,
 		Version:       version.Version,
 		MaxConcurrent: c.maxConcurrent,
 		Logger:        logger,
 		Registerer:    reg,
-		Sinks:         []collector.Sink{deploys},
-		Followers:     []collector.TargetSetter{sat, deploys},
+		Sinks:         []collector.Sink{deploys, store},
+		Followers:     []collector.TargetSetter{sat, deploys, store},
 		NewLayerer:    newLayerer,
 	}, cfg)
 	if err != nil {
@@ -156,7 +165,10 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		Name:        "http5xx_exporter",
 		Description: "Probes HTTP targets and tells which 5xx, whose problem, and what changed.",
 		Version:     version.Info(),
+		Profiling:   "false",
 		Links: []web.LandingLinks{
+			{Address: "/", Text: "Status page"},
+			{Address: status.APIPath, Text: "Status API (JSON)"},
 			{Address: c.metricsPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
 			{Address: "/-/ready", Text: "Readiness"},
@@ -166,7 +178,40 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		logger.Error("cannot build landing page", "err", err)
 		return 1
 	}
-	mux.Handle("/", landing)
+	// The status page owns /; the toolkit's landing page moves to /about
+	// (it only answers its own route prefix, "/").
+	mux.HandleFunc("GET /about", func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/"
+		landing.ServeHTTP(w, r)
+	})
+	pages, err := status.NewHandler(status.Options{
+		Store: store, Exporter: exp, Saturation: sat,
+		Deploys: status.DeployLookupFunc(func(service string) (string, time.Time, bool) {
+			ev, ok := deploys.Latest(service)
+			return ev.Version, ev.Timestamp, ok
+		}),
+		Version: version.Version,
+		Links: []status.Link{
+			{Path: c.metricsPath, Text: "Metrics"},
+			{Path: status.APIPath, Text: "Status API (JSON)"},
+			{Path: "/-/healthy", Text: "Health"},
+			{Path: "/about", Text: "About"},
+		},
+	})
+	if err != nil {
+		logger.Error("cannot build the status page", "err", err)
+		return 1
+	}
+	pages.Register(mux) // GET /{$}, GET /targets/{name}, GET /api/v1/status, GET /probe
+	c.adhoc.Location, c.adhoc.Version, c.adhoc.Config = exp.Location(), version.Version, exp.Config
+	c.adhoc.Logger = logger.With("component", "adhoc")
+	checker, err := adhoc.New(c.adhoc)
+	if err != nil {
+		logger.Error("cannot serve ad-hoc checks", "err", err)
+		return 1
+	}
+	mux.Handle(adhoc.Path, checker) // always registered; 404 while disabled
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ func startExporter(t *testing.T, args ...string) *exporterUnderTest {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop = cancel
 	args = append([]string{"--web.listen-address=" + e.addr, "--log.level=debug"}, args...)
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--storage.path") }) {
+		args = append(args, "--storage.path="+t.TempDir())
+	}
 	go func() { e.done <- run(ctx, args, io.Discard, e.logs) }()
 	t.Cleanup(func() {
 		cancel()

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
+)
+
+func TestCheckFrom(t *testing.T) {
+	origin := statusOrigin(t).URL
+	on := adhoc.Options{Enabled: true, Allow: []string{"127.0.0.1"}, Burst: 20}
+	eu := startLocation(t, origin, locationSpec{location: "eu", adhoc: on})
+	us := startLocation(t, origin, locationSpec{location: "us", adhoc: on})
+	ap := startLocation(t, origin, locationSpec{location: "ap"}) // ad-hoc checks off
+	from := []string{"eu=" + eu.URL, "us=" + us.URL, "ap=" + ap.URL}
+
+	tests := []struct {
+		urls []string
+		code int
+		out  []string
+	}{
+		{[]string{origin + "/ok"}, 0, []string{
+			origin + "/ok\n",
+			"  eu  OK: 200 in ",
+			"  ap  no answer: HTTP 404: ad-hoc checks are off on this exporter",
+			"  OK from 2 locations",
+		}},
+		{[]string{origin + "/ok?fail=us"}, 1, []string{
+			"  us  GATEWAY: HTTP 502; owner app-infra; first move: ",
+			"  LOCAL: fails only from us, fine elsewhere",
+		}},
+		{[]string{origin + "/slow", origin + "/bad"}, 1, []string{
+			"  eu  TIMEOUT: HTTP 504; owner db-api-owners",
+			"GLOBAL: fails from every location: a real outage (timeout, owner db-api-owners)",
+			"GLOBAL: fails from every location: a real outage (gateway, owner app-infra)",
+		}},
+		{[]string{"http://169.254.169.254/latest/meta-data/"}, 1, []string{
+			"  eu  no answer: HTTP 403: refused http://169.254.169.254/latest/meta-data/: 169.254.169.254 is a cloud metadata address",
+			"UNKNOWN: no location could check it",
+		}},
+	}
+	for _, tt := range tests {
+		f := remoteFlags{from: from, timeout: 5 * time.Second}
+		var out, errOut bytes.Buffer
+		code := f.checkFrom(context.Background(), tt.urls, "200-399", 5*time.Second, "text", &out, &errOut)
+		if code != tt.code {
+			t.Errorf("%v: exit %d, want %d\n%s%s", tt.urls, code, tt.code, out.String(), errOut.String())
+		}
+		for _, want := range tt.out {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%v: output lacks %q:\n%s", tt.urls, want, out.String())
+			}
+		}
+	}
+
+	f := remoteFlags{from: from, timeout: 5 * time.Second}
+	var out bytes.Buffer
+	if code := f.checkFrom(context.Background(), []string{origin + "/ok?fail=eu"}, "200-399", 5*time.Second, "json", &out, &out); code != 1 {
+		t.Errorf("json: exit %d, want 1", code)
+	}
+	var rcs []remoteCheck
+	if err := json.Unmarshal(out.Bytes(), &rcs); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(rcs) != 1 || rcs[0].Verdict != verdictLocal || len(rcs[0].Results) != 3 {
+		t.Fatalf("json: %+v", rcs)
+	}
+	r := rcs[0].Results
+	if r[0].Report == nil || r[0].Report.Code != 502 || r[0].Report.Location != "eu" || r[1].Report == nil || !r[1].Report.OK ||
+		r[2].Report != nil || !strings.Contains(r[2].Error, "HTTP 404") {
+		t.Errorf("json results %+v", r)
+	}
+}
+
+func TestCheckFromWaitsOutTheRateLimit(t *testing.T) {
+	origin := statusOrigin(t).URL
+	eu := startLocation(t, origin, locationSpec{location: "eu",
+		adhoc: adhoc.Options{Enabled: true, Allow: []string{"127.0.0.1"}, Burst: 1, Every: 10 * time.Millisecond}})
+	f := remoteFlags{from: []string{"eu=" + eu.URL}, timeout: 5 * time.Second}
+	var out bytes.Buffer
+	code := f.checkFrom(context.Background(), []string{origin + "/ok", origin + "/ok?x=1"}, "200-399", 5*time.Second, "text", &out, &out)
+	if code != 0 || strings.Count(out.String(), "OK: 200") != 2 {
+		t.Errorf("exit %d, want both checks through after a 429:\n%s", code, out.String())
+	}
+}
+
+func TestCheckFromUsageErrors(t *testing.T) {
+	tests := []struct {
+		from []string
+		urls []string
+		msg  string
+	}{
+		{nil, []string{"http://example.com/"}, "no locations"},
+		{[]string{"eu=http://127.0.0.1:1"}, []string{"example.com"}, "not an http or https URL"},
+		{[]string{"eu"}, []string{"http://example.com/"}, "want NAME=URL"},
+	}
+	for _, tt := range tests {
+		f := remoteFlags{from: tt.from, timeout: time.Second}
+		var out, errOut bytes.Buffer
+		if code := f.checkFrom(context.Background(), tt.urls, "200-399", time.Second, "text", &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tt.msg) {
+			t.Errorf("%v %v: exit %d %q, want 2 mentioning %q", tt.from, tt.urls, code, errOut.String(), tt.msg)
+		}
+	}
+}

@@ -1,0 +1,538 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/http5xx/http5xx_exporter/collector/status"
+)
+
+// statusCommand is `status --from NAME=URL...`: every location's
+// /api/v1/status at once, a target x location matrix and a verdict per
+// target.
+type statusCommand struct {
+	cmd    *kingpin.CmdClause
+	remote remoteFlags
+	output string
+}
+
+func newStatusCommand(app *kingpin.Application) *statusCommand {
+	c := &statusCommand{}
+	c.cmd = app.Command("status", "Ask the exporters of several locations for their status and tell, per target, whether it fails from one location (LOCAL), several (PARTIAL) or all (GLOBAL). Exit 0 when every target is OK, 1 otherwise, 2 on usage errors.")
+	c.remote.register(c.cmd, "timeout")
+	c.cmd.Flag("output", "Output format.").Short('o').Default("text").EnumVar(&c.output, "text", "json")
+	return c
+}
+
+func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
+	locs, client, err := c.remote.setup()
+	if err != nil {
+		fmt.Fprintf(stderr, "status: %v\n", err)
+		return 2
+	}
+	docs := make([]*status.Document, len(locs))
+	errs := make([]error, len(locs))
+	var wg sync.WaitGroup
+	for i, l := range locs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lctx, cancel := context.WithTimeout(ctx, c.remote.timeout)
+			defer cancel()
+			var d status.Document
+			if errs[i] = l.get(lctx, client, status.APIPath, nil, &d); errs[i] == nil {
+				docs[i] = &d
+			}
+		}()
+	}
+	wg.Wait()
+
+	m := newStatusMatrix(locs, docs, errs)
+	if c.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(m); err != nil {
+			fmt.Fprintf(stderr, "status: %v\n", err)
+			return 2
+		}
+	} else {
+		m.print(stdout)
+	}
+	if !m.OK {
+		return 1
+	}
+	return 0
+}
+
+// The verdicts of a target across locations.
+const (
+	verdictOK      = "OK"      // no location sees it fail
+	verdictLocal   = "LOCAL"   // exactly one location sees it fail, others do not
+	verdictPartial = "PARTIAL" // several locations, not all
+	verdictGlobal  = "GLOBAL"  // every location with a result sees it fail
+	verdictUnknown = "UNKNOWN" // no location has a result
+)
+
+// judge names the verdict from how many locations have a result for the
+// target and how many of those see it fail. Unreachable locations and
+// those without a result are not counted either way.
+func judge(failing, answered int) string {
+	switch {
+	case answered == 0:
+		return verdictUnknown
+	case failing == 0:
+		return verdictOK
+	case failing == answered:
+		return verdictGlobal
+	case failing == 1:
+		return verdictLocal
+	default:
+		return verdictPartial
+	}
+}
+
+// The cell states beyond status.State*.
+const (
+	cellUnreachable = "unreachable" // the location's exporter did not answer
+	cellAbsent      = "absent"      // that exporter does not probe the target
+)
+
+// statusMatrix is the output of the status command; its JSON names are
+// stable.
+type statusMatrix struct {
+	Locations []matrixLocation `json:"locations"`
+	Targets   []matrixTarget   `json:"targets"`
+	// OK is true when every target's verdict is OK.
+	OK bool `json:"ok"`
+}
+
+type matrixLocation struct {
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	// ExporterLocation is the location the exporter itself reports.
+	ExporterLocation string `json:"exporter_location,omitempty"`
+}
+
+type matrixTarget struct {
+	Name    string       `json:"name"`
+	Verdict string       `json:"verdict"`
+	Failing []string     `json:"failing,omitempty"`
+	Summary string       `json:"summary"`
+	Results []matrixCell `json:"results"`
+}
+
+type matrixCell struct {
+	Location string `json:"location"`
+	// State is up, degraded, down, pending, unreachable or absent.
+	State  string `json:"state"`
+	Code   int    `json:"code,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Class  string `json:"class,omitempty"`
+	Owner  string `json:"owner,omitempty"`
+}
+
+func (c *matrixCell) answered() bool {
+	return c.State == status.StateUp || c.State == status.StateDegraded || c.State == status.StateDown
+}
+
+func newStatusMatrix(locs []remoteLocation, docs []*status.Document, errs []error) *statusMatrix {
+	m := &statusMatrix{OK: true}
+	var names []string
+	byLoc := make([]map[string]*status.TargetStatus, len(locs))
+	seen := map[string]bool{}
+	reachable := 0
+	for i, l := range locs {
+		ml := matrixLocation{Name: l.Name, URL: l.Base.String(), Reachable: docs[i] != nil}
+		if errs[i] != nil {
+			ml.Error = errs[i].Error()
+		}
+		m.Locations = append(m.Locations, ml)
+		if docs[i] == nil {
+			continue
+		}
+		reachable++
+		m.Locations[i].ExporterLocation = docs[i].Location
+		byLoc[i] = map[string]*status.TargetStatus{}
+		for j := range docs[i].Targets {
+			ts := &docs[i].Targets[j]
+			byLoc[i][ts.Name] = ts
+			if !seen[ts.Name] {
+				seen[ts.Name] = true
+				names = append(names, ts.Name)
+			}
+		}
+	}
+	if reachable == 0 {
+		m.OK = false
+	}
+	for _, name := range names {
+		mt := matrixTarget{Name: name}
+		answered := 0
+		for i, l := range locs {
+			cell := matrixCell{Location: l.Name, State: cellUnreachable}
+			if byLoc[i] != nil {
+				cell.State = cellAbsent
+				if ts := byLoc[i][name]; ts != nil {
+					cell.State = ts.State
+					if lp := ts.LastProbe; lp != nil {
+						cell.Code, cell.Reason, cell.Class, cell.Owner = lp.Code, lp.Reason, lp.Class, lp.Owner
+					}
+				}
+			}
+			if cell.answered() {
+				answered++
+				if cell.State == status.StateDown {
+					mt.Failing = append(mt.Failing, l.Name)
+				}
+			}
+			mt.Results = append(mt.Results, cell)
+		}
+		mt.Verdict = judge(len(mt.Failing), answered)
+		mt.Summary = verdictSummary(&mt, answered)
+		if mt.Verdict != verdictOK {
+			m.OK = false
+		}
+		m.Targets = append(m.Targets, mt)
+	}
+	return m
+}
+
+// verdictSummary is the sentence after the verdict.
+func verdictSummary(t *matrixTarget, answered int) string {
+	failing := strings.Join(t.Failing, ", ")
+	switch t.Verdict {
+	case verdictOK:
+		return fmt.Sprintf("OK from %d location%s", answered, plural(answered))
+	case verdictLocal:
+		return fmt.Sprintf("LOCAL: fails only from %s, fine elsewhere: likely that location's network or ISP", failing)
+	case verdictPartial:
+		return fmt.Sprintf("PARTIAL: fails from %s, fine elsewhere: a regional problem (CDN edge, DNS, routing)", failing)
+	case verdictGlobal:
+		s := "GLOBAL: fails from every location: a real outage"
+		if answered == 1 {
+			s = fmt.Sprintf("GLOBAL: fails from %s, the only location with a result", failing)
+		}
+		if cl, owner := commonClass(t); cl != "" {
+			s += fmt.Sprintf(" (%s", cl)
+			if owner != "" {
+				s += ", owner " + owner
+			}
+			s += ")"
+		}
+		return s
+	default:
+		return "UNKNOWN: no location has a result for it yet"
+	}
+}
+
+// commonClass is the error class every failing location agrees on, if any.
+func commonClass(t *matrixTarget) (class, owner string) {
+	for _, c := range t.Results {
+		if c.State != status.StateDown {
+			continue
+		}
+		if class == "" {
+			class, owner = c.Class, c.Owner
+		} else if c.Class != class {
+			return "", ""
+		}
+	}
+	return class, owner
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (c *matrixCell) text() string {
+	what := fmt.Sprint(c.Code)
+	if c.Reason != "" {
+		what = c.Reason
+	}
+	switch c.State {
+	case status.StateUp:
+		return "up " + what
+	case status.StateDegraded:
+		return "degraded " + what
+	case status.StateDown:
+		return strings.TrimSpace("DOWN " + what + " " + c.Class)
+	case cellAbsent:
+		return "-"
+	default:
+		return c.State
+	}
+}
+
+func (m *statusMatrix) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprint(tw, "TARGET")
+	for _, l := range m.Locations {
+		fmt.Fprintf(tw, "\t%s", l.Name)
+	}
+	fmt.Fprintln(tw, "\tVERDICT")
+	for _, t := range m.Targets {
+		fmt.Fprint(tw, t.Name)
+		for i := range t.Results {
+			fmt.Fprintf(tw, "\t%s", t.Results[i].text())
+		}
+		fmt.Fprintf(tw, "\t%s\n", t.Summary)
+	}
+	_ = tw.Flush()
+	if len(m.Targets) == 0 {
+		fmt.Fprintln(w, "no targets")
+	}
+	for _, l := range m.Locations {
+		if !l.Reachable {
+			fmt.Fprintf(w, "%s unreachable (not counted in the verdicts): %s\n", l.Name, l.Error)
+		}
+	}
+}
+
+// remoteFlags are the flags of the commands that ask other exporters.
+type remoteFlags struct {
+	from         []string
+	file         string
+	user         string
+	passwordFile string
+	caFile       string
+	insecure     bool
+	timeout      time.Duration
+}
+
+// register adds the flags to cmd; timeoutFlag names the flag of the
+// per-location timeout (check already has a --timeout of its own).
+func (f *remoteFlags) register(cmd *kingpin.CmdClause, timeoutFlag string) {
+	cmd.Flag("from", "A location to ask, NAME=URL of its exporter (repeatable); user:password@ in the URL sets basic auth for it.").PlaceHolder("NAME=URL").StringsVar(&f.from)
+	cmd.Flag("locations.file", "File of locations: NAME=URL lines, or a YAML mapping of NAME: URL.").PlaceHolder("FILE").StringVar(&f.file)
+	cmd.Flag("auth.user", "Basic auth user for the locations whose URL has none.").PlaceHolder("USER").StringVar(&f.user)
+	cmd.Flag("auth.password-file", "File whose first line is the basic auth password.").PlaceHolder("FILE").StringVar(&f.passwordFile)
+	cmd.Flag("tls.ca-file", "CA certificates to verify the exporters' TLS certificates with.").PlaceHolder("FILE").StringVar(&f.caFile)
+	cmd.Flag("tls.insecure", "Do not verify the exporters' TLS certificates.").BoolVar(&f.insecure)
+	cmd.Flag(timeoutFlag, "How long to wait for each location.").Default("10s").DurationVar(&f.timeout)
+}
+
+// used reports whether any location was given.
+func (f *remoteFlags) used() bool { return len(f.from) > 0 || f.file != "" }
+
+// remoteLocation is one exporter to ask.
+type remoteLocation struct {
+	Name string
+	Base *url.URL // without userinfo
+	user string
+	pass string
+	auth bool
+}
+
+// setup reads the locations and the credentials and builds the client.
+func (f *remoteFlags) setup() ([]remoteLocation, *http.Client, error) {
+	var specs []string
+	if f.file != "" {
+		s, err := readLocationsFile(f.file)
+		if err != nil {
+			return nil, nil, err
+		}
+		specs = append(specs, s...)
+	}
+	specs = append(specs, f.from...)
+	if len(specs) == 0 {
+		return nil, nil, errors.New("no locations: give --from NAME=URL (repeatable) or --locations.file")
+	}
+	var pass string
+	if f.passwordFile != "" {
+		b, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--auth.password-file: %w", err)
+		}
+		pass, _, _ = strings.Cut(string(b), "\n")
+		pass = strings.TrimRight(pass, "\r")
+	}
+	if f.passwordFile != "" && f.user == "" {
+		return nil, nil, errors.New("--auth.password-file needs --auth.user")
+	}
+	locs := make([]remoteLocation, 0, len(specs))
+	names := map[string]bool{}
+	for _, s := range specs {
+		l, err := parseLocation(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if names[l.Name] {
+			return nil, nil, fmt.Errorf("location %q is given twice", l.Name)
+		}
+		names[l.Name] = true
+		if !l.auth && f.user != "" {
+			l.user, l.pass, l.auth = f.user, pass, true
+		}
+		locs = append(locs, l)
+	}
+	tlsCfg := &tls.Config{InsecureSkipVerify: f.insecure} //nolint:gosec // the user asked for it
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--tls.ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--tls.ca-file: no PEM certificates in %s", f.caFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	return locs, &http.Client{Transport: tr}, nil
+}
+
+// parseLocation reads NAME=URL.
+func parseLocation(spec string) (remoteLocation, error) {
+	name, raw, ok := strings.Cut(spec, "=")
+	name, raw = strings.TrimSpace(name), strings.TrimSpace(raw)
+	if !ok || name == "" || raw == "" {
+		return remoteLocation{}, fmt.Errorf("location %q: want NAME=URL", spec)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-.", c)) {
+			return remoteLocation{}, fmt.Errorf("location name %q: use letters, digits and _ - .", name)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return remoteLocation{}, fmt.Errorf("location %s: %q is not an http or https URL", name, raw)
+	}
+	l := remoteLocation{Name: name}
+	if u.User != nil {
+		l.user = u.User.Username()
+		l.pass, _ = u.User.Password()
+		l.auth = true
+		u.User = nil
+	}
+	u.RawQuery, u.Fragment = "", ""
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	l.Base = u
+	return l, nil
+}
+
+// readLocationsFile reads NAME=URL lines (# comments) or a YAML mapping.
+func readLocationsFile(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--locations.file: %w", err)
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(b, &doc) == nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		m := doc.Content[0]
+		var specs []string
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("%s:%d: want NAME: URL", path, k.Line)
+			}
+			specs = append(specs, k.Value+"="+v.Value)
+		}
+		return specs, nil
+	}
+	var specs []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.Contains(line, "=") {
+			return nil, fmt.Errorf("%s:%d: want NAME=URL, got %q", path, n, line)
+		}
+		specs = append(specs, line)
+	}
+	return specs, sc.Err()
+}
+
+// maxRemoteBody bounds what is read from another exporter.
+const maxRemoteBody = 16 << 20
+
+// get fetches path (with query) from the location and decodes its JSON
+// into out. A non-200 answer is an error carrying the answer's message.
+func (l *remoteLocation) get(ctx context.Context, client *http.Client, path string, query url.Values, out any) error {
+	u := *l.Base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if l.auth {
+		req.SetBasicAuth(l.user, l.pass)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRemoteBody+1))
+	if err != nil {
+		return fmt.Errorf("reading the answer of %s: %w", u.Redacted(), err)
+	}
+	if len(body) > maxRemoteBody {
+		return fmt.Errorf("the answer of %s is over %d bytes", u.Redacted(), maxRemoteBody)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return &remoteError{Code: resp.StatusCode, Msg: errorMessage(body), RetryAfter: retryAfterOf(resp.Header.Get("Retry-After"))}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%s answered what is not its JSON: %w", u.Redacted(), err)
+	}
+	return nil
+}
+
+// remoteError is a non-200 answer of another exporter.
+type remoteError struct {
+	Code       int
+	Msg        string
+	RetryAfter time.Duration // of a 429
+}
+
+func (e *remoteError) Error() string {
+	s := fmt.Sprintf("HTTP %d", e.Code)
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	return s
+}
+
+// errorMessage takes the message out of {"error": "..."}, or the first line
+// of a plain-text body.
+func errorMessage(body []byte) string {
+	var eb struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
+		return eb.Error
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+	if len(line) > 200 {
+		line = line[:200] + "..."
+	}
+	return line
+}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/http5xx/http5xx_exporter/collector"
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/status"
+	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
+)
+
+// statusOrigin answers 200 on /ok, 502 on /bad and 504 on /slow, and 502
+// to probes from the location named in ?fail= (the X-Http5xx-Probe marker).
+func statusOrigin(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := r.URL.Query().Get("fail"); f != "" && strings.HasPrefix(r.Header.Get("X-Http5xx-Probe"), f+"/") {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		switch r.URL.Path {
+		case "/bad":
+			w.WriteHeader(http.StatusBadGateway)
+		case "/slow":
+			w.WriteHeader(http.StatusGatewayTimeout)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// locationSpec is one exporter of a status test: its location and its
+// targets as name=path pairs on the origin.
+type locationSpec struct {
+	location string
+	targets  [][2]string
+	adhoc    adhoc.Options
+	wrap     func(http.Handler) http.Handler
+	tls      bool
+}
+
+// startLocation runs a real exporter for spec, probes every target once and
+// serves its status handlers (and /api/v1/check) on a loopback server.
+func startLocation(t *testing.T, origin string, spec locationSpec) *httptest.Server {
+	t.Helper()
+	var yml strings.Builder
+	yml.WriteString("global:\n  interval: 1h\n  timeout: 5s\ntargets:\n")
+	for _, tg := range spec.targets {
+		fmt.Fprintf(&yml, "  - name: %s\n    url: %s%s\n", tg[0], origin, tg[1])
+	}
+	path := filepath.Join(t.TempDir(), "http5xx.yml")
+	if err := os.WriteFile(path, []byte(yml.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := status.NewStore(0)
+	exp, err := collector.New(collector.Options{
+		Location: spec.location, Sinks: []collector.Sink{store}, Followers: []collector.TargetSetter{store},
+	}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(exp.Stop)
+	for _, tg := range spec.targets {
+		if _, err := exp.ProbeNow(context.Background(), tg[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := status.NewHandler(status.Options{Store: store, Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	spec.adhoc.Location, spec.adhoc.Config = spec.location, exp.Config
+	checker, err := adhoc.New(spec.adhoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle(adhoc.Path, checker)
+	var handler http.Handler = mux
+	if spec.wrap != nil {
+		handler = spec.wrap(mux)
+	}
+	var srv *httptest.Server
+	if spec.tls {
+		srv = httptest.NewUnstartedServer(handler)
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are part of the test
+		srv.StartTLS()
+	} else {
+		srv = httptest.NewServer(handler)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// runStatus parses args as the status command and runs it.
+func runStatus(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	app := kingpin.New("test", "")
+	var stdout, stderr bytes.Buffer
+	app.UsageWriter(&stderr)
+	app.ErrorWriter(&stderr)
+	app.Terminate(func(int) {})
+	c := newStatusCommand(app)
+	if _, err := app.Parse(append([]string{"status"}, args...)); err != nil {
+		return 2, "", err.Error()
+	}
+	code := c.run(context.Background(), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// closedURL is the address of a server that is gone.
+func closedURL(t *testing.T) string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.URL
+}
+
+func TestStatusMatrixAndVerdicts(t *testing.T) {
+	origin := statusOrigin(t).URL
+	common := [][2]string{{"shop", "/ok?fail=us"}, {"api", "/bad"}, {"blog", "/ok?fail=xx"}, {"docs", "/ok"}}
+	eu := startLocation(t, origin, locationSpec{location: "eu", targets: append(common, [2]string{"only-eu", "/ok"})})
+	us := startLocation(t, origin, locationSpec{location: "us", targets: common})
+	ap := startLocation(t, origin, locationSpec{location: "ap", targets: [][2]string{
+		{"shop", "/ok"}, {"api", "/bad"}, {"blog", "/ok"}, {"docs", "/ok"}}})
+	xx := startLocation(t, origin, locationSpec{location: "xx", targets: [][2]string{
+		{"shop", "/ok"}, {"api", "/bad"}, {"blog", "/ok?fail=xx"}, {"docs", "/ok"}}})
+	gone := closedURL(t)
+
+	args := []string{"--from=eu=" + eu.URL, "--from=us=" + us.URL, "--from=ap=" + ap.URL, "--from=xx=" + xx.URL, "--from=down=" + gone}
+	code, out, errOut := runStatus(t, args...)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (not every target is OK); stderr %s", code, errOut)
+	}
+	for _, want := range []string{
+		"TARGET   eu",
+		"shop     up 200",
+		"DOWN 502 gateway",
+		"LOCAL: fails only from us, fine elsewhere: likely that location's network or ISP",
+		"GLOBAL: fails from every location: a real outage (gateway, owner app-infra)",
+		"LOCAL: fails only from xx",
+		"OK from 4 locations",
+		"only-eu  up 200            -                 -",
+		"OK from 1 location\n",
+		"down unreachable (not counted in the verdicts): ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = runStatus(t, append(args, "--output=json")...)
+	var m statusMatrix
+	if err := json.Unmarshal([]byte(out), &m); err != nil || code != 1 {
+		t.Fatalf("json: exit %d, %v\n%s", code, err, out)
+	}
+	want := map[string]struct {
+		verdict string
+		failing string
+	}{
+		"shop":    {verdictLocal, "us"},
+		"api":     {verdictGlobal, "eu,us,ap,xx"},
+		"blog":    {verdictLocal, "xx"},
+		"docs":    {verdictOK, ""},
+		"only-eu": {verdictOK, ""},
+	}
+	if len(m.Targets) != len(want) || m.OK {
+		t.Errorf("%d targets, ok %v; want %d, false", len(m.Targets), m.OK, len(want))
+	}
+	for _, mt := range m.Targets {
+		w := want[mt.Name]
+		if mt.Verdict != w.verdict || strings.Join(mt.Failing, ",") != w.failing {
+			t.Errorf("%s: %s failing %v, want %s failing %s", mt.Name, mt.Verdict, mt.Failing, w.verdict, w.failing)
+		}
+		if last := mt.Results[len(mt.Results)-1]; last.State != cellUnreachable {
+			t.Errorf("%s: the closed location is %q, want unreachable", mt.Name, last.State)
+		}
+	}
+	if l := m.Locations[4]; l.Reachable || l.Error == "" || m.Locations[0].ExporterLocation != "eu" {
+		t.Errorf("locations %+v", m.Locations)
+	}
+}
+
+func TestStatusPartialAndAllOK(t *testing.T) {
+	origin := statusOrigin(t).URL
+	spec := func(loc string) locationSpec {
+		return locationSpec{location: loc, targets: [][2]string{{"shop", "/ok?fail=" + loc}, {"docs", "/ok"}}}
+	}
+	eu, us, ap := startLocation(t, origin, spec("eu")), startLocation(t, origin, spec("us")), startLocation(t, origin, spec("ap"))
+	code, out, _ := runStatus(t, "--from=eu="+eu.URL, "--from=us="+us.URL, "--from=ap="+ap.URL+"/")
+	if code != 1 || !strings.Contains(out, "GLOBAL") {
+		t.Errorf("exit %d, want 1 with GLOBAL for shop:\n%s", code, out)
+	}
+	ok := func(loc string) locationSpec {
+		return locationSpec{location: loc, targets: [][2]string{{"shop", "/ok?fail=zz"}, {"docs", "/ok"}}}
+	}
+	eu, us = startLocation(t, origin, ok("eu")), startLocation(t, origin, ok("us"))
+	if code, out, _ := runStatus(t, "--from=eu="+eu.URL, "--from=us="+us.URL); code != 0 || strings.Contains(out, "DOWN") {
+		t.Errorf("all fine: exit %d, want 0:\n%s", code, out)
+	}
+	// An unreachable location alongside healthy ones does not fail the run.
+	if code, _, _ := runStatus(t, "--from=eu="+eu.URL, "--from=gone="+closedURL(t)); code != 0 {
+		t.Errorf("one healthy and one unreachable location: exit %d, want 0", code)
+	}
+	if code, out, _ := runStatus(t, "--from=gone="+closedURL(t)); code != 1 || !strings.Contains(out, "gone unreachable") {
+		t.Errorf("only an unreachable location: exit %d, want 1:\n%s", code, out)
+	}
+
+	// Three locations, two failing: PARTIAL.
+	p := func(loc string) locationSpec {
+		return locationSpec{location: loc, targets: [][2]string{{"shop", "/ok?fail=" + map[string]string{"eu": "eu", "us": "us", "ap": "zz"}[loc]}}}
+	}
+	eu, us, ap = startLocation(t, origin, p("eu")), startLocation(t, origin, p("us")), startLocation(t, origin, p("ap"))
+	code, out, _ = runStatus(t, "--from=eu="+eu.URL, "--from=us="+us.URL, "--from=ap="+ap.URL)
+	if code != 1 || !strings.Contains(out, "PARTIAL: fails from eu, us, fine elsewhere") {
+		t.Errorf("exit %d, want 1 with PARTIAL:\n%s", code, out)
+	}
+}
+
+func TestStatusAuthAndTLS(t *testing.T) {
+	origin := statusOrigin(t).URL
+	targets := [][2]string{{"shop", "/ok"}}
+	basic := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "prom" || p != "s3cret" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="http5xx"`)
+				http.Error(w, "Unauthorized", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	authed := startLocation(t, origin, locationSpec{location: "eu", targets: targets, wrap: basic})
+	tlsSrv := startLocation(t, origin, locationSpec{location: "us", targets: targets, tls: true})
+
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "password")
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+	if err := os.WriteFile(ca, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withUser := strings.Replace(authed.URL, "http://", "http://prom:s3cret@", 1)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"no credentials", []string{"--from=eu=" + authed.URL}, 1, "eu unreachable (not counted in the verdicts): HTTP 401: Unauthorized"},
+		{"userinfo", []string{"--from=eu=" + withUser}, 0, "shop    up 200"},
+		{"password file", []string{"--from=eu=" + authed.URL, "--auth.user=prom", "--auth.password-file=" + pw}, 0, "up 200"},
+		{"wrong user", []string{"--from=eu=" + authed.URL, "--auth.user=nobody", "--auth.password-file=" + pw}, 1, "HTTP 401"},
+		{"unknown CA", []string{"--from=us=" + tlsSrv.URL}, 1, "certificate"},
+		{"CA file", []string{"--from=us=" + tlsSrv.URL, "--tls.ca-file=" + ca}, 0, "up 200"},
+		{"insecure", []string{"--from=us=" + tlsSrv.URL, "--tls.insecure"}, 0, "up 200"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runStatus(t, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.out) {
+			t.Errorf("%s: exit %d, output %q %q; want %d containing %q", tt.name, code, out, errOut, tt.code, tt.out)
+		}
+		if strings.Contains(out, "s3cret") {
+			t.Errorf("%s: the output shows the password", tt.name)
+		}
+	}
+}
+
+func TestStatusLocationsFile(t *testing.T) {
+	origin := statusOrigin(t).URL
+	eu := startLocation(t, origin, locationSpec{location: "eu", targets: [][2]string{{"shop", "/ok"}}})
+	us := startLocation(t, origin, locationSpec{location: "us", targets: [][2]string{{"shop", "/bad"}}})
+	dir := t.TempDir()
+	files := map[string]string{
+		"plain.txt": "# the fleet\neu=" + eu.URL + "\n\n  us = " + us.URL + "  \n",
+		"fleet.yml": "eu: " + eu.URL + "\nus: '" + us.URL + "'\n",
+	}
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runStatus(t, "--locations.file="+path)
+		if code != 1 || !strings.Contains(out, "TARGET  eu      us") || !strings.Contains(out, "GLOBAL: fails from us, the only location") && !strings.Contains(out, "LOCAL: fails only from us") {
+			t.Errorf("%s: exit %d:\n%s%s", name, code, out, errOut)
+		}
+	}
+}
+
+func TestStatusUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.txt")
+	if err := os.WriteFile(bad, []byte("eu=http://127.0.0.1:1\njust-a-name\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{nil, "no locations"},
+		{[]string{"--from=eu"}, "want NAME=URL"},
+		{[]string{"--from==http://x"}, "want NAME=URL"},
+		{[]string{"--from=e u=http://x"}, "location name"},
+		{[]string{"--from=eu=ftp://x"}, "not an http or https URL"},
+		{[]string{"--from=eu=http://a", "--from=eu=http://b"}, "given twice"},
+		{[]string{"--from=eu=http://a", "--auth.password-file=" + bad}, "needs --auth.user"},
+		{[]string{"--from=eu=http://a", "--tls.ca-file=" + bad}, "no PEM certificates"},
+		{[]string{"--locations.file=" + bad}, bad + ":2: want NAME=URL"},
+		{[]string{"--locations.file=" + filepath.Join(dir, "missing")}, "--locations.file"},
+		{[]string{"--from=eu=http://a", "--output=xml"}, "xml"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runStatus(t, tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 mentioning %q", tt.args, code, errOut, tt.msg)
+		}
+	}
+}
+
+func TestJudge(t *testing.T) {
+	tests := []struct {
+		failing, answered int
+		want              string
+	}{
+		{0, 0, verdictUnknown},
+		{0, 1, verdictOK},
+		{0, 5, verdictOK},
+		{1, 1, verdictGlobal},
+		{1, 2, verdictLocal},
+		{1, 5, verdictLocal},
+		{2, 2, verdictGlobal},
+		{2, 3, verdictPartial},
+		{4, 5, verdictPartial},
+		{5, 5, verdictGlobal},
+	}
+	for _, tt := range tests {
+		if got := judge(tt.failing, tt.answered); got != tt.want {
+			t.Errorf("judge(%d failing of %d) = %s, want %s", tt.failing, tt.answered, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package status
+
+import (
+	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+)
+
+// Document is the body of GET /api/v1/status. Field names are stable within
+// v1: fields may be added, none renamed or removed. README.md in this
+// directory documents every field.
+type Document struct {
+	// Location is the exporter's probing location ("" when unset).
+	Location    string         `json:"location"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Targets     []TargetStatus `json:"targets"`
+}
+
+// The values of TargetStatus.State.
+const (
+	StatePending  = "pending"  // not probed yet
+	StateUp       = "up"       // the last probe succeeded, and every probe of the window did
+	StateDegraded = "degraded" // the last probe succeeded, but one in the window failed
+	StateDown     = "down"     // the last probe failed
+)
+
+// TargetStatus is one configured target.
+type TargetStatus struct {
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	Service string `json:"service"`
+	// Owner is the target's configured owner; the owner of the last error
+	// is LastProbe.Owner.
+	Owner           string  `json:"owner,omitempty"`
+	IntervalSeconds float64 `json:"interval_seconds"`
+	State           string  `json:"state"`
+	// Up is the last probe's success; false while pending.
+	Up         bool              `json:"up"`
+	LastProbe  *ProbeStatus      `json:"last_probe"`
+	Window     WindowStatus      `json:"window"`
+	LastDeploy *DeployStatus     `json:"last_deploy,omitempty"`
+	Saturation *SaturationStatus `json:"saturation,omitempty"`
+	// History holds the kept probes, newest first; only with ?target=NAME.
+	History []ProbeStatus `json:"history,omitempty"`
+}
+
+// ProbeStatus is one probe.
+type ProbeStatus struct {
+	// Time is when the probe started.
+	Time            time.Time `json:"time"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	// Code is the HTTP status code, 0 when there was no answer.
+	Code int `json:"code"`
+	// Reason says why there was no (complete) answer: dns,
+	// connect_refused, connect_timeout, tls, timeout, reset, malformed,
+	// too_large, redirect_loop. Omitted when the probe got an answer.
+	Reason  string `json:"reason,omitempty"`
+	Class   string `json:"class"`
+	Owner   string `json:"owner,omitempty"`
+	Success bool   `json:"success"`
+	// Layer and Product name the hop that produced a 5xx answer, when the
+	// fingerprint rules recognised it.
+	Layer             string  `json:"layer,omitempty"`
+	Product           string  `json:"product,omitempty"`
+	RetryAfterSeconds float64 `json:"retry_after_seconds"`
+	// PhasesSeconds holds the phases the probe went through: resolve,
+	// connect, tls, processing, transfer.
+	PhasesSeconds map[string]float64 `json:"phases_seconds"`
+	Error         string             `json:"error,omitempty"`
+}
+
+// WindowStatus summarises the probes of the last WindowSeconds that the
+// history still holds.
+type WindowStatus struct {
+	Seconds    float64 `json:"seconds"`
+	Probes     int     `json:"probes"`
+	Failures   int     `json:"failures"`
+	P50Seconds float64 `json:"p50_seconds"`
+	P99Seconds float64 `json:"p99_seconds"`
+}
+
+// DeployStatus is the service's last recorded deploy.
+type DeployStatus struct {
+	Version string    `json:"version"`
+	Time    time.Time `json:"time"`
+}
+
+// SaturationStatus is the target's last saturation reading.
+type SaturationStatus struct {
+	Ratio  float64 `json:"ratio"`
+	Source string  `json:"source"`
+}
+
+// state names a snapshot's state as of the window summary w.
+func state(last *Sample, w Window) string {
+	switch {
+	case last == nil:
+		return StatePending
+	case !last.Success:
+		return StateDown
+	case w.Failures > 0:
+		return StateDegraded
+	default:
+		return StateUp
+	}
+}
+
+func probeStatus(s *Sample) ProbeStatus {
+	p := ProbeStatus{
+		Time:              s.Start.UTC(),
+		DurationSeconds:   s.Duration.Seconds(),
+		Code:              s.StatusCode,
+		Class:             s.Class,
+		Owner:             s.Owner,
+		Success:           s.Success,
+		Layer:             s.Layer,
+		Product:           s.Product,
+		RetryAfterSeconds: s.RetryAfter.Seconds(),
+		PhasesSeconds:     make(map[string]float64, probe.NumPhases),
+	}
+	if s.Reason != probe.ReasonNone {
+		p.Reason = s.Reason.String()
+	}
+	if s.Err != nil {
+		p.Error = s.Err.Error()
+	}
+	for ph := probe.Phase(0); ph < probe.NumPhases; ph++ {
+		if s.PhaseSeen[ph] {
+			p.PhasesSeconds[ph.String()] = s.Phases[ph].Seconds()
+		}
+	}
+	return p
+}

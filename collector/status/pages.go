@@ -1,0 +1,344 @@
+package status
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+)
+
+//go:embed templates/*.html templates/style.css
+var assets embed.FS
+
+func parsePages() (*template.Template, error) {
+	css, err := assets.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		// The stylesheet is our own embedded file, never user input.
+		"css":        func() template.CSS { return template.CSS(css) },
+		"pathEscape": url.PathEscape,
+	}
+	t, err := template.New("pages").Funcs(funcs).ParseFS(assets, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("status: parsing page templates: %w", err)
+	}
+	return t, nil
+}
+
+// page is what every page template gets.
+type page struct {
+	Title    string
+	Location string
+	Refresh  int    // seconds; 0 for none
+	Paused   bool   // the reader turned the refresh off
+	Root     string // relative path back to the status page
+	Links    []pageLink
+	Version  string
+	Now      time.Time
+
+	Summary string
+	Rows    []row // index page
+	Target  *row  // target page
+	Probes  []probeRow
+	Info    *targetDetails
+}
+
+type pageLink struct{ Href, Text string }
+
+// row is one target as the tables show it: every cell is text, so the state
+// is never carried by colour alone.
+type row struct {
+	Name, Href     string
+	State          string // up, down, ...
+	StateText      string // UP, DOWN, ...
+	Code           string
+	Class, Owner   string
+	Layer          string
+	P50, P99       string
+	WindowProbes   int
+	Failures       int
+	Deploy         string
+	DeployAt       string // RFC 3339, for <time datetime>
+	DeployAgo      string
+	RetryAfter     string
+	Saturation     string
+	SaturationHigh bool
+	LastAt         string
+	LastAgo        string
+	Error          string
+}
+
+type targetDetails struct {
+	URL, Service, Owner, Interval string
+}
+
+// probeRow is one probe of a target's history.
+type probeRow struct {
+	At, AtText string
+	Ago        string
+	Outcome    string // OK / FAILED
+	OK         bool
+	Code       string
+	Class      string
+	Owner      string
+	Layer      string
+	Total      string
+	Phases     [probe.NumPhases]string
+	Bars       []phaseBar
+	RetryAfter string
+	Error      string
+}
+
+// phaseBar is one segment of the phase bar: its share of the probe in
+// percent.
+type phaseBar struct {
+	Phase string
+	Style template.CSS // width only, formatted from a number here
+}
+
+// phaseNames are the history table's phase columns, in phase order.
+var phaseNames = func() (ns [probe.NumPhases]string) {
+	for p := range probe.NumPhases {
+		ns[p] = p.String()
+	}
+	return ns
+}()
+
+func (h *Handler) newPage(r *http.Request, title, root string, now time.Time) *page {
+	p := &page{
+		Title: title, Location: h.o.Exporter.Location(), Root: root,
+		Version: h.o.Version, Now: now.UTC(),
+	}
+	if r.URL.Query().Get("refresh") == "0" {
+		p.Paused = true
+	} else {
+		p.Refresh = h.refresh
+	}
+	for _, l := range h.o.Links {
+		p.Links = append(p.Links, pageLink{Href: root + strings.TrimPrefix(l.Path, "/"), Text: l.Text})
+	}
+	return p
+}
+
+func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	now := h.o.Now()
+	d := h.document(h.o.Store.Snapshots(now.Add(-LatencyWindow)), now, false)
+	p := h.newPage(r, "http5xx status", "./", now)
+	var down, degraded, pending int
+	for i := range d.Targets {
+		ts := &d.Targets[i]
+		rw := viewRow(ts, now)
+		rw.Href = "targets/" + url.PathEscape(ts.Name)
+		p.Rows = append(p.Rows, rw)
+		switch ts.State {
+		case StateDown:
+			down++
+		case StateDegraded:
+			degraded++
+		case StatePending:
+			pending++
+		}
+	}
+	p.Summary = summary(len(d.Targets), down, degraded, pending)
+	h.render(w, "index.html", p)
+}
+
+func summary(total, down, degraded, pending int) string {
+	if total == 0 {
+		return "No targets are configured."
+	}
+	parts := []string{fmt.Sprintf("%d of %d targets down", down, total)}
+	if degraded > 0 {
+		parts = append(parts, fmt.Sprintf("%d degraded (a failure in the last %s)", degraded, fmtWindow()))
+	}
+	if pending > 0 {
+		parts = append(parts, fmt.Sprintf("%d not probed yet", pending))
+	}
+	return strings.Join(parts, ", ") + "."
+}
+
+func fmtWindow() string { return fmt.Sprintf("%d minutes", int(LatencyWindow/time.Minute)) }
+
+func (h *Handler) serveTarget(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	snap, ok := h.o.Store.Snapshot(name)
+	if !ok {
+		http.Error(w, "no configured target has that name", http.StatusNotFound)
+		return
+	}
+	now := h.o.Now()
+	ts := h.targetStatus(&snap, now, true)
+	p := h.newPage(r, name+" · http5xx status", "../", now)
+	rw := viewRow(&ts, now)
+	p.Target = &rw
+	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval)}
+	// Bars share one scale, the slowest probe kept, so slow probes stand out.
+	var slowest float64
+	for i := range ts.History {
+		slowest = max(slowest, ts.History[i].DurationSeconds)
+	}
+	for i := range ts.History {
+		p.Probes = append(p.Probes, viewProbe(&ts.History[i], now, slowest))
+	}
+	p.Summary = fmt.Sprintf("%d probes kept, newest first; %d of the %d probes of the last %s failed.",
+		len(ts.History), ts.Window.Failures, ts.Window.Probes, fmtWindow())
+	h.render(w, "target.html", p)
+}
+
+func (h *Handler) render(w http.ResponseWriter, name string, p *page) {
+	var buf bytes.Buffer
+	if err := h.pages.ExecuteTemplate(&buf, name, p); err != nil {
+		http.Error(w, "rendering the page failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = buf.WriteTo(w)
+}
+
+var stateText = map[string]string{StateUp: "UP", StateDown: "DOWN", StateDegraded: "DEGRADED", StatePending: "PENDING"}
+
+func viewRow(ts *TargetStatus, now time.Time) row {
+	rw := row{
+		Name: ts.Name, State: ts.State, StateText: stateText[ts.State],
+		Code: "—", Class: "—", Owner: "—", Layer: "—", P50: "—", P99: "—",
+		Deploy: "—", RetryAfter: "—", Saturation: "—", LastAgo: "never",
+		WindowProbes: ts.Window.Probes, Failures: ts.Window.Failures,
+	}
+	if lp := ts.LastProbe; lp != nil {
+		rw.Code = codeText(lp)
+		rw.Class = dash(lp.Class)
+		rw.Owner = dash(lp.Owner)
+		rw.Layer = layerText(lp)
+		rw.LastAt = lp.Time.Format(time.RFC3339)
+		rw.LastAgo = ago(now, lp.Time)
+		rw.Error = lp.Error
+		if lp.RetryAfterSeconds > 0 {
+			rw.RetryAfter = fmtSeconds(lp.RetryAfterSeconds)
+		}
+	}
+	if ts.Window.Probes > 0 {
+		rw.P50 = fmtSeconds(ts.Window.P50Seconds)
+		rw.P99 = fmtSeconds(ts.Window.P99Seconds)
+	}
+	if d := ts.LastDeploy; d != nil {
+		rw.Deploy = d.Version
+		rw.DeployAt = d.Time.Format(time.RFC3339)
+		rw.DeployAgo = ago(now, d.Time)
+	}
+	if s := ts.Saturation; s != nil {
+		rw.Saturation = fmt.Sprintf("%.0f%% (%s)", s.Ratio*100, s.Source)
+		rw.SaturationHigh = s.Ratio >= 0.8
+	}
+	return rw
+}
+
+// viewProbe renders one probe; scale is the duration a full bar stands for.
+func viewProbe(ps *ProbeStatus, now time.Time, scale float64) probeRow {
+	pr := probeRow{
+		At: ps.Time.Format(time.RFC3339Nano), AtText: ps.Time.Format("15:04:05"), Ago: ago(now, ps.Time),
+		Outcome: "FAILED", OK: ps.Success, Code: codeText(ps), Class: dash(ps.Class), Owner: dash(ps.Owner),
+		Layer: layerText(ps), Total: fmtSeconds(ps.DurationSeconds), RetryAfter: "—", Error: ps.Error,
+	}
+	if ps.Success {
+		pr.Outcome = "OK"
+	}
+	if ps.RetryAfterSeconds > 0 {
+		pr.RetryAfter = fmtSeconds(ps.RetryAfterSeconds)
+	}
+	for i, n := range phaseNames {
+		v, ok := ps.PhasesSeconds[n]
+		if !ok {
+			pr.Phases[i] = "—"
+			continue
+		}
+		pr.Phases[i] = fmtSeconds(v)
+		if scale > 0 && v > 0 {
+			w := math.Min(100, 100*v/scale)
+			pr.Bars = append(pr.Bars, phaseBar{Phase: n, Style: template.CSS(fmt.Sprintf("width:%.1f%%", w))})
+		}
+	}
+	return pr
+}
+
+func codeText(p *ProbeStatus) string {
+	if p.Reason == "" {
+		return fmt.Sprint(p.Code)
+	}
+	if p.Code != 0 { // headers came, the body did not (or a refused redirect)
+		return fmt.Sprintf("%d, %s", p.Code, strings.ReplaceAll(p.Reason, "_", " "))
+	}
+	return "no answer: " + strings.ReplaceAll(p.Reason, "_", " ")
+}
+
+// layerText shows the layer when the fingerprints recognised it.
+func layerText(p *ProbeStatus) string {
+	switch {
+	case p.Layer == "" || p.Layer == "unknown":
+		return "—"
+	case p.Product == "" || p.Product == "unknown":
+		return strings.ReplaceAll(p.Layer, "_", " ")
+	default:
+		return strings.ReplaceAll(p.Layer, "_", " ") + " (" + p.Product + ")"
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// fmtSeconds writes a duration for people: 0.4 ms, 37 ms, 1.25 s, 30 s.
+func fmtSeconds(s float64) string {
+	switch {
+	case s < 0.01:
+		return fmt.Sprintf("%.1f ms", s*1000)
+	case s < 1:
+		return fmt.Sprintf("%.0f ms", s*1000)
+	case s < 10:
+		return fmt.Sprintf("%.2f s", s)
+	default:
+		return fmtDuration(time.Duration(s * float64(time.Second)))
+	}
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	case d%time.Minute == 0 && d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 10*time.Minute:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// ago writes how long before now t was: "4 s ago", "3 min ago".
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+	}
+}

@@ -1,0 +1,245 @@
+package status
+
+import (
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+)
+
+// DefaultHistory is how many probes the Store keeps per target.
+const DefaultHistory = 120
+
+// LatencyWindow is the span the p50/p99 figures and the recent failure count
+// cover.
+const LatencyWindow = 5 * time.Minute
+
+// Sample is what the Store keeps of one probe: the parts of a probe.Result a
+// person reads, without the header and body prefix.
+type Sample struct {
+	Start      time.Time
+	Duration   time.Duration
+	Phases     [probe.NumPhases]time.Duration
+	PhaseSeen  [probe.NumPhases]bool
+	StatusCode int
+	Reason     probe.Reason
+	Class      string
+	Owner      string
+	Success    bool
+	RetryAfter time.Duration
+	Layer      string
+	Product    string
+	// Err is kept as the error value: formatting it is left to the reader,
+	// so Observe allocates nothing.
+	Err error
+}
+
+// End is when the probe finished.
+func (s *Sample) End() time.Time { return s.Start.Add(s.Duration) }
+
+// TargetInfo is the configuration of a target the status page shows.
+type TargetInfo struct {
+	Name     string
+	URL      string // with any password replaced by xxxxx
+	Service  string
+	Owner    string
+	Interval time.Duration
+}
+
+// history is one target's ring of samples. ring grows to its capacity, then
+// next wraps around and overwrites the oldest.
+type history struct {
+	mu   sync.Mutex
+	info TargetInfo
+	ring []Sample
+	next int
+}
+
+// Store keeps the latest probes of every configured target for the status
+// page and /api/v1/status. It is a collector.Sink (Observe) and a
+// collector.TargetSetter (SetTargets). Safe for concurrent use; Observe takes
+// one read lock and one per-target lock and allocates only while a target's
+// ring is still filling up.
+type Store struct {
+	size int
+
+	mu      sync.RWMutex
+	order   []string // configured order, for stable pages
+	targets map[string]*history
+}
+
+// NewStore returns a Store keeping size probes per target (DefaultHistory
+// when size <= 0).
+func NewStore(size int) *Store {
+	if size <= 0 {
+		size = DefaultHistory
+	}
+	return &Store{size: size, targets: map[string]*history{}}
+}
+
+// SetTargets follows the configured targets: new ones appear with no
+// probes, removed ones are forgotten, and a target whose URL changed starts
+// a fresh history (the old probes were of another URL).
+func (s *Store) SetTargets(ts []*config.Target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := make(map[string]*history, len(ts))
+	order := make([]string, 0, len(ts))
+	for _, t := range ts {
+		info := TargetInfo{Name: t.Name, URL: redact(t.URL), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration()}
+		if info.Service == "" {
+			info.Service = t.Name
+		}
+		h := s.targets[t.Name]
+		if h == nil {
+			h = &history{ring: make([]Sample, 0, min(s.size, 8))}
+		}
+		h.mu.Lock()
+		if h.info.URL != info.URL {
+			h.ring, h.next = h.ring[:0], 0
+		}
+		h.info = info
+		h.mu.Unlock()
+		next[t.Name] = h
+		order = append(order, t.Name)
+	}
+	s.targets, s.order = next, order
+}
+
+// redact hides the password of a URL with userinfo; the status page and
+// API are often less protected than the config file.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw // config validation accepted it; nothing to hide that we can find
+	}
+	return u.Redacted()
+}
+
+// Observe records one probe result. Results of targets the Store does not
+// know (a probe racing a reload that removed it) are dropped.
+func (s *Store) Observe(t *config.Target, r *probe.Result) {
+	s.mu.RLock()
+	h := s.targets[t.Name]
+	s.mu.RUnlock()
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	smp := Sample{
+		Start: r.Start, Duration: r.Duration, Phases: r.Phases, PhaseSeen: r.PhaseSeen,
+		StatusCode: r.StatusCode, Reason: r.Reason, Class: r.Class, Owner: r.Owner,
+		Success: r.Success, RetryAfter: r.RetryAfter, Layer: r.Layer, Product: r.Product, Err: r.Err,
+	}
+	if len(h.ring) < s.size {
+		h.ring = append(h.ring, smp)
+		return
+	}
+	h.ring[h.next] = smp
+	h.next = (h.next + 1) % len(h.ring)
+}
+
+// Snapshot is a copy of one target's state at the time it was taken.
+type Snapshot struct {
+	Info TargetInfo
+	// History holds the kept probes (since the time Snapshots was given),
+	// newest first.
+	History []Sample
+}
+
+// Last returns the newest probe, or nil before the first one.
+func (s *Snapshot) Last() *Sample {
+	if len(s.History) == 0 {
+		return nil
+	}
+	return &s.History[0]
+}
+
+// Window summarises the probes that finished within LatencyWindow before now.
+type Window struct {
+	Probes   int
+	Failures int
+	// P50 and P99 are nearest-rank percentiles of the probe durations
+	// (answered or not); zero when Probes is zero.
+	P50, P99 time.Duration
+}
+
+// Window computes the recent-probe summary as of now.
+func (s *Snapshot) Window(now time.Time) Window {
+	var w Window
+	from := now.Add(-LatencyWindow)
+	ds := make([]time.Duration, 0, len(s.History))
+	for i := range s.History {
+		smp := &s.History[i]
+		if smp.End().Before(from) {
+			break // newest first: everything after is older
+		}
+		ds = append(ds, smp.Duration)
+		if !smp.Success {
+			w.Failures++
+		}
+	}
+	w.Probes = len(ds)
+	if w.Probes == 0 {
+		return w
+	}
+	slices.Sort(ds)
+	w.P50, w.P99 = percentile(ds, 0.50), percentile(ds, 0.99)
+	return w
+}
+
+// percentile is the nearest-rank percentile of sorted, non-empty ds.
+func percentile(ds []time.Duration, q float64) time.Duration {
+	rank := int(q*float64(len(ds))+0.999999999) - 1 // ceil(q*n) - 1
+	return ds[max(0, min(rank, len(ds)-1))]
+}
+
+// Snapshots returns every configured target in configured order, each with
+// the probes that ended at or after since (and always its newest one): the
+// status page needs the last few minutes, not the whole history.
+func (s *Store) Snapshots(since time.Time) []Snapshot {
+	s.mu.RLock()
+	hs := make([]*history, 0, len(s.order))
+	for _, name := range s.order {
+		hs = append(hs, s.targets[name])
+	}
+	s.mu.RUnlock()
+	out := make([]Snapshot, len(hs))
+	for i, h := range hs {
+		out[i] = h.snapshot(since)
+	}
+	return out
+}
+
+// Snapshot returns one target with its whole history, and false when it is
+// not configured.
+func (s *Store) Snapshot(name string) (Snapshot, bool) {
+	s.mu.RLock()
+	h := s.targets[name]
+	s.mu.RUnlock()
+	if h == nil {
+		return Snapshot{}, false
+	}
+	return h.snapshot(time.Time{}), true
+}
+
+func (h *history) snapshot(since time.Time) Snapshot {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := len(h.ring)
+	snap := Snapshot{Info: h.info, History: make([]Sample, 0, n)}
+	// The newest sample sits just before next; while the ring fills up next
+	// stays 0 and the newest is the last one appended.
+	for i := range n {
+		smp := &h.ring[(h.next-1-i+2*n)%n]
+		if i > 0 && smp.End().Before(since) {
+			break
+		}
+		snap.History = append(snap.History, *smp)
+	}
+	return snap
+}
