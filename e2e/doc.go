@@ -1,0 +1,7 @@
+// Package e2e runs the product the way a user deploys it: the demo origin,
+// three exporters in three locations, a Prometheus per location, a global
+// Prometheus with the rule pack, and Alertmanager, all real binaries on
+// loopback, with a webhook recorder in place of every receiver. The test
+// itself needs the e2e build tag (make e2e); without it, only the tests of
+// the configuration rewrites run. See examples/multi-location/README.md.
+package e2e

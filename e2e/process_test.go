@@ -1,0 +1,220 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// processes starts the stack's binaries and makes sure none outlives the
+// test: each runs in its own process group, which Stop (registered with
+// t.Cleanup) terminates and then kills. Should the test binary itself die
+// (a -timeout panic, a SIGKILL), the kernel kills every child: they are
+// started from one locked OS thread with a parent-death signal where the
+// platform has one (sysproc_*_test.go).
+type processes struct {
+	dir   string // logs
+	tl    *timeline
+	spawn chan spawnRequest
+
+	mu   sync.Mutex
+	list []*process
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{} // closed when the process has exited
+	err  error         // of Wait, once done is closed
+}
+
+type spawnRequest struct {
+	cmd   *exec.Cmd
+	reply chan error
+}
+
+func newProcesses(t *testing.T, dir string, tl *timeline) *processes {
+	ps := &processes{dir: dir, tl: tl, spawn: make(chan spawnRequest)}
+	go func() {
+		// Never unlocked: when this goroutine ends, after Stop, its thread
+		// ends too, and the parent-death signal reaches any straggler.
+		runtime.LockOSThread()
+		for req := range ps.spawn {
+			req.reply <- req.cmd.Start()
+		}
+	}()
+	t.Cleanup(func() {
+		ps.Stop()
+		close(ps.spawn)
+		if t.Failed() {
+			ps.dumpLogs(40)
+		}
+	})
+	return ps
+}
+
+// Start runs bin with args; its output goes to <dir>/<name>.log.
+func (ps *processes) Start(name, bin string, args ...string) (*process, error) {
+	logPath := filepath.Join(ps.dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Each component's footprint as on a 2-core CI runner, whatever the host.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	cmd.SysProcAttr = sysProcAttr()
+	reply := make(chan error)
+	ps.spawn <- spawnRequest{cmd, reply}
+	if err := <-reply; err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		f.Close()
+		close(p.done)
+	}()
+	ps.mu.Lock()
+	ps.list = append(ps.list, p)
+	ps.mu.Unlock()
+	ps.tl.Logf("started %s (pid %d)", name, cmd.Process.Pid)
+	return p, nil
+}
+
+// Stop terminates every process group, waits up to 5s in all, then kills
+// what is left and waits for it to be reaped. Safe to call more than once.
+func (ps *processes) Stop() {
+	ps.mu.Lock()
+	list := ps.list
+	ps.mu.Unlock()
+	for _, p := range list {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	}
+	deadline := time.After(5 * time.Second)
+	for _, p := range list {
+		select {
+		case <-p.done:
+		case <-deadline:
+		}
+	}
+	for _, p := range list {
+		select {
+		case <-p.done:
+		default:
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			select {
+			case <-p.done:
+			case <-time.After(5 * time.Second):
+				fmt.Fprintf(os.Stderr, "e2e: %s (pid %d) did not exit after SIGKILL\n", p.name, p.cmd.Process.Pid)
+			}
+		}
+	}
+}
+
+// Kill kills everything at once: the watchdog's last resort.
+func (ps *processes) Kill() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range ps.list {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+func (ps *processes) dumpLogs(lines int) {
+	ps.mu.Lock()
+	list := ps.list
+	ps.mu.Unlock()
+	for _, p := range list {
+		fmt.Printf("----- last %d lines of %s -----\n%s", lines, p.name, tail(p.log, lines))
+	}
+}
+
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	defer f.Close()
+	var ring []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		ring = append(ring, sc.Text())
+		if len(ring) > n {
+			ring = ring[1:]
+		}
+	}
+	if len(ring) == 0 {
+		return ""
+	}
+	return strings.Join(ring, "\n") + "\n"
+}
+
+// WaitReady polls url until it answers 200, the process exits or ctx ends.
+func (p *process) WaitReady(ctx context.Context, url string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		last = err
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); log:\n%s", p.name, p.err, tail(p.log, 20))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready at %s within %s: %v", p.name, url, within, errors.Join(last, ctx.Err()))
+		case <-tick.C:
+		}
+	}
+}
+
+// freePorts reserves n distinct loopback ports. They are released together
+// just before the stack starts; another program could grab one in between,
+// which shows as a process that fails to listen.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}

@@ -1,0 +1,12 @@
+//go:build e2e && unix && !linux
+
+package e2e
+
+import "syscall"
+
+// sysProcAttr puts a child in its own process group, so that it and anything
+// it starts are signalled together. Without a parent-death signal on this
+// platform, a test binary killed from outside leaves the stack running.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
