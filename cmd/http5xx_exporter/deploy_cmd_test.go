@@ -299,3 +299,24 @@ func TestDeployArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployThroughMain runs the command as a pipeline does, through main's
+// argument handling: `deploy --version V` must record V, not print the
+// exporter's version and exit 0.
+func TestDeployThroughMain(t *testing.T) {
+	m, srv := deployAPIServer(t, deploy.Options{AllowUnauthenticated: true}, nil)
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"deploy", "--url", srv.URL, "--service", "checkout", "--version", "1.2.3", "--retries", "0"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, &out, &errb)
+	}
+	if ev, ok := m.Latest("checkout"); !ok || ev.Version != "1.2.3" {
+		t.Fatalf("stored %+v, %v (stdout %q)", ev, ok, &out)
+	}
+	errb.Reset()
+	if code := run(ctx, []string{"deploy", "--url", srv.URL, "--version", "1.2.3"}, &out, &errb); code != 2 {
+		t.Errorf("missing --service: exit %d, want 2 (%s)", code, &errb)
+	}
+}

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	deployCmd := newDeployCommand(app)
 	statusCmd := newStatusCommand(app)
 
-	cmd, err := app.Parse(args)
+	cmd, err := app.Parse(deployArgs(args))
 	if terminated {
 		return exitCode
 	}
