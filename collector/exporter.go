@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,6 +70,8 @@ type Exporter struct {
 type target struct {
 	cfg    *config.Target
 	prober *probe.Prober
+	// state is the last outcome for logging transitions: 0 none, 1 up, 2 down.
+	state atomic.Int32
 }
 
 // New builds an exporter from its first configuration and starts probing.
@@ -186,10 +189,11 @@ func (e *Exporter) run(ctx context.Context, tg *target) {
 	if ctx.Err() != nil {
 		return // shutdown or reload cancelled the probe: not a target failure
 	}
-	e.record(tg.cfg, &r)
+	e.record(tg, &r)
 }
 
-func (e *Exporter) record(t *config.Target, r *probe.Result) {
+func (e *Exporter) record(tg *target, r *probe.Result) {
+	t := tg.cfg
 	if r.StatusCode >= 500 && r.Reason == probe.ReasonNone {
 		e.mu.RLock()
 		l := e.layerer
@@ -202,11 +206,20 @@ func (e *Exporter) record(t *config.Target, r *probe.Result) {
 	for _, s := range e.opts.Sinks {
 		s.Observe(t, r)
 	}
-	lvl := slog.LevelDebug
-	if !r.Success {
-		lvl = slog.LevelInfo
+	// Every probe at debug; a change between up and down at info, so an
+	// incident does not flood the log.
+	next := int32(2)
+	if r.Success {
+		next = 1
 	}
-	e.opts.Logger.Log(context.Background(), lvl, "probe", "target", t.Name, "code", r.StatusCode,
+	msg, lvl := "probe", slog.LevelDebug
+	if prev := tg.state.Swap(next); prev != next {
+		msg, lvl = "target is up", slog.LevelInfo
+		if next == 2 {
+			msg = "target is down"
+		}
+	}
+	e.opts.Logger.Log(context.Background(), lvl, msg, "target", t.Name, "code", r.StatusCode,
 		"reason", r.Reason.String(), "class", r.Class, "owner", r.Owner, "duration", r.Duration, "err", r.Err)
 }
 
@@ -220,7 +233,7 @@ func (e *Exporter) ProbeNow(ctx context.Context, name string) (probe.Result, err
 		return probe.Result{}, fmt.Errorf("no configured target %q", name)
 	}
 	r := tg.prober.Probe(ctx)
-	e.record(tg.cfg, &r)
+	e.record(tg, &r)
 	return r, nil
 }
 
