@@ -16,10 +16,9 @@ LDFLAGS  := -X github.com/prometheus/common/version.Version=$(VERSION) \
             -X github.com/prometheus/common/version.Branch=$(BRANCH) \
             -X github.com/prometheus/common/version.BuildUser=make
 
-# Tests that read output of more than one package run serially on CI's 2 cores.
 GOTEST_FLAGS ?= -count=1
 
-.PHONY: all build run test unit lint vet fmt bench tools clean check-metrics
+.PHONY: all build run test unit lint vet fmt tidy bench tools clean check-metrics
 
 all: build
 
@@ -59,10 +58,14 @@ vet:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-lint: vet fmt
+tidy:
+	$(GO) mod tidy -diff
 
+lint: vet fmt tidy
+
+# Unit tests run with the race detector: the probe path is concurrent.
 unit:
-	$(GO) test $(GOTEST_FLAGS) ./...
+	$(GO) test -race $(GOTEST_FLAGS) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
