@@ -9,11 +9,13 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/alertmanager/config"
 	amcommoncfg "github.com/prometheus/alertmanager/config/common"
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
 
 	"github.com/http5xx/http5xx_exporter/rules/routing"
 	"github.com/http5xx/http5xx_exporter/rules/rulepack"
@@ -206,6 +208,18 @@ func TestInhibition(t *testing.T) {
 	reload := alert("alertname", "HTTP5xxConfigReloadFailed", "severity", "warning", "error_class", "exporter", "owner", "sre-oncall",
 		"job", "http5xx", "instance", "exporter-fra:10505", "location", "fra")
 	absent := alert("alertname", "HTTP5xxExporterAbsent", "severity", "critical", "error_class", "exporter", "owner", "sre-oncall")
+	gatewayCritical := with(gateway, "severity", "critical")
+	networkCritical := with(app, "alertname", "HTTP5xxNetworkErrors", "error_class", "network", "class", "network", "owner", "network",
+		"severity", "critical")
+	latencyCritical := with(latency, "severity", "critical")
+	appCriticalIad := with(appCritical, "location", "iad")
+	appCriticalCart := with(appCritical, "target", "cart")
+	appCriticalNoLocation := with(appCritical, "location", "")
+	locallyCritical := with(locally, "severity", "critical")
+	locallyNoLocation := with(locally, "location", "")
+	// The end-to-end test's regional outage: 502s for probes from ap only.
+	storefrontLocally := with(locally, "target", "storefront", "location", "ap")
+	storefrontGatewayCritical := with(gatewayCritical, "target", "storefront", "location", "ap")
 
 	for _, tc := range []struct {
 		name   string
@@ -229,6 +243,26 @@ func TestInhibition(t *testing.T) {
 		{"everywhere leaves the deploy alert", everywhere, deploy, false},
 		{"everywhere leaves latency", everywhere, latency, false},
 		{"everywhere does not mute itself", everywhere, everywhere, false},
+
+		// The local verdict wins: the class owner is not paged for one
+		// location's problem. Only the per-class critical alerts are muted:
+		// they always fire after failing locally, the warnings may not
+		// (TestVerdictsFireFirstAndResolveLast).
+		{"failing locally mutes the per-class critical of its target and location", locally, appCritical, true},
+		{"failing locally mutes every class's critical there", locally, gatewayCritical, true},
+		{"failing locally mutes the network class's critical there", locally, networkCritical, true},
+		{"failing locally as critical mutes them too", locallyCritical, gatewayCritical, true},
+		{"failing locally from ap mutes the gateway page of ap", storefrontLocally, storefrontGatewayCritical, true},
+		{"failing locally leaves the per-class warning", locally, app, false},
+		{"failing locally leaves other locations", locally, appCriticalIad, false},
+		{"failing locally leaves other targets", locally, appCriticalCart, false},
+		{"failing locally from ap leaves checkout's gateway page there", storefrontLocally, with(gatewayCritical, "location", "ap"), false},
+		{"failing locally leaves latency", locally, latencyCritical, false},
+		{"failing locally leaves the SLO", locally, page, false},
+		{"failing locally leaves the deploy alert", locally, deploy, false},
+		{"failing locally leaves failing everywhere", locally, everywhere, false},
+		{"failing locally leaves its own critical", locally, locallyCritical, false},
+		{"failing locally without location mutes nothing", locallyNoLocation, appCriticalNoLocation, false},
 
 		{"exporter down mutes its location", down, app, true},
 		{"exporter down mutes latency there", down, latency, true},
@@ -290,4 +324,89 @@ func TestInhibitRulesAvoidTheTraps(t *testing.T) {
 			}
 		}
 	}
+}
+
+// onsetThreshold is the 5m error ratio at which an alert's condition starts
+// to hold, for the alerts that Alertmanager mutes with a verdict or uses as
+// one: a location fails a target at 50% of its probes
+// (http5xx-locations.rules), a class alerts at 10% (http5xx-classes).
+var onsetThreshold = map[string]float64{
+	"HTTP5xxFailingEverywhere": 0.5,
+	"HTTP5xxFailingLocally":    0.5,
+	"HTTP5xxAppErrors":         0.1,
+	"HTTP5xxGatewayErrors":     0.1,
+	"HTTP5xxCapacityErrors":    0.1,
+	"HTTP5xxTimeoutErrors":     0.1,
+	"HTTP5xxNetworkErrors":     0.1,
+}
+
+// window is the range of the ratios those conditions read.
+const window = 5 * time.Minute
+
+// TestVerdictsFireFirstAndResolveLast checks the timing that makes the
+// inhibit rules with a verdict as source work (rules/runbooks.md, "Which
+// alert comes first"). Alertmanager can mute only an alert whose verdict it
+// already has, and sends no resolved notification for an alert that is
+// muted when it resolves. So for every alert a rule mutes, the earliest of
+// its sources must fire before it, and keep firing until it has resolved.
+// In a full outage (every probe fails from one moment on) a 5m ratio reaches
+// threshold t after t*5m; once the errors stop it stays at or above t for
+// (1-t)*5m, while the source's own condition may clear at once.
+func TestVerdictsFireFirstAndResolveLast(t *testing.T) {
+	pack, err := rulepack.Load("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := loadInhibitRules(t)
+	dur := func(d model.Duration) time.Duration { return time.Duration(d) }
+	checked := 0
+	for i, r := range rules {
+		source, target := labels.Matchers(r.SourceMatchers), labels.Matchers(r.TargetMatchers)
+		for _, tr := range pack.Alerts() {
+			tt, ok := onsetThreshold[tr.Alert]
+			if !ok || !target.Matches(ruleLabels(tr, r.Equal)) {
+				continue
+			}
+			// The source that fires first, among the other alerts.
+			var first *rulefmt.Rule
+			var firstAt time.Duration
+			for _, sr := range pack.Alerts() {
+				st, ok := onsetThreshold[sr.Alert]
+				if !ok || sr.Alert == tr.Alert || !source.Matches(ruleLabels(sr, r.Equal)) {
+					continue
+				}
+				at := time.Duration(st*float64(window)) + dur(sr.For)
+				if first == nil || at < firstAt {
+					first, firstAt = &sr, at
+				}
+			}
+			if first == nil {
+				continue
+			}
+			checked++
+			where := fmt.Sprintf("inhibit rule %d: %s (%s) mutes %s (%s)", i, first.Alert, first.Labels["severity"], tr.Alert, tr.Labels["severity"])
+			if fires := time.Duration(tt*float64(window)) + dur(tr.For); firstAt >= fires {
+				t.Errorf("%s: in a full outage the source fires after %v, the alert it mutes after %v: the alert goes out before its verdict", where, firstAt, fires)
+			}
+			if holds := time.Duration((1 - tt) * float64(window)); dur(first.KeepFiringFor) < holds {
+				t.Errorf("%s: keep_firing_for %v, but the muted alert may fire for %v after the source's condition clears: it would go out after the incident", where, first.KeepFiringFor, holds)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no inhibit rule with a verdict as source")
+	}
+}
+
+// ruleLabels is an alert of the rule as Alertmanager would see it: its name
+// and static labels, and some value for the labels only the data sets.
+func ruleLabels(r rulefmt.Rule, equal []string) model.LabelSet {
+	ls := model.LabelSet{"alertname": model.LabelValue(r.Alert)}
+	for _, n := range append([]string{"target", "service", "location"}, equal...) {
+		ls[model.LabelName(n)] = "x"
+	}
+	for k, v := range r.Labels {
+		ls[model.LabelName(k)] = model.LabelValue(v)
+	}
+	return ls
 }
