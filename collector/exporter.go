@@ -61,11 +61,21 @@ type Exporter struct {
 	metrics  *Metrics
 	sched    *schedule.Scheduler
 
+	// stopCtx ends on-demand probes when the exporter stops; onDemand
+	// counts them so Stop can wait for them.
+	stopCtx  context.Context
+	stopAll  context.CancelFunc
+	onDemand sync.WaitGroup
+
 	mu      sync.RWMutex
+	stopped bool
 	cfg     *config.Config
 	targets map[string]*target
 	layerer Layerer
 }
+
+// errStopped is returned by what a stopped exporter no longer does.
+var errStopped = errors.New("the exporter is stopped")
 
 type target struct {
 	cfg    *config.Target
@@ -90,6 +100,7 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 		}
 	}
 	e := &Exporter{opts: o, location: loc, metrics: m, targets: map[string]*target{}}
+	e.stopCtx, e.stopAll = context.WithCancel(context.Background())
 	e.sched = schedule.New(schedule.Options{
 		MaxConcurrent: o.MaxConcurrent,
 		Logger:        o.Logger,
@@ -100,6 +111,7 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 		},
 	})
 	if err := e.Apply(cfg); err != nil {
+		e.stopAll()
 		e.sched.Stop()
 		return nil, err
 	}
@@ -124,6 +136,9 @@ func (e *Exporter) Config() *config.Config {
 func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.stopped {
+		return errStopped
+	}
 	if old := e.cfg; old != nil {
 		if e.opts.Location == "" && cfg.Global.Location != old.Global.Location {
 			return errors.New("global.location cannot change on reload; restart the exporter")
@@ -192,15 +207,19 @@ func (e *Exporter) run(ctx context.Context, tg *target) {
 	e.record(tg, &r)
 }
 
+// record hands a result to the metrics and sinks. It holds the read lock
+// throughout, so a reload cannot slip in between: a result whose target a
+// reload removed or pointed elsewhere (URL, service) was of another target
+// and is dropped.
 func (e *Exporter) record(tg *target, r *probe.Result) {
 	t := tg.cfg
-	if r.StatusCode >= 500 && r.Reason == probe.ReasonNone {
-		e.mu.RLock()
-		l := e.layerer
-		e.mu.RUnlock()
-		if l != nil {
-			r.Layer, r.Product = l.Match(r.StatusCode, r.Header, r.BodyPrefix)
-		}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if cur := e.targets[t.Name]; cur == nil || cur.cfg.URL != t.URL || cur.cfg.Service != t.Service {
+		return
+	}
+	if r.StatusCode >= 500 && r.Reason == probe.ReasonNone && e.layerer != nil {
+		r.Layer, r.Product = e.layerer.Match(r.StatusCode, r.Header, r.BodyPrefix)
 	}
 	e.metrics.Observe(r)
 	for _, s := range e.opts.Sinks {
@@ -224,22 +243,49 @@ func (e *Exporter) record(tg *target, r *probe.Result) {
 }
 
 // ProbeNow runs one probe of a configured target outside the schedule and
-// records it like a scheduled one.
+// records it like a scheduled one. Like a scheduled probe, one cut short by
+// ctx or by Stop is not recorded; it returns the result and an error then.
 func (e *Exporter) ProbeNow(ctx context.Context, name string) (probe.Result, error) {
 	e.mu.RLock()
-	tg := e.targets[name]
+	tg, stopped := e.targets[name], e.stopped
+	if tg != nil && !stopped {
+		e.onDemand.Add(1) // under the lock: Stop waits only after setting stopped
+	}
 	e.mu.RUnlock()
+	if stopped {
+		return probe.Result{}, errStopped
+	}
 	if tg == nil {
 		return probe.Result{}, fmt.Errorf("no configured target %q", name)
 	}
+	defer e.onDemand.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(e.stopCtx, cancel)()
 	r := tg.prober.Probe(ctx)
+	if e.stopCtx.Err() != nil {
+		return r, errStopped
+	}
+	if err := ctx.Err(); err != nil {
+		return r, fmt.Errorf("probe of %q cancelled: %w", name, err)
+	}
 	e.record(tg, &r)
 	return r, nil
 }
 
-// Stop stops probing and waits for running probes.
+// Stop stops probing, scheduled and on-demand, and waits for running probes;
+// afterwards nothing writes to the sinks. Later calls do nothing.
 func (e *Exporter) Stop() {
+	e.mu.Lock()
+	already := e.stopped
+	e.stopped = true
+	e.mu.Unlock()
+	if already {
+		return
+	}
+	e.stopAll()
 	e.sched.Stop()
+	e.onDemand.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, t := range e.targets {

@@ -145,7 +145,7 @@ type targetMetrics struct {
 	lastTS     prometheus.Gauge
 	retryAfter prometheus.Gauge
 
-	mu       sync.Mutex // guards the lazily bound children below
+	mu       sync.Mutex // guards the lazily bound children below among Observe calls
 	codes    map[int]prometheus.Counter
 	failures [probe.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
@@ -160,8 +160,8 @@ type layerKey struct {
 // SetTargets binds children for new targets, keeps those of unchanged
 // targets (their counters survive a reload) and deletes the series of
 // targets that are gone or whose labels changed. A changed class table
-// rebinds every code and reason child, since their class and owner labels
-// change with it.
+// rebinds the code and reason children only, since only their class and
+// owner labels change with it.
 func (m *Metrics) SetTargets(ts []*config.Target, c *probe.Classifier, classesChanged bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -170,7 +170,10 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *probe.Classifier, classesCh
 	for _, t := range ts {
 		keep[t.Name] = true
 		old, ok := m.targets[t.Name]
-		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner && !classesChanged {
+		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner {
+			if classesChanged {
+				m.reclassify(old, c)
+			}
 			continue
 		}
 		if ok {
@@ -193,6 +196,20 @@ func (m *Metrics) deleteTarget(name string) {
 		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped,
 	} {
 		v.DeletePartialMatch(match)
+	}
+}
+
+// reclassify moves a target's code and reason counters to the classes of c.
+// Their class and owner labels change, so they are new series from 0.
+func (m *Metrics) reclassify(tm *targetMetrics, c *probe.Classifier) {
+	match := prometheus.Labels{contract.LabelTarget: tm.name}
+	m.responses.DeletePartialMatch(match)
+	m.failures.DeletePartialMatch(match)
+	tm.classifier = c
+	tm.codes = make(map[int]prometheus.Counter, len(precreated)+2)
+	tm.failures = [probe.NumReasons]prometheus.Counter{}
+	for _, code := range precreated {
+		tm.codes[code] = m.codeCounter(tm, code)
 	}
 }
 
@@ -226,11 +243,13 @@ func (m *Metrics) codeCounter(tm *targetMetrics, code int) prometheus.Counter {
 }
 
 // Observe records one probe result. Unknown targets (a result racing a
-// reload that removed its target) are dropped.
+// reload that removed its target) are dropped. The read lock is held
+// throughout: a child bound lazily below after SetTargets deleted the
+// target's series would bring them back for good.
 func (m *Metrics) Observe(r *probe.Result) {
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	tm := m.targets[r.Target]
-	m.mu.RUnlock()
 	if tm == nil {
 		return
 	}
@@ -282,8 +301,8 @@ func (m *Metrics) Observe(r *probe.Result) {
 // Skipped counts a probe slot the scheduler could not use.
 func (m *Metrics) Skipped(target string, reason schedule.SkipReason) {
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	tm := m.targets[target]
-	m.mu.RUnlock()
 	if tm == nil {
 		return
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,4 +237,66 @@ func ownerOf(m *Metrics, code string) string {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// A new class table changes the class and owner labels of the code and
+// reason counters, and only those: what a target measured so far survives.
+func TestClassChangeKeepsOtherSeries(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "")
+	busy := probe.Result{Target: "shop", Duration: time.Second, StatusCode: 503}
+	m.Observe(&busy)
+	m.Skipped("shop", schedule.SkipOverlap)
+
+	classes := []config.Class{{Name: "busy", Codes: config.StatusCodes{{Lo: 503, Hi: 503}}, Owner: "capacity-team"}}
+	m.SetTargets(goldenTargets(), probe.NewClassifier(classes), true)
+
+	for _, c := range []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"probes_total", testutil.ToFloat64(m.probes.WithLabelValues("shop", "shop")), 1},
+		{"skipped_probes_total", testutil.ToFloat64(m.skipped.WithLabelValues("shop", "shop", string(schedule.SkipOverlap))), 1},
+		{"last_status_code", testutil.ToFloat64(m.lastCode.WithLabelValues("shop", "shop")), 503},
+		{"responses_total under the new class", testutil.ToFloat64(m.responses.WithLabelValues("shop", "shop", "503", "busy", "capacity-team")), 0},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v after a class change, want %v", c.name, c.got, c.want)
+		}
+	}
+	exp := exposition(t, reg)
+	if !strings.Contains(exp, "http5xx_request_duration_seconds_count{service=\"shop\",target=\"shop\"} 1\n") {
+		t.Error("request duration histogram of shop was reset by a class change")
+	}
+	if strings.Contains(exp, `class="capacity"`) {
+		t.Error("a response series with the old class is still exported")
+	}
+}
+
+// A result or skip racing the reload that removes its target must not bring
+// the target's series back (they would never be deleted again). The race is
+// narrow, so it is tried many times; a broken Metrics fails within a few.
+func TestRemovedTargetSeriesStayGone(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "")
+	c := m.classifier
+	for i := range 2000 {
+		m.SetTargets(goldenTargets(), c, false)
+		ready := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			// A code and reason never seen before: their children are bound now.
+			r := probe.Result{Target: "checkout", StatusCode: 100 + i%900}
+			f := probe.Result{Target: "checkout", Reason: probe.Reason(1 + i%int(probe.NumReasons-1))}
+			close(ready)
+			m.Observe(&r)
+			m.Observe(&f)
+			m.Skipped("checkout", schedule.SkipReason(fmt.Sprint("r", i)))
+		})
+		<-ready
+		m.SetTargets(goldenTargets()[:1], c, false)
+		wg.Wait()
+		if strings.Contains(exposition(t, reg), `target="checkout"`) {
+			t.Fatalf("iteration %d: removed target checkout is exported again", i)
+		}
+	}
 }

@@ -36,7 +36,7 @@ type checkCommand struct {
 }
 
 func newCheckCommand(app *kingpin.Application) *checkCommand {
-	c := &checkCommand{}
+	c := &checkCommand{headers: map[string]string{}} // kingpin's StringMapVar writes into the map it is given
 	c.cmd = app.Command("check", "Probe URLs once and print code, class, owner, phases and a verdict. Exit 0 when every URL met its valid codes, 1 when one did not, 2 on usage or config errors.")
 	c.cmd.Arg("url", "http(s) URLs to probe.").Required().StringsVar(&c.urls)
 	c.cmd.Flag("config.file", "Take the error-class table (and fingerprint rules) from this config file instead of the defaults.").StringVar(&c.configFile)

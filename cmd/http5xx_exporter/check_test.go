@@ -23,6 +23,10 @@ func TestCheckCommand(t *testing.T) {
 			w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center></body></html>"))
 		case "/missing":
 			w.WriteHeader(http.StatusNotFound)
+		case "/tenant":
+			if r.Header.Get("X-Tenant") != "acme" || r.Host != "shop.example" {
+				w.WriteHeader(http.StatusBadRequest)
+			}
 		}
 	}))
 	defer origin.Close()
@@ -41,6 +45,9 @@ func TestCheckCommand(t *testing.T) {
 		{"closed port", []string{"--timeout=2s", "http://127.0.0.1:1/"}, 1, []string{"connect_refused", "GATEWAY: no answer (connect_refused)"}},
 		{"not a URL", []string{"ftp://x"}, 2, []string{"not an http or https URL"}},
 		{"bad codes flag", []string{"--valid-status-codes=abc", origin.URL}, 2, []string{"--valid-status-codes"}},
+		{"headers sent", []string{"--header", "X-Tenant=acme", "--header", "Host=shop.example", origin.URL + "/tenant"}, 0, []string{"OK: 200"}},
+		{"bad method is a usage error", []string{"--method", "GE T", origin.URL + "/ok"}, 2, []string{"method"}},
+		{"bad header name is a usage error", []string{"--header", "X Tenant=acme", origin.URL + "/ok"}, 2, []string{"header"}},
 		{"no URL", nil, 2, []string{"required"}},
 	}
 	for _, tt := range tests {

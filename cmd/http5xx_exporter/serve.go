@@ -85,6 +85,9 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
+	// The digest is taken before the load: a change in between is then seen
+	// by the watcher, not taken for what was loaded.
+	digest, _ := config.Digest(c.configFile)
 	cfg, err := config.Load(c.configFile)
 	if err != nil {
 		logger.Error("cannot load configuration", "file", c.configFile, "err", err)
@@ -98,10 +101,14 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 	defer sat.Close() // after exp.Stop (defers run last-in first-out)
 	reg.MustRegister(sat.Collector())
 
-	webAuth := false
+	// The deploy API re-reads the web config on every POST, as exporter-toolkit
+	// does, so removing basic auth there never leaves POST open; an unreadable
+	// file is still refused at start.
+	webConfig := ""
 	if f := c.web.WebConfigFile; f != nil && *f != "" {
-		if webAuth, err = deploy.WebConfigHasBasicAuth(*f); err != nil {
-			logger.Error("cannot read web config", "file", *f, "err", err)
+		webConfig = *f
+		if _, err := deploy.WebConfigHasBasicAuth(webConfig); err != nil {
+			logger.Error("cannot read web config", "file", webConfig, "err", err)
 			return 1
 		}
 	}
@@ -109,7 +116,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		StoragePath:          c.storagePath,
 		TokenFile:            c.deployTokenFile,
 		AllowUnauthenticated: c.deployAllowUnauth,
-		WebAuth:              webAuth,
+		WebConfigFile:        webConfig,
 		MaxServices:          c.deployMaxServices,
 		MaxEventsPerService:  c.deployMaxPerService,
 		Logger:               logger.With("component", "deploy"),
@@ -141,7 +148,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 	exp.Metrics().ReloadTime.SetToCurrentTime()
 	logger.Info("configuration loaded", "file", c.configFile, "targets", len(cfg.Targets), "location", exp.Location())
 
-	rl := &reloader{path: c.configFile, exp: exp, logger: logger, tokens: deploys.ReloadTokens}
+	rl := &reloader{path: c.configFile, exp: exp, logger: logger, tokens: deploys.ReloadTokens, digest: digest}
 	var ready atomic.Bool
 	ready.Store(true)
 
@@ -225,7 +232,6 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		t := time.NewTicker(c.watchInterval)
 		defer t.Stop()
 		watch = t.C
-		rl.digest, _ = config.Digest(c.configFile)
 	}
 	for {
 		select {

@@ -83,17 +83,15 @@ func startExporter(t *testing.T, args ...string) *exporterUnderTest {
 }
 
 func (e *exporterUnderTest) get(path string) (int, string) {
-	resp, err := http.Get("http://" + e.addr + path)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return codeAndBody(http.Get("http://" + e.addr + path))
 }
 
 func (e *exporterUnderTest) post(path string) (int, string) {
-	resp, err := http.Post("http://"+e.addr+path, "text/plain", nil)
+	return codeAndBody(http.Post("http://"+e.addr+path, "text/plain", nil))
+}
+
+// codeAndBody reads a response to the end: its code and body, or 0 and the error.
+func codeAndBody(resp *http.Response, err error) (int, string) {
 	if err != nil {
 		return 0, err.Error()
 	}

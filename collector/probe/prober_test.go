@@ -599,6 +599,11 @@ func TestNewRejects(t *testing.T) {
 		{"bad url", func(tgt *config.Target) { tgt.URL = "http://[::1" }},
 		{"missing ca file", func(tgt *config.Target) { tgt.TLS.CAFile = filepath.Join(t.TempDir(), "missing.pem") }},
 		{"bad proxy", func(tgt *config.Target) { tgt.ProxyURL = "http://[::1" }},
+		// Not the target's fault: without these checks the probe fails as
+		// malformed or connect_refused and pages the wrong team.
+		{"method with a space", func(tgt *config.Target) { tgt.Method = "GE T" }},
+		{"header name with a space", func(tgt *config.Target) { tgt.Headers = map[string]string{"X Tenant": "acme"} }},
+		{"header value with a newline", func(tgt *config.Target) { tgt.Headers = map[string]string{"X-Tenant": "acme\r\nX-Evil: 1"} }},
 	} {
 		tgt := testTarget("http://127.0.0.1/")
 		tc.mod(tgt)

@@ -106,6 +106,7 @@ func (s *Scheduler) Update(jobs []Job) {
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
 		seen[j.Name] = true
+		b := &busy{}
 		if r, ok := s.jobs[j.Name]; ok {
 			if r.interval == j.Interval {
 				r.setRun(j.Run)
@@ -113,8 +114,9 @@ func (s *Scheduler) Update(jobs []Job) {
 			}
 			r.cancel()
 			delete(s.jobs, j.Name)
+			b = r.busy // its cancelled probe may still be unwinding
 		}
-		s.start(j)
+		s.start(j, b)
 	}
 	for name, r := range s.jobs {
 		if !seen[name] {
@@ -144,9 +146,9 @@ func (s *Scheduler) Names() []string {
 	return out
 }
 
-func (s *Scheduler) start(j Job) {
+func (s *Scheduler) start(j Job, b *busy) {
 	ctx, cancel := context.WithCancel(s.ctx)
-	r := &runner{name: j.Name, interval: j.Interval, offset: Offset(j.Name, j.Interval), run: j.Run, cancel: cancel}
+	r := &runner{name: j.Name, interval: j.Interval, offset: Offset(j.Name, j.Interval), run: j.Run, cancel: cancel, busy: b}
 	s.jobs[j.Name] = r
 	s.wg.Add(1)
 	go s.loop(ctx, r)
@@ -157,9 +159,17 @@ type runner struct {
 	interval time.Duration
 	offset   time.Duration
 	cancel   context.CancelFunc
+	busy     *busy
 
+	mu  sync.Mutex
+	run func(context.Context)
+}
+
+// busy says whether a job's probe runs. A runner that replaces another (a
+// new interval) shares it, so the cancelled probe of the old one counts
+// until it has returned.
+type busy struct {
 	mu      sync.Mutex
-	run     func(context.Context)
 	running bool
 }
 
@@ -171,19 +181,21 @@ func (r *runner) setRun(f func(context.Context)) {
 
 // begin marks the runner busy; it returns false when a probe still runs.
 func (r *runner) begin() (func(context.Context), bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.running {
+	r.busy.mu.Lock()
+	defer r.busy.mu.Unlock()
+	if r.busy.running {
 		return nil, false
 	}
-	r.running = true
+	r.busy.running = true
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.run, true
 }
 
 func (r *runner) end() {
-	r.mu.Lock()
-	r.running = false
-	r.mu.Unlock()
+	r.busy.mu.Lock()
+	r.busy.running = false
+	r.busy.mu.Unlock()
 }
 
 func (s *Scheduler) loop(ctx context.Context, r *runner) {
@@ -191,15 +203,23 @@ func (s *Scheduler) loop(ctx context.Context, r *runner) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
+	var last time.Time
 	for {
-		slot := NextSlot(s.opts.Now(), r.interval, r.offset)
-		timer.Reset(time.Until(slot))
+		now := s.opts.Now()
+		slot := NextSlot(now, r.interval, r.offset)
+		// A clock stepped back (or a timer that woke early by the clock)
+		// would give the slot just fired again.
+		if !last.IsZero() && !slot.After(last) {
+			slot = last.Add(r.interval)
+		}
+		timer.Reset(slot.Sub(now))
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
 		s.fire(ctx, r, slot)
+		last = slot
 	}
 }
 
@@ -246,7 +266,7 @@ func (s *Scheduler) acquire(ctx context.Context, deadline time.Time) bool {
 		return true
 	default:
 	}
-	t := time.NewTimer(time.Until(deadline))
+	t := time.NewTimer(deadline.Sub(s.opts.Now()))
 	defer t.Stop()
 	select {
 	case s.sem <- struct{}{}:

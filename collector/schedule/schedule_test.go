@@ -190,3 +190,105 @@ func TestStopCancelsRunningProbes(t *testing.T) {
 	s.Update([]Job{{Name: "late", Interval: 10 * time.Millisecond, Run: func(context.Context) { t.Error("job ran after Stop") }}})
 	time.Sleep(30 * time.Millisecond)
 }
+
+// Each slot is used once, whatever the wall clock does: here the clock
+// stands still just before a slot (as after a step backwards), and the
+// scheduler must wait for the next slot by its own clock rather than
+// firing the slot it just fired again.
+func TestSlotFiresOnce(t *testing.T) {
+	const interval = time.Hour
+	off := Offset("once", interval)
+	slot := NextSlot(time.Now(), interval, off).Add(-interval) // the latest slot, in the past
+	now := slot.Add(-time.Millisecond)
+	var mu sync.Mutex
+	var skips []SkipReason
+	s := New(Options{
+		Now: func() time.Time { return now },
+		Hooks: Hooks{Skipped: func(_ string, r SkipReason) {
+			mu.Lock()
+			skips = append(skips, r)
+			mu.Unlock()
+		}},
+	})
+	defer s.Stop()
+	runs := make(chan struct{}, 100)
+	s.Update([]Job{{Name: "once", Interval: interval, Run: func(context.Context) { runs <- struct{}{} }}})
+	select {
+	case <-runs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slot 1ms ahead by the scheduler's clock did not fire within 10s")
+	}
+	// A second run or skip would follow at once; the next slot is an hour
+	// away, so anything within this window is the same slot again.
+	select {
+	case <-runs:
+		t.Fatal("the same slot fired twice")
+	case <-time.After(200 * time.Millisecond):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(skips) != 0 {
+		t.Errorf("skips %v for a slot that ran", skips)
+	}
+}
+
+// A new interval restarts the job's timer and cancels its running probe, but
+// that probe may take a moment to unwind: the job's next probe must not
+// start before it ended.
+func TestIntervalChangeDoesNotOverlapTheRunningProbe(t *testing.T) {
+	skipped := make(chan SkipReason, 100)
+	s := New(Options{Hooks: Hooks{Skipped: func(_ string, r SkipReason) {
+		select {
+		case skipped <- r:
+		default:
+		}
+	}}})
+	defer s.Stop()
+	var running, overlaps atomic.Int64
+	oldStarted, unwind := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(unwind) }) }
+	defer release() // before Stop, which waits for the old probe
+	s.Update([]Job{{Name: "j", Interval: 10 * time.Millisecond, Run: func(ctx context.Context) {
+		running.Add(1)
+		defer running.Add(-1)
+		select {
+		case oldStarted <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		<-unwind // cancelled, but still busy for a while
+	}}})
+	select {
+	case <-oldStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first probe did not start within 10s")
+	}
+	newRan := make(chan struct{}, 100)
+	s.Update([]Job{{Name: "j", Interval: 20 * time.Millisecond, Run: func(ctx context.Context) {
+		if running.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		running.Add(-1)
+		newRan <- struct{}{}
+	}}})
+	select {
+	case r := <-skipped:
+		if r != SkipOverlap {
+			t.Errorf("skip reason %q while the old probe unwinds, want %q", r, SkipOverlap)
+		}
+	case <-newRan:
+		t.Error("a probe with the new interval started while the old one still ran")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no slot of the new interval within 10s")
+	}
+	release()
+	select {
+	case <-newRan:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the new interval's probes did not start within 10s after the old probe ended")
+	}
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("%d probes of the job overlapped", n)
+	}
+}

@@ -1,0 +1,192 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+)
+
+// loadConfig writes body to a temporary file and loads it like the exporter
+// does, defaults and validation included.
+func loadConfig(t *testing.T, body string) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "http5xx.yml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// oneTarget is a config of one target that the scheduler leaves alone for
+// the length of a test (an hour's interval); tests probe it with ProbeNow.
+func oneTarget(name, url, service string) string {
+	return fmt.Sprintf("global:\n  interval: 1h\n  timeout: 50m\ntargets:\n  - name: %s\n    url: %s\n    service: %s\n", name, url, service)
+}
+
+// recordingSink keeps every result handed to it.
+type recordingSink struct {
+	mu   sync.Mutex
+	seen []string // "target url code"
+}
+
+func (s *recordingSink) Observe(t *config.Target, r *probe.Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = append(s.seen, fmt.Sprintf("%s %s %d", t.Name, t.URL, r.StatusCode))
+}
+
+func (s *recordingSink) results() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+// heldServer answers code, but only once release is closed; arrived gets
+// a value when a request is being held.
+func heldServer(t *testing.T, code int) (url string, arrived <-chan struct{}, release func()) {
+	t.Helper()
+	in := make(chan struct{}, 16)
+	rel := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in <- struct{}{}
+		select {
+		case <-rel:
+		case <-r.Context().Done():
+			return
+		}
+		w.WriteHeader(code)
+	}))
+	var once sync.Once
+	release = func() { once.Do(func() { close(rel) }) }
+	t.Cleanup(srv.Close)
+	t.Cleanup(release) // runs before srv.Close: held handlers return first
+	return srv.URL, in, release
+}
+
+func waitChan[T any](t *testing.T, what string, c <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// A probe started with ProbeNow writes into the sinks (status store, deploy
+// log) that main closes right after Stop, so Stop must end it first; and
+// nothing may probe or reconfigure a stopped exporter.
+func TestStopEndsOnDemandProbes(t *testing.T) {
+	url, arrived, _ := heldServer(t, 200)
+	sink := &recordingSink{}
+	e, err := New(Options{Sinks: []Sink{sink}}, loadConfig(t, oneTarget("slow", url, "slow")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.ProbeNow(context.Background(), "slow")
+		done <- err
+	}()
+	waitChan(t, "the on-demand probe to reach the target", arrived)
+	e.Stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("ProbeNow cut short by Stop returned no error")
+		}
+	default:
+		// Stop returned while the probe still runs: wait for it boundedly
+		// so the failure message says what happened.
+		select {
+		case <-done:
+			t.Error("Stop returned before the on-demand probe ended")
+		case <-time.After(10 * time.Second):
+			t.Fatal("Stop did not end the on-demand probe (still running 10s later)")
+		}
+	}
+	if got := sink.results(); len(got) != 0 {
+		t.Errorf("sinks got %v from a probe cut short by Stop, want nothing", got)
+	}
+
+	after := make(chan error, 1)
+	go func() {
+		_, err := e.ProbeNow(context.Background(), "slow")
+		after <- err
+	}()
+	if err := waitChan(t, "ProbeNow after Stop", after); err == nil {
+		t.Error("ProbeNow after Stop probed, want an error")
+	}
+	if err := e.Apply(loadConfig(t, oneTarget("other", url, "other"))); err == nil {
+		t.Error("Apply after Stop succeeded, want an error")
+	}
+	if got := e.Config().Targets[0].Name; got != "slow" {
+		t.Errorf("config after a refused Apply names %q, want slow", got)
+	}
+}
+
+// A probe that was running while a reload changed its target belongs to the
+// old target: it must not be counted under the new URL or service, nor reach
+// the sinks once its target is gone.
+func TestResultOfAChangedTargetIsDropped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		next func(newURL string) string
+	}{
+		{"url and service changed", func(u string) string { return oneTarget("shop", u, "shop-v2") }},
+		{"target removed", func(u string) string { return oneTarget("other", u, "other") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			oldURL, arrived, release := heldServer(t, 500)
+			fresh := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			t.Cleanup(fresh.Close)
+
+			reg := prometheus.NewPedanticRegistry()
+			sink := &recordingSink{}
+			e, err := New(Options{Registerer: reg, Sinks: []Sink{sink}}, loadConfig(t, oneTarget("shop", oldURL, "shop")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(e.Stop)
+			done := make(chan probe.Result, 1)
+			go func() {
+				r, _ := e.ProbeNow(context.Background(), "shop")
+				done <- r
+			}()
+			waitChan(t, "the probe to reach the old URL", arrived)
+			if err := e.Apply(loadConfig(t, tc.next(fresh.URL))); err != nil {
+				t.Fatal(err)
+			}
+			release()
+			if r := waitChan(t, "the probe of the old URL", done); r.StatusCode != 500 {
+				t.Fatalf("probe of the old URL answered %d (%v), want 500", r.StatusCode, r.Err)
+			}
+			for _, s := range sink.results() {
+				t.Errorf("sink got %q, a result of the target before the reload", s)
+			}
+			for _, service := range []string{"shop", "shop-v2"} {
+				if v := testutil.ToFloat64(e.metrics.responses.WithLabelValues("shop", service, "500", "app", "app-team")); v != 0 {
+					t.Errorf("responses_total{service=%q,code=500} = %v, want 0: the 500 came from the old URL", service, v)
+				}
+			}
+		})
+	}
+}
