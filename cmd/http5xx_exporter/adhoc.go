@@ -33,6 +33,11 @@ type remoteCheckCell struct {
 	Error    string        `json:"error,omitempty"`
 }
 
+// maxCheckAnswer bounds one location's answer to one check: a report is a
+// few hundred bytes, and every location's report of every URL is kept
+// until the end.
+const maxCheckAnswer = 64 << 10
+
 // remoteAttempts bounds the tries of one check that a location answers
 // with 429; each waits for the Retry-After it was given.
 const remoteAttempts = 3
@@ -127,7 +132,7 @@ func (f *remoteFlags) checkFrom(ctx context.Context, urls []string, validCodes s
 func getWithRetry(ctx context.Context, l *remoteLocation, client *http.Client, q url.Values, timeout time.Duration, out *adhoc.Report) error {
 	for attempt := 1; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, timeout)
-		err := l.get(rctx, client, adhoc.Path, q, out)
+		err := l.get(rctx, client, adhoc.Path, q, maxCheckAnswer, out)
 		cancel()
 		var re *remoteError
 		if !errors.As(err, &re) || re.Code != 429 || attempt == remoteAttempts {
@@ -150,19 +155,19 @@ func printRemoteCheck(w io.Writer, rc *remoteCheck) {
 	for _, c := range rc.Results {
 		r := c.Report
 		if r == nil {
-			fmt.Fprintf(w, "  %-*s  no answer: %s\n", width, c.Location, c.Error)
+			fmt.Fprintf(w, "  %-*s  no answer: %s\n", width, c.Location, termSafe(c.Error))
 			continue
 		}
 		cr := checkReport{
 			URL: r.URL, Code: r.Code, Reason: r.Reason, Class: r.Class, Owner: r.Owner, Layer: r.Layer,
 			Product: r.Product, OK: r.OK, Seconds: r.Seconds, Phases: r.Phases, RetryAfter: r.RetryAfter, Error: r.Error,
 		}
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Location, verdict(cr, r.FirstMove))
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Location, termSafe(verdict(cr, r.FirstMove)))
 		if r.Error != "" {
-			fmt.Fprintf(w, "  %-*s  error: %s\n", width, "", r.Error)
+			fmt.Fprintf(w, "  %-*s  error: %s\n", width, "", termSafe(r.Error))
 		}
 	}
-	fmt.Fprintf(w, "  %s\n", rc.Summary)
+	fmt.Fprintf(w, "  %s\n", termSafe(rc.Summary))
 }
 
 // retryAfterOf reads a Retry-After of whole seconds, bounded to a minute.

@@ -107,3 +107,27 @@ func TestCheckFromUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// What another exporter answers to a check is printed: its text must not
+// reach the terminal raw, and its size is bounded to what a report needs
+// (every location's report of every URL is kept until the end).
+func TestCheckFromDistrustsTheAnswers(t *testing.T) {
+	forged := hostileLocation(t, []byte(`{"url":"x","code":502,"class":"gateway\u001b[32m","owner":"app\u202e",`+
+		`"first_move":"restart\n  us  OK: 200 in 1ms","ok":false,"error":"boom\r\u001b[2K"}`))
+	huge := hostileLocation(t, []byte(`{"url":"x","code":200,"ok":true,"error":"`+strings.Repeat("x", 1<<20)+`"}`))
+	f := remoteFlags{from: []string{"eu=" + forged, "us=" + huge}, timeout: 5 * time.Second}
+	var out, errOut bytes.Buffer
+	f.checkFrom(context.Background(), []string{"http://example.com/"}, "200-399", time.Second, "text", &out, &errOut)
+	if strings.ContainsAny(out.String(), "\x1b\r\u202e") {
+		t.Errorf("control characters reach the terminal:\n%q", out.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 5 {
+		t.Errorf("%d lines, want 5 (the URL, eu's verdict and error, us, the summary):\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), `first move: restart\n  us  OK`) {
+		t.Errorf("the first move is not shown escaped:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "  us  no answer: the answer of ") || !strings.Contains(out.String(), "is over 65536 bytes") {
+		t.Errorf("a 1 MiB report was taken:\n%.2000s", out.String())
+	}
+}

@@ -110,7 +110,7 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "http5xx_exporter deploy: %v%s\n", err, deployUsageFooter)
 		return 2
 	}
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: sameOrigin}
 	defer client.CloseIdleConnections()
 
 	for attempt := 0; ; attempt++ {
@@ -120,6 +120,10 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		switch {
 		case err != nil:
 			why = err.Error()
+		case ans.code/100 == 3 && ans.location != "":
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: HTTP %d from %s redirects to %s; not followed with the credentials: point --url at the exporter\n",
+				ans.code, redacted(endpoint), redacted(ans.location))
+			return 1
 		case ans.code/100 == 2 && ans.event.ID == "":
 			fmt.Fprintf(stderr, "http5xx_exporter deploy: HTTP %d from %s is not an answer of the deploy API; check --url\n", ans.code, redacted(endpoint))
 			return 1
@@ -231,10 +235,22 @@ func readToken(path string) (string, error) {
 	return "", fmt.Errorf("--token-file %s holds no token", path)
 }
 
+// sameOrigin follows a redirect only within the exporter at --url (same
+// scheme, host and port). net/http would send the Authorization header to
+// any port and scheme of the same host, plain http included.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if len(via) >= 10 || req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
 // answer is what one attempt got back.
 type answer struct {
 	code       int
 	retryAfter time.Duration
+	location   string // of a redirect that was not followed
 	raw        string
 	Duplicate  bool            `json:"duplicate"`
 	Error      string          `json:"error"`
@@ -279,6 +295,11 @@ func (c *deployCommand) post(ctx context.Context, client *http.Client, endpoint,
 		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
 	a := &answer{code: resp.StatusCode, raw: string(raw)}
+	if resp.StatusCode/100 == 3 {
+		if loc, err := resp.Location(); err == nil {
+			a.location = loc.String()
+		}
+	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		a.retryAfter = min(time.Duration(s)*time.Second, maxRetryAfter)
 	}

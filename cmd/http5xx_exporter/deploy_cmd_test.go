@@ -320,3 +320,44 @@ func TestDeployThroughMain(t *testing.T) {
 		t.Errorf("missing --service: exit %d, want 2 (%s)", code, &errb)
 	}
 }
+
+// net/http sends an explicitly set Authorization header along a redirect
+// to any port and any scheme of the same host. The bearer token is for the
+// exporter at --url: a redirect elsewhere (another service on the host,
+// plain http) is reported, not followed with the token.
+func TestDeployDoesNotFollowRedirectsWithTheToken(t *testing.T) {
+	tok := deployTokenFile(t, deployCLIToken+"\n")
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Store(true)
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer other.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+
+	code, _, stderr := deployRun(t, "--url", redirect.URL, "--service", "checkout", "--version", "1", "--token-file", tok, "--retries", "0")
+	if leaked.Load() {
+		t.Error("the bearer token was sent to the redirect's target")
+	}
+	if code != 1 || !strings.Contains(stderr, "redirect") || !strings.Contains(stderr, other.URL) {
+		t.Errorf("exit %d, stderr %q; want 1 naming the redirect", code, stderr)
+	}
+
+	// A redirect within the exporter itself (same scheme, host and port)
+	// is still followed.
+	_, srv := deployAPIServer(t, deploy.Options{TokenFile: tok}, func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
+		if r.URL.Query().Has("moved") {
+			return false
+		}
+		http.Redirect(w, r, r.URL.Path+"?moved=1", http.StatusTemporaryRedirect)
+		return true
+	})
+	if code, _, stderr := deployRun(t, "--url", srv.URL, "--service", "checkout", "--version", "1", "--token-file", tok); code != 0 {
+		t.Errorf("same-origin redirect: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -13,10 +13,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/alecthomas/kingpin/v2"
 	"go.yaml.in/yaml/v3"
@@ -47,7 +49,7 @@ func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "status: %v\n", err)
 		return 2
 	}
-	docs := make([]*status.Document, len(locs))
+	docs := make([]*remoteStatus, len(locs))
 	errs := make([]error, len(locs))
 	var wg sync.WaitGroup
 	for i, l := range locs {
@@ -56,8 +58,8 @@ func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			defer wg.Done()
 			lctx, cancel := context.WithTimeout(ctx, c.remote.timeout)
 			defer cancel()
-			var d status.Document
-			if errs[i] = l.get(lctx, client, status.APIPath, nil, &d); errs[i] == nil {
+			var d remoteStatus
+			if errs[i] = l.get(lctx, client, status.APIPath, nil, maxRemoteBody, &d); errs[i] == nil {
 				docs[i] = &d
 			}
 		}()
@@ -154,10 +156,67 @@ func (c *matrixCell) answered() bool {
 	return c.State == status.StateUp || c.State == status.StateDegraded || c.State == status.StateDown
 }
 
-func newStatusMatrix(locs []remoteLocation, docs []*status.Document, errs []error) *statusMatrix {
+// remoteStatus is what the matrix needs of another exporter's
+// /api/v1/status (status.Document). Only these fields are decoded, and at
+// most maxRemoteTargets targets: the answer is bounded in bytes, but values
+// of a few bytes such as {} in a history or a target list would each
+// become a Go value of hundreds, and a broken or hostile location could
+// turn its 16 MiB into gigabytes.
+type remoteStatus struct {
+	Location string        `json:"location"`
+	Targets  remoteTargets `json:"targets"`
+}
+
+type remoteTarget struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	LastProbe *struct {
+		Code   int    `json:"code"`
+		Reason string `json:"reason"`
+		Class  string `json:"class"`
+		Owner  string `json:"owner"`
+	} `json:"last_probe"`
+}
+
+// maxRemoteTargets is far more than a status document within maxRemoteBody
+// can hold (a target takes a few hundred bytes).
+const maxRemoteTargets = 100_000
+
+type remoteTargets []remoteTarget
+
+// UnmarshalJSON decodes the targets one at a time and stops past
+// maxRemoteTargets.
+func (ts *remoteTargets) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		*ts = nil
+		return nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return errors.New("targets is not a list")
+	}
+	*ts = (*ts)[:0]
+	for dec.More() {
+		if len(*ts) == maxRemoteTargets {
+			return fmt.Errorf("more than %d targets", maxRemoteTargets)
+		}
+		*ts = append(*ts, remoteTarget{})
+		if err := dec.Decode(&(*ts)[len(*ts)-1]); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+func newStatusMatrix(locs []remoteLocation, docs []*remoteStatus, errs []error) *statusMatrix {
 	m := &statusMatrix{OK: true}
 	var names []string
-	byLoc := make([]map[string]*status.TargetStatus, len(locs))
+	byLoc := make([]map[string]*remoteTarget, len(locs))
 	seen := map[string]bool{}
 	reachable := 0
 	for i, l := range locs {
@@ -171,7 +230,7 @@ func newStatusMatrix(locs []remoteLocation, docs []*status.Document, errs []erro
 		}
 		reachable++
 		m.Locations[i].ExporterLocation = docs[i].Location
-		byLoc[i] = map[string]*status.TargetStatus{}
+		byLoc[i] = map[string]*remoteTarget{}
 		for j := range docs[i].Targets {
 			ts := &docs[i].Targets[j]
 			byLoc[i][ts.Name] = ts
@@ -293,11 +352,11 @@ func (m *statusMatrix) print(w io.Writer) {
 	}
 	fmt.Fprintln(tw, "\tVERDICT")
 	for _, t := range m.Targets {
-		fmt.Fprint(tw, t.Name)
+		fmt.Fprint(tw, termSafe(t.Name))
 		for i := range t.Results {
-			fmt.Fprintf(tw, "\t%s", t.Results[i].text())
+			fmt.Fprintf(tw, "\t%s", termSafe(t.Results[i].text()))
 		}
-		fmt.Fprintf(tw, "\t%s\n", t.Summary)
+		fmt.Fprintf(tw, "\t%s\n", termSafe(t.Summary))
 	}
 	_ = tw.Flush()
 	if len(m.Targets) == 0 {
@@ -305,9 +364,34 @@ func (m *statusMatrix) print(w io.Writer) {
 	}
 	for _, l := range m.Locations {
 		if !l.Reachable {
-			fmt.Fprintf(w, "%s unreachable (not counted in the verdicts): %s\n", l.Name, l.Error)
+			fmt.Fprintf(w, "%s unreachable (not counted in the verdicts): %s\n", l.Name, termSafe(l.Error))
 		}
 	}
+}
+
+// termSafe escapes what must not reach a terminal from text another
+// exporter sent (target names, classes, errors): control characters would
+// drive the terminal (escape sequences) or forge lines of the output
+// (newlines, carriage returns, tabs in a table), and bidirectional
+// controls would reorder what is shown.
+func termSafe(s string) string {
+	if !strings.ContainsFunc(s, unsafeForTerminal) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeForTerminal(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeForTerminal(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // remoteFlags are the flags of the commands that ask other exporters.
@@ -468,12 +552,13 @@ func readLocationsFile(path string) ([]string, error) {
 	return specs, sc.Err()
 }
 
-// maxRemoteBody bounds what is read from another exporter.
+// maxRemoteBody bounds the status document read from another exporter.
 const maxRemoteBody = 16 << 20
 
 // get fetches path (with query) from the location and decodes its JSON
-// into out. A non-200 answer is an error carrying the answer's message.
-func (l *remoteLocation) get(ctx context.Context, client *http.Client, path string, query url.Values, out any) error {
+// into out, reading at most limit bytes. A non-200 answer is an error
+// carrying the answer's message.
+func (l *remoteLocation) get(ctx context.Context, client *http.Client, path string, query url.Values, limit int64, out any) error {
 	u := *l.Base
 	u.Path += path
 	u.RawQuery = query.Encode()
@@ -490,12 +575,12 @@ func (l *remoteLocation) get(ctx context.Context, client *http.Client, path stri
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRemoteBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("reading the answer of %s: %w", u.Redacted(), err)
 	}
-	if len(body) > maxRemoteBody {
-		return fmt.Errorf("the answer of %s is over %d bytes", u.Redacted(), maxRemoteBody)
+	if int64(len(body)) > limit {
+		return fmt.Errorf("the answer of %s is over %d bytes", u.Redacted(), limit)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return &remoteError{Code: resp.StatusCode, Msg: errorMessage(body), RetryAfter: retryAfterOf(resp.Header.Get("Retry-After"))}

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -357,5 +358,84 @@ func TestJudge(t *testing.T) {
 		if got := judge(tt.failing, tt.answered); got != tt.want {
 			t.Errorf("judge(%d failing of %d) = %s, want %s", tt.failing, tt.answered, got, tt.want)
 		}
+	}
+}
+
+// hostileLocation serves body as every answer, like a broken or compromised
+// exporter would.
+func hostileLocation(t *testing.T, body []byte) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// allocated is how many bytes f allocates on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A location's answer is bounded in bytes; what it decodes to must stay
+// bounded too: tiny JSON values that each become a large Go value (probes
+// of a history, targets) must not blow a few MiB up into gigabytes.
+func TestStatusBoundsWhatAHostileAnswerDecodesTo(t *testing.T) {
+	const size = 2 << 20
+	history := []byte(`{"location":"evil","targets":[{"name":"shop","state":"up","history":[{}`)
+	for len(history) < size {
+		history = append(history, ",{}"...)
+	}
+	history = append(history, "]}]}"...)
+	targets := []byte(`{"location":"evil","targets":[{}`)
+	for len(targets) < size {
+		targets = append(targets, ",{}"...)
+	}
+	targets = append(targets, "]}"...)
+
+	for _, tc := range []struct {
+		name string
+		body []byte
+		out  string
+	}{
+		{"a long history", history, "OK from 1 location"},
+		{"too many targets", targets, "evil unreachable (not counted in the verdicts): "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := hostileLocation(t, tc.body)
+			var out string
+			n := allocated(func() { _, out, _ = runStatus(t, "--from=evil="+url) })
+			if !strings.Contains(out, tc.out) {
+				t.Errorf("output lacks %q:\n%.500s", tc.out, out)
+			}
+			t.Logf("a %d MiB answer allocated %d MiB", size>>20, n>>20)
+			if n > 32*size {
+				t.Errorf("a %d MiB answer allocated %d MiB", size>>20, n>>20)
+			}
+		})
+	}
+}
+
+// Target names, classes and errors come from other exporters; printed as
+// they are they could drive the terminal (escape sequences) or forge lines
+// of the matrix (newlines, carriage returns).
+func TestStatusTextOutputEscapesRemoteText(t *testing.T) {
+	url := hostileLocation(t, []byte(`{"location":"evil","targets":[
+		{"name":"shop\n\u001b[2Jdocs\tup 200","state":"down","last_probe":{"code":502,"class":"gateway\u001b]0;pwned\u0007","owner":"x\r"}}]}`))
+	_, out, _ := runStatus(t, "--from=evil="+url)
+	if strings.ContainsAny(out, "\x1b\x07\r") {
+		t.Errorf("control characters reach the terminal:\n%q", out)
+	}
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("%d lines, want the header and one target:\n%s", n, out)
+	}
+	if !strings.Contains(out, `shop\n\x1b[2Jdocs\tup 200`) {
+		t.Errorf("the name is not shown escaped:\n%s", out)
 	}
 }

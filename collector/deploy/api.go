@@ -57,7 +57,13 @@ func (m *Manager) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // authorize decides whether r may record a deploy. It returns 0 when it
 // may, or the status code and reason of the refusal.
 func (m *Manager) authorize(r *http.Request) (int, string) {
-	if m.opts.WebAuth {
+	webAuth, err := m.webAuth()
+	if err != nil {
+		// exporter-toolkit fails every request on a web config it cannot
+		// read; this one slipped through a change of the file.
+		return http.StatusInternalServerError, "cannot tell whether the web config sets basic auth"
+	}
+	if webAuth {
 		// exporter-toolkit let the request through: its basic auth passed.
 		return 0, ""
 	}

@@ -293,16 +293,22 @@ func TestList(t *testing.T) {
 	}
 }
 
-func TestReloadTokens(t *testing.T) {
-	path := writeTokens(t, tokenA+"\n")
-	m, _ := openManager(t, t.TempDir(), Options{TokenFile: path})
+// poster serves m's API and returns a function that POSTs a new deploy
+// with a bearer token (none when empty) and answers the status code.
+func poster(t *testing.T, m *Manager) func(token string) int {
 	srv := httptest.NewServer(m.Handler())
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	n := 0
-	code := func(tok string) int {
+	return func(tok string) int {
 		n++
 		return do(t, srv.Client(), post(srv.URL, tok, "application/json", fmt.Sprintf(`{"service":"a","version":"%d"}`, n))).Code
 	}
+}
+
+func TestReloadTokens(t *testing.T) {
+	path := writeTokens(t, tokenA+"\n")
+	m, _ := openManager(t, t.TempDir(), Options{TokenFile: path})
+	code := poster(t, m)
 	if c := code(tokenA); c != 201 {
 		t.Fatalf("token A before reload: %d", c)
 	}
@@ -485,5 +491,36 @@ func BenchmarkPost(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
 		})
+	}
+}
+
+// exporter-toolkit reads --web.config.file for every request, so basic auth
+// can be removed from a running exporter. POST must then fall back to the
+// token file (or the other rules), not stay open because basic auth was on
+// at start.
+func TestWebAuthFollowsTheWebConfigFile(t *testing.T) {
+	webConfig := filepath.Join(t.TempDir(), "web.yml")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(webConfig, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("basic_auth_users:\n  ci: $2y$10$abcdefghijklmnopqrstuv\n")
+	m, _ := openManager(t, t.TempDir(), Options{WebConfigFile: webConfig, TokenFile: writeTokens(t, tokenA+"\n")})
+	code := poster(t, m)
+	if c := code(""); c != 201 {
+		t.Fatalf("basic auth on (checked by exporter-toolkit): %d, want 201", c)
+	}
+	write("tls_server_config: {}\n") // basic auth removed: exporter-toolkit now lets anyone through
+	if c := code(""); c != 401 {
+		t.Errorf("basic auth removed, no token: %d, want 401", c)
+	}
+	if c := code(tokenA); c != 201 {
+		t.Errorf("basic auth removed, token: %d, want 201", c)
+	}
+	os.Remove(webConfig)
+	if c := code(""); c != 500 {
+		t.Errorf("web config unreadable: %d, want 500", c)
 	}
 }

@@ -73,6 +73,14 @@ func bearer(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
+// webAuth reports whether the web config sets basic auth now.
+func (m *Manager) webAuth() (bool, error) {
+	if m.opts.WebConfigFile == "" {
+		return m.opts.WebAuth, nil
+	}
+	return WebConfigHasBasicAuth(m.opts.WebConfigFile)
+}
+
 // WebConfigHasBasicAuth reports whether an exporter-toolkit web config file
 // sets basic_auth_users, i.e. whether every request already carries checked
 // basic-auth credentials when it reaches the deploy API (Options.WebAuth).

@@ -46,7 +46,14 @@ type Options struct {
 	AllowUnauthenticated bool
 	// WebAuth says the web config sets basic auth: exporter-toolkit has
 	// already checked it on every request, so POST needs nothing more.
+	// WebConfigFile, when set, replaces it.
 	WebAuth bool
+	// WebConfigFile is exporter-toolkit's --web.config.file. exporter-toolkit
+	// reads it again for every request, so whether it sets basic auth is
+	// read again for every POST too: basic auth removed from a running
+	// exporter must not leave POST open on the strength of a stale WebAuth
+	// (the token file or --deploy.allow-unauthenticated decide again).
+	WebConfigFile string
 	// MaxServices bounds how many services the API may create (a cardinality
 	// guard); services of configured targets are always admitted.
 	MaxServices int
@@ -161,8 +168,12 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 		}
 		m.setTokens(ts)
 	}
+	webAuth, err := m.webAuth()
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case o.WebAuth:
+	case webAuth:
 		m.log.Info("deploy API: POST authenticated by the web config's basic auth")
 	case o.TokenFile != "":
 		if o.AllowUnauthenticated {

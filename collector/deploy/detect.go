@@ -45,6 +45,10 @@ type sighting struct {
 	how     string
 	version string
 	invalid string // last rejected value, logged once
+	// seen is when the newest answer taken into account arrived: answers
+	// of overlapping probes can come in out of order, and an older one
+	// says nothing about the current version.
+	seen time.Time
 }
 
 // Observe looks at a probe's answer for the target's version header. It
@@ -64,12 +68,14 @@ func (m *Manager) Observe(t *config.Target, r *probe.Result) {
 	if at.IsZero() {
 		at = m.now()
 	}
-	m.sawVersion(t, kindHeader, http.CanonicalHeaderKey(t.VersionHeader), v, at)
+	m.sawVersion(t, kindHeader, http.CanonicalHeaderKey(t.VersionHeader), v, at, at.Add(r.Duration))
 }
 
 // sawVersion records a detected deploy when v differs from the version last
-// seen the same way; the first sighting only sets the baseline.
-func (m *Manager) sawVersion(t *config.Target, kind, how, v string, at time.Time) {
+// seen the same way; the first sighting only sets the baseline. at is the
+// deploy time it records, seen when the answer arrived: an answer older
+// than one already taken into account is ignored.
+func (m *Manager) sawVersion(t *config.Target, kind, how, v string, at, seen time.Time) {
 	key := sightingKey{t.Name, kind}
 	m.dmu.Lock()
 	if m.closing {
@@ -78,12 +84,18 @@ func (m *Manager) sawVersion(t *config.Target, kind, how, v string, at time.Time
 	}
 	s := m.seen[key]
 	if s == nil || s.how != how {
-		m.seen[key] = &sighting{how: how, version: v}
+		m.seen[key] = &sighting{how: how, version: v, seen: seen}
 		m.dmu.Unlock()
 		m.log.Debug("version baseline", "target", t.Name, "from", kind, "version", v)
 		return
 	}
+	if seen.Before(s.seen) {
+		m.dmu.Unlock()
+		m.log.Debug("ignoring an out-of-order version sighting", "target", t.Name, "from", kind, "version", v)
+		return
+	}
 	if s.version == v {
+		s.seen = seen
 		m.dmu.Unlock()
 		return
 	}
@@ -96,7 +108,7 @@ func (m *Manager) sawVersion(t *config.Target, kind, how, v string, at time.Time
 		return
 	}
 	prev := s.version
-	s.version = v
+	s.version, s.seen = v, seen
 	m.bg.Add(1)
 	m.dmu.Unlock()
 
@@ -254,7 +266,8 @@ func (m *Manager) poll(ctx context.Context, p *poller) {
 				failing = false
 				m.log.Info("version_url readable again", "target", t.Name)
 			}
-			m.sawVersion(t, kindURL, how, v, m.now())
+			now := m.now()
+			m.sawVersion(t, kindURL, how, v, now, now)
 		}
 		select {
 		case <-ctx.Done():

@@ -146,6 +146,32 @@ func TestVersionHeaderDetection(t *testing.T) {
 	}
 }
 
+// Probes of one target can overlap (an on-demand /probe next to the
+// schedule) and report out of order: an answer that is older than the last
+// one seen is stale and must not record a deploy back to the old version
+// (and then another one forward again).
+func TestStaleVersionSightingIsIgnored(t *testing.T) {
+	m, _ := openManager(t, t.TempDir(), Options{})
+	target := &config.Target{Name: "web", Service: "shop", URL: "http://origin.test/", VersionHeader: "X-App-Version"}
+	m.SetTargets([]*config.Target{target})
+	answer := func(start time.Time, took time.Duration, version string) *probe.Result {
+		return &probe.Result{Target: "web", Start: start, Duration: took, StatusCode: 200,
+			Header: http.Header{"X-App-Version": {version}}}
+	}
+	t0 := testNow
+	m.Observe(target, answer(t0, 10*time.Millisecond, "1.0")) // baseline
+	// A slow probe starts at t0+1s and sees 1.0 at about t0+1s; the deploy
+	// happens; a fast probe started at t0+2s sees 2.0 and reports first.
+	m.Observe(target, answer(t0.Add(2*time.Second), 10*time.Millisecond, "2.0"))
+	m.Observe(target, answer(t0.Add(time.Second), 100*time.Millisecond, "1.0"))
+	// The next scheduled probe sees 2.0 again.
+	m.Observe(target, answer(t0.Add(3*time.Second), 10*time.Millisecond, "2.0"))
+	m.bg.Wait()
+	if got := versions(detected(m, "shop")); got != "2.0" {
+		t.Errorf("detected %q, want the one deploy 2.0", got)
+	}
+}
+
 func TestObserveWithoutVersionHeaderIsANoop(t *testing.T) {
 	m, _ := openManager(t, t.TempDir(), Options{})
 	target := &config.Target{Name: "web"}

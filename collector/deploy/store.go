@@ -32,6 +32,9 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// dirSync makes the entries of a directory durable (tests watch it).
+var dirSync = syncDir
+
 // appendRecord appends ev's record to buf.
 func appendRecord(buf []byte, ev *Event) ([]byte, error) {
 	js, err := json.Marshal(ev)
@@ -152,7 +155,7 @@ func openStore(dir string) (*store, []Event, []logProblem, error) {
 	if dir == "" {
 		return nil, nil, nil, errors.New("no storage path")
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := mkdirAllSync(dir); err != nil {
 		return nil, nil, nil, fmt.Errorf("creating storage directory: %w", err)
 	}
 	lock, err := lockDir(filepath.Join(dir, lockName))
@@ -170,17 +173,16 @@ func openStore(dir string) (*store, []Event, []logProblem, error) {
 		return fail(fmt.Errorf("removing unfinished compaction: %w", err))
 	}
 	path := filepath.Join(dir, logName)
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fail(fmt.Errorf("opening deploy log: %w", err))
 	}
 	s.f = f
-	if created {
-		if err := syncDir(dir); err != nil {
-			return fail(err)
-		}
+	// Always, not only when this call created the log: a process killed
+	// between creating it and this fsync leaves an entry that no later
+	// fsync of the log itself makes durable.
+	if err := dirSync(dir); err != nil {
+		return fail(err)
 	}
 	events, end, problems, err := readLog(f)
 	if err != nil {
@@ -251,7 +253,7 @@ func (s *store) rewrite(events []*Event) error {
 	}
 	// Until the directory is synced a crash may bring back the old log, so
 	// nothing may be appended to the new one before.
-	if err := syncDir(s.dir); err != nil {
+	if err := dirSync(s.dir); err != nil {
 		s.broken = fmt.Errorf("compacting deploy log: %w", err)
 		return s.broken
 	}
@@ -263,6 +265,33 @@ func (s *store) rewrite(events []*Event) error {
 	s.f.Close()
 	s.f = f
 	s.size = int64(len(buf))
+	return nil
+}
+
+// mkdirAllSync is os.MkdirAll that also fsyncs the parent of every
+// directory it creates: otherwise a crash may take a new storage directory,
+// and the acknowledged deploys in it, away with the parent's unsynced entry.
+func mkdirAllSync(dir string) error {
+	var created []string // missing directories, deepest first
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	for i := len(created) - 1; i >= 0; i-- {
+		if err := dirSync(filepath.Dir(created[i])); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

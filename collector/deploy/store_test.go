@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -360,5 +361,37 @@ func TestReadLogCorpus(t *testing.T) {
 		if tc.damage > 0 && problems[len(problems)-1].Torn != tc.torn {
 			t.Errorf("%s: torn=%v", tc.name, !tc.torn)
 		}
+	}
+}
+
+// A storage directory the exporter creates must survive a crash with the
+// first acknowledged deploy in it: the directory entries of every
+// directory created on the way are fsynced, not only the log's entry.
+func TestNewStorageDirectoryIsDurable(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "b")
+	var synced []string
+	orig := dirSync
+	dirSync = func(d string) error {
+		synced = append(synced, filepath.Clean(d))
+		return orig(d)
+	}
+	t.Cleanup(func() { dirSync = orig })
+
+	m, _ := openManager(t, dir, Options{})
+	mustRecord(t, m, Event{Service: "svc", Version: "1"})
+	for _, want := range []string{base, filepath.Join(base, "a"), dir} {
+		if !slices.Contains(synced, want) {
+			t.Errorf("directory %s not fsynced; fsynced: %q", want, synced)
+		}
+	}
+	m.Close()
+
+	// The log's entry is made durable at every start, not only the one
+	// that created it (an earlier process may have died before its fsync).
+	synced = nil
+	openManager(t, dir, Options{})
+	if !slices.Contains(synced, dir) {
+		t.Errorf("reopening: storage directory not fsynced; fsynced: %q", synced)
 	}
 }

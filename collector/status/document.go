@@ -116,7 +116,7 @@ func probeStatus(s *Sample) ProbeStatus {
 		Layer:             s.Layer,
 		Product:           s.Product,
 		RetryAfterSeconds: s.RetryAfter.Seconds(),
-		PhasesSeconds:     make(map[string]float64, probe.NumPhases),
+		PhasesSeconds:     PhasesSeconds(&s.Phases, &s.PhaseSeen),
 	}
 	if s.Reason != probe.ReasonNone {
 		p.Reason = s.Reason.String()
@@ -124,10 +124,17 @@ func probeStatus(s *Sample) ProbeStatus {
 	if s.Err != nil {
 		p.Error = s.Err.Error()
 	}
+	return p
+}
+
+// PhasesSeconds is the phases_seconds object of the JSON answers: every
+// phase a probe went through (seen), in seconds, by phase name.
+func PhasesSeconds(phases *[probe.NumPhases]time.Duration, seen *[probe.NumPhases]bool) map[string]float64 {
+	m := make(map[string]float64, probe.NumPhases)
 	for ph := probe.Phase(0); ph < probe.NumPhases; ph++ {
-		if s.PhaseSeen[ph] {
-			p.PhasesSeconds[ph.String()] = s.Phases[ph].Seconds()
+		if seen[ph] {
+			m[ph.String()] = phases[ph].Seconds()
 		}
 	}
-	return p
+	return m
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
 // Path is where Handler serves checks: GET /api/v1/check?url=URL.
@@ -312,18 +313,13 @@ func newReport(u, location string, r *probe.Result) Report {
 	rep := Report{
 		URL: u, Location: location, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
 		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
-		Phases: map[string]float64{}, RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
+		Phases: status.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
 	}
 	if r.Reason != probe.ReasonNone {
 		rep.Reason = r.Reason.String()
 	}
 	if r.Err != nil {
 		rep.Error = r.Err.Error()
-	}
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
-		if r.PhaseSeen[p] {
-			rep.Phases[p.String()] = r.Phases[p].Seconds()
-		}
 	}
 	return rep
 }
