@@ -165,18 +165,13 @@ func newCheckReport(u string, r *probe.Result, firstMove string) checkReport {
 	rep := checkReport{
 		URL: u, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
 		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
-		Phases: map[string]float64{}, RetryAfter: r.RetryAfter.Seconds(),
+		Phases: probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(),
 	}
 	if r.Reason != probe.ReasonNone {
 		rep.Reason = r.Reason.String()
 	}
 	if r.Err != nil {
 		rep.Error = r.Err.Error()
-	}
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
-		if r.PhaseSeen[p] {
-			rep.Phases[p.String()] = r.Phases[p].Seconds()
-		}
 	}
 	rep.Verdict = verdict(rep, firstMove)
 	return rep

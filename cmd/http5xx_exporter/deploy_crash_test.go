@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,17 +41,6 @@ func deployBuildBinary(t *testing.T, dir, name string) string {
 		t.Fatalf("go build %s: %v\n%s", dir, err, b)
 	}
 	return out
-}
-
-// deployFreeAddr returns a loopback address nobody listens on right now.
-func deployFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // deployProcess is a started binary and its combined log.
@@ -182,7 +170,7 @@ func TestDeployCrash(t *testing.T) {
 	const services, clients = 10, 8
 	serviceOf := func(i int) string { return fmt.Sprintf("svc-%d", i%services) }
 	run := func() (*deployProcess, string) {
-		addr := deployFreeAddr(t)
+		addr := freeAddr(t)
 		p := deployStart(t, bin, "--config.file", cfg, "--web.listen-address", addr,
 			"--storage.path", storage, "--deploy.allow-unauthenticated", "--log.level", "debug")
 		base := "http://" + addr
@@ -331,7 +319,7 @@ func TestDeployDetectedFromDemoOrigin(t *testing.T) {
 	}
 	bin := deployBuildBinary(t, ".", "http5xx_exporter")
 	originBin := deployBuildBinary(t, filepath.Join("..", "demo-origin"), "demo-origin")
-	originAddr := deployFreeAddr(t)
+	originAddr := freeAddr(t)
 	o := deployStart(t, originBin, "--web.listen-address", originAddr, "--version", "1.0.0")
 	deployWaitReady(t, o, "http://"+originAddr+"/ok")
 
@@ -345,7 +333,7 @@ func TestDeployDetectedFromDemoOrigin(t *testing.T) {
 `, originAddr))
 	storage := filepath.Join(t.TempDir(), "data")
 	run := func() (*deployProcess, string) {
-		addr := deployFreeAddr(t)
+		addr := freeAddr(t)
 		p := deployStart(t, bin, "--config.file", cfg, "--web.listen-address", addr, "--storage.path", storage)
 		base := "http://" + addr
 		deployWaitReady(t, p, base+"/api/v1/deploys")

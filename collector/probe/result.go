@@ -129,3 +129,15 @@ const BodyPrefixLimit = 4096
 
 // Answered reports whether the probe got an HTTP answer with a status code.
 func (r *Result) Answered() bool { return r.StatusCode != 0 }
+
+// PhasesSeconds is the phases_seconds object of the JSON answers: every
+// phase a probe went through (seen), in seconds, by phase name.
+func PhasesSeconds(phases *[NumPhases]time.Duration, seen *[NumPhases]bool) map[string]float64 {
+	m := make(map[string]float64, NumPhases)
+	for ph := Phase(0); ph < NumPhases; ph++ {
+		if seen[ph] {
+			m[ph.String()] = phases[ph].Seconds()
+		}
+	}
+	return m
+}

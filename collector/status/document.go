@@ -116,7 +116,7 @@ func probeStatus(s *Sample) ProbeStatus {
 		Layer:             s.Layer,
 		Product:           s.Product,
 		RetryAfterSeconds: s.RetryAfter.Seconds(),
-		PhasesSeconds:     PhasesSeconds(&s.Phases, &s.PhaseSeen),
+		PhasesSeconds:     probe.PhasesSeconds(&s.Phases, &s.PhaseSeen),
 	}
 	if s.Reason != probe.ReasonNone {
 		p.Reason = s.Reason.String()
@@ -125,16 +125,4 @@ func probeStatus(s *Sample) ProbeStatus {
 		p.Error = s.Err.Error()
 	}
 	return p
-}
-
-// PhasesSeconds is the phases_seconds object of the JSON answers: every
-// phase a probe went through (seen), in seconds, by phase name.
-func PhasesSeconds(phases *[probe.NumPhases]time.Duration, seen *[probe.NumPhases]bool) map[string]float64 {
-	m := make(map[string]float64, probe.NumPhases)
-	for ph := probe.Phase(0); ph < probe.NumPhases; ph++ {
-		if seen[ph] {
-			m[ph.String()] = phases[ph].Seconds()
-		}
-	}
-	return m
 }

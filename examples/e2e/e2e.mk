@@ -1,4 +1,4 @@
-# End-to-end test of the multi-location reference setup (e2e/,
+# End-to-end test of the multi-location reference setup (examples/e2e/,
 # examples/multi-location/): the demo origin, three exporters, a Prometheus
 # per location, a global one with the rule pack and Alertmanager, all real and
 # on loopback. Included by the top-level Makefile; adds itself to make test.
@@ -9,8 +9,8 @@ E2E_FLAGS ?= -count=1 -v -timeout 10m
 
 # The binaries and the pinned tools first; the test starts them from .bin/.
 e2e: build $(BIN)/prometheus $(BIN)/promtool $(BIN)/alertmanager $(BIN)/amtool
-	$(GO) vet -tags e2e ./e2e/
-	$(GO) test -tags e2e $(E2E_FLAGS) -run . ./e2e/
+	$(GO) vet -tags e2e ./examples/e2e/
+	$(GO) test -tags e2e $(E2E_FLAGS) -run . ./examples/e2e/
 
 # The example Prometheus configurations (and the rule files they load) and
 # the multi-location exporter configuration, as the real tools read them.

@@ -42,7 +42,7 @@ func TestEndToEnd(t *testing.T) {
 			s.ps.Kill()
 		}
 	}()
-	owners := knownOwners(t, filepath.Join("..", "examples", "alertmanager.yml"))
+	owners := knownOwners(t, filepath.Join("..", "..", "examples", "alertmanager.yml"))
 	w := &watcher{t: t, s: s, owners: owners, state: map[string]string{}, reported: map[string]bool{}}
 
 	// Warm-up: every target probed from every location, as the rules see it.
@@ -470,7 +470,7 @@ func value(s series) float64 {
 // checkDashboards runs every query of every dashboard over the test's time
 // range and fails for each one without data.
 func checkDashboards(ctx context.Context, t *testing.T, s *stack, tl *timeline) {
-	files, err := filepath.Glob(filepath.Join("..", "dashboards", "*.json"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "dashboards", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards in dashboards/ (%v)", err)
 	}

@@ -206,7 +206,7 @@ receivers:
 // label, annotation and name is the same, and each expression is the same
 // once its durations are masked.
 func TestCompressTimeRulePack(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "rules", "*.yml"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "rules", "*.yml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no rule files in rules/ (%v)", err)
 	}

@@ -54,7 +54,7 @@ type stack struct {
 // returning once every component answers ready.
 func startStack(ctx context.Context, t *testing.T, tl *timeline) *stack {
 	t.Helper()
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}

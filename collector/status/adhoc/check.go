@@ -28,7 +28,6 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
-	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
 // Path is where Handler serves checks: GET /api/v1/check?url=URL.
@@ -313,7 +312,7 @@ func newReport(u, location string, r *probe.Result) Report {
 	rep := Report{
 		URL: u, Location: location, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
 		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
-		Phases: status.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
+		Phases: probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
 	}
 	if r.Reason != probe.ReasonNone {
 		rep.Reason = r.Reason.String()
