@@ -63,12 +63,20 @@ func (a answer) write(w http.ResponseWriter, ray uint64) {
 			body = haproxyPage(a.status)
 		}
 	}
-	if a.status < 200 && a.status != http.StatusSwitchingProtocols {
+	switch {
+	case a.status == http.StatusSwitchingProtocols:
+		// A final 101 hands the connection to a protocol that never comes:
+		// send the header and close, instead of leaving both ends waiting
+		// on a connection neither will use again.
+		w.WriteHeader(a.status)
+		_ = hijack(w).Close()
+		return
+	case a.status < 200:
 		// HTTP has no final 1xx answer: send it as an interim response, then 200.
 		w.WriteHeader(a.status)
 		body = plainBody(http.StatusOK)
 		w.WriteHeader(http.StatusOK)
-	} else {
+	default:
 		w.WriteHeader(a.status)
 	}
 	_, _ = w.Write([]byte(body))

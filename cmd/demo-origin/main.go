@@ -4,7 +4,9 @@
 // Fixed paths:
 //
 //	/, /ok                   200
-//	/status/{code}           that code (100-999); 503 and 429 add Retry-After: 30
+//	/status/{code}           that code (100-999); 503 and 429 add Retry-After: 30;
+//	                         other 1xx come as an interim answer before a 200,
+//	                         101 closes the connection after its header
 //	/retry-after/{value}     503 with that Retry-After, sent verbatim
 //	/delay/{duration}        200 after the delay (at most 5m)
 //	/hang                    no answer until the client leaves

@@ -76,6 +76,11 @@ func (s *server) handleDelay(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("duration")
 	d, err := time.ParseDuration(raw)
 	if secs, aerr := strconv.Atoi(raw); aerr == nil {
+		// Checked before multiplying: a huge count would wrap around into
+		// a short, valid-looking delay.
+		if secs > int(maxDelay/time.Second) {
+			secs = -1
+		}
 		d, err = time.Duration(secs)*time.Second, nil
 	}
 	if err != nil || d < 0 || d > maxDelay {

@@ -85,6 +85,8 @@ func TestFixedPaths(t *testing.T) {
 		{"/delay/6m", 400, nil, []string{"at most 5m0s"}},
 		{"/delay/-1s", 400, nil, nil},
 		{"/delay/soon", 400, nil, nil},
+		{"/delay/301", 400, nil, []string{"at most 5m0s"}},
+		{"/delay/18446744074", 400, nil, nil}, // seconds that wrap around to 290ms
 		{"/huge?bytes=1000", 200, map[string]string{"Content-Length": "1000"}, nil},
 		{"/huge?bytes=1KiB", 200, map[string]string{"Content-Length": "1024"}, nil},
 		{"/huge?bytes=-1", 400, nil, nil},
@@ -290,6 +292,24 @@ func TestGarbageIsNotHTTP(t *testing.T) {
 	}
 	if _, err := http.Get(ts.URL + "/garbage"); err == nil || !strings.Contains(err.Error(), "malformed HTTP") {
 		t.Errorf("client error = %v, want a malformed HTTP response", err)
+	}
+}
+
+// A final 101 is sent and the connection closed: no protocol follows, and
+// neither the probe nor the origin is left holding the connection.
+func TestSwitchingProtocolsClosesTheConnection(t *testing.T) {
+	_, ts := start(t)
+	got, err := rawGet(t, ts.Listener.Addr().String(), "/status/101", "")
+	if err != nil || !strings.HasPrefix(string(got), "HTTP/1.1 101 Switching Protocols\r\n") || !strings.HasSuffix(string(got), "\r\n\r\n") {
+		t.Errorf("read %q, %v; want the 101 header and a clean close", got, err)
+	}
+	// The same through a scenario.
+	if resp, _ := call(t, http.MethodPut, ts.URL+"/-/control/upgrade", `{"status":101}`, nil); resp.StatusCode != 200 {
+		t.Fatalf("PUT scenario: %d", resp.StatusCode)
+	}
+	got, err = rawGet(t, ts.Listener.Addr().String(), "/t/upgrade", "")
+	if err != nil || !strings.HasPrefix(string(got), "HTTP/1.1 101 ") {
+		t.Errorf("scenario: read %q, %v; want the 101 header and a clean close", got, err)
 	}
 }
 

@@ -86,23 +86,26 @@ func (l *loader) decodeFile(file string, data []byte, out any) (*source, bool) {
 		if errors.Is(err, io.EOF) {
 			return src, true // empty file
 		}
-		l.add(syntaxError(file, err))
+		l.add(syntaxError(file, data, err))
 		return src, false
 	}
 	if err := dec.Decode(&extra); err == nil {
 		l.add(&Error{File: file, Line: extra.Line, Msg: "a second YAML document; a file holds one document"})
 		return src, false
 	} else if !errors.Is(err, io.EOF) {
-		l.add(syntaxError(file, err))
+		l.add(syntaxError(file, data, err))
 		return src, false
 	}
 
-	before := len(l.errs)
+	before := l.problems()
 	w := walker{l: l, src: src, active: map[*yaml.Node]bool{}, budget: cmp.Or(l.maxVisits, defaultMaxVisits)}
+	if _, ok := out.(*targetFile); ok {
+		w.mainOnly = yamlFields(reflect.TypeOf(Config{}))
+	}
 	for _, n := range root.Content {
 		w.value(n, reflect.TypeOf(out).Elem(), "")
 	}
-	if len(l.errs) > before {
+	if l.problems() > before {
 		return src, false
 	}
 
@@ -118,22 +121,67 @@ func (l *loader) decodeFile(file string, data []byte, out any) (*source, bool) {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+var unknownAnchor = regexp.MustCompile(`^(?:yaml: )?unknown anchor '(.*)' referenced$`)
+
 // syntaxError turns "yaml: line 3: mapping values are not allowed in this
-// context" into FILE:3: mapping values ...
-func syntaxError(file string, err error) *Error {
+// context" into FILE:3: mapping values ... data, the file's text, helps
+// place the errors yaml.v3 places badly or not at all; it may be nil.
+func syntaxError(file string, data []byte, err error) *Error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		msg = m[2]
-		if strings.HasPrefix(msg, "did not find expected") {
+		switch {
+		case strings.HasPrefix(msg, "did not find expected"):
 			// yaml.v3 numbers parser errors from 0 and places them at the
 			// start of the enclosing block, not at the offending line.
 			line++
 			msg += " (in the block starting on this line)"
+		case msg == "found a tab character that violates indentation":
+			// Placed at the start of the value the tab interrupts.
+			if l := tabIndentedLine(data, line); l > 0 {
+				line = l
+			}
 		}
 		return &Error{File: file, Line: line, Msg: msg}
 	}
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		// yaml.v3 gives no line for an alias to an anchor never defined.
+		return &Error{File: file, Line: aliasLine(data, m[1]), Msg: strings.TrimPrefix(msg, "yaml: ")}
+	}
 	return &Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// tabIndentedLine returns the first line from line on whose indentation
+// holds a tab, or 0.
+func tabIndentedLine(data []byte, line int) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if i+1 < line {
+			continue
+		}
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// aliasLine returns the line of the first alias *name in data, or 0.
+func aliasLine(data []byte, name string) int {
+	re, err := regexp.Compile(`(?m)(?:^|[\s\[{,:])\*` + regexp.QuoteMeta(name) + `(?:[\s\]},]|$)`)
+	if err != nil {
+		return 0
+	}
+	loc := re.FindIndex(data)
+	if loc == nil {
+		return 0
+	}
+	at := loc[0]
+	if data[at] != '*' {
+		at++ // the character before the alias
+	}
+	return bytes.Count(data[:at], []byte("\n")) + 1
 }
 
 var notFound = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
@@ -144,7 +192,7 @@ var notFound = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 func (l *loader) decodeErrors(src *source, err error) {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		l.add(syntaxError(src.file, err))
+		l.add(syntaxError(src.file, nil, err))
 		return
 	}
 	for _, e := range te.Errors {
@@ -204,6 +252,9 @@ type walker struct {
 	active map[*yaml.Node]bool // nodes being walked, to stop alias cycles
 	visits int
 	budget int // visits allowed
+	// mainOnly, in a target file, are the top-level fields only the main
+	// file may set.
+	mainOnly map[string]reflect.Type
 }
 
 // enter resolves aliases and reports whether n may be walked: not part of
@@ -212,6 +263,9 @@ func (w *walker) enter(n *yaml.Node, path string) (*yaml.Node, bool) {
 	line := n.Line
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
+	}
+	if w.l.stop() {
+		return n, false // nothing more would be reported
 	}
 	if w.visits++; w.visits == w.budget {
 		w.errorf(line, path, "aliases expand to more than %d values", w.budget)
@@ -250,9 +304,9 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) {
 		// TLSConfig decodes through a plain copy of itself and then validates:
 		// walk its fields like any struct's, and check the certificate/key
 		// pairs first so that message names the field.
-		before := len(w.l.errs)
+		before := w.l.problems()
 		w.structure(n, t, path)
-		if len(w.l.errs) > before || !w.tlsPairs(n, path) {
+		if w.l.problems() > before || !w.tlsPairs(n, path) {
 			return
 		}
 	}
@@ -272,6 +326,9 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		for i, item := range n.Content {
+			if w.l.stop() {
+				return
+			}
 			p := indexPath(path, i)
 			w.src.lines[p] = item.Line
 			w.value(item, t.Elem(), p)
@@ -282,6 +339,9 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		for _, kv := range w.pairs(n, path) {
+			if w.l.stop() {
+				return
+			}
 			if kv.key.Kind != yaml.ScalarNode {
 				w.errorf(kv.key.Line, path, "keys must be strings, not %s", describe(kv.key))
 				continue
@@ -309,10 +369,17 @@ func (w *walker) structure(n *yaml.Node, t reflect.Type, path string) {
 	}
 	fields := yamlFields(t)
 	for _, kv := range w.pairs(n, path) {
+		if w.l.stop() {
+			return
+		}
 		p := childPath(path, kv.key.Value)
 		w.src.lines[p] = kv.key.Line
 		ft, ok := fields[kv.key.Value]
 		if !ok {
+			if _, main := w.mainOnly[kv.key.Value]; main && path == "" {
+				w.errorf(kv.key.Line, p, "unknown field %q: a target file holds only targets; %s belongs in the main file", kv.key.Value, kv.key.Value)
+				continue
+			}
 			w.errorf(kv.key.Line, p, "unknown field %q%s", kv.key.Value, suggest(kv.key.Value, fields))
 			continue
 		}

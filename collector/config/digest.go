@@ -6,14 +6,19 @@ import (
 	"encoding/hex"
 	"hash"
 	"os"
+	"path/filepath"
+	"slices"
 
+	"github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 )
 
-// Digest hashes the main file and every target file its globs match right
-// now (names and bytes), so a watcher can poll for a change, including a
-// file appearing in or leaving a glob. It fails only when the main file
-// cannot be read; a main file that does not parse is hashed as it is.
+// Digest hashes the main file, every target file its globs match right
+// now, and the TLS files (ca_file, cert_file, key_file) the targets name
+// (names and bytes), so a watcher can poll for a change, including a file
+// appearing in or leaving a glob and a rotated certificate: the prober
+// reads its CA only when the config is applied. It fails only when the
+// main file cannot be read; a file that does not parse is hashed as it is.
 func Digest(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -22,18 +27,57 @@ func Digest(path string) (string, error) {
 	h := sha256.New()
 	writeEntry(h, path, data)
 
-	var globs struct {
-		TargetFiles []string `yaml:"target_files"`
+	var main struct {
+		TargetFiles []string    `yaml:"target_files"`
+		Targets     []tlsTarget `yaml:"targets"`
 	}
-	_ = yaml.Unmarshal(data, &globs) // a broken file changes the hash anyway
-	for _, f := range matchTargetFiles(path, globs.TargetFiles, func(int, error) {}) {
+	_ = yaml.Unmarshal(data, &main) // a broken file changes the hash anyway
+	tlsFiles := tlsFilesOf(path, main.Targets)
+	for _, f := range matchTargetFiles(path, main.TargetFiles, func(int, error) {}) {
 		b, err := os.ReadFile(f)
+		if err != nil {
+			b = []byte("unreadable: " + err.Error())
+		}
+		writeEntry(h, f, b)
+		var tf struct {
+			Targets []tlsTarget `yaml:"targets"`
+		}
+		_ = yaml.Unmarshal(b, &tf)
+		tlsFiles = append(tlsFiles, tlsFilesOf(f, tf.Targets)...)
+	}
+	slices.Sort(tlsFiles)
+	for _, f := range slices.Compact(tlsFiles) {
+		b, err := readConfigFile(f)
 		if err != nil {
 			b = []byte("unreadable: " + err.Error())
 		}
 		writeEntry(h, f, b)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// tlsTarget is the part of a target Digest reads.
+type tlsTarget struct {
+	TLS struct {
+		CAFile   string `yaml:"ca_file"`
+		CertFile string `yaml:"cert_file"`
+		KeyFile  string `yaml:"key_file"`
+	} `yaml:"tls"`
+}
+
+// tlsFilesOf returns the TLS files the targets of file name, relative to
+// its directory as Load resolves them.
+func tlsFilesOf(file string, targets []tlsTarget) []string {
+	dir := filepath.Dir(file)
+	var out []string
+	for _, t := range targets {
+		for _, f := range []string{t.TLS.CAFile, t.TLS.CertFile, t.TLS.KeyFile} {
+			if f != "" {
+				out = append(out, config.JoinDir(dir, f)) // as TLSConfig.SetDirectory
+			}
+		}
+	}
+	return out
 }
 
 // writeEntry length-prefixes name and data so no two file sets hash alike.

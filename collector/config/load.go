@@ -52,9 +52,40 @@ type loader struct {
 	paths   []string  // parallel to Config.Targets: "targets[j]" in its file
 	// maxVisits overrides defaultMaxVisits in tests.
 	maxVisits int
+	// dropped counts the problems found after maxErrors; truncated says
+	// that some were dropped or not looked for.
+	dropped   int
+	truncated bool
 }
 
-func (l *loader) add(e *Error) { l.errs = append(l.errs, e) }
+// maxErrors bounds the problems one Load reports. Aliases repeat a
+// mistake once per use, so a small file could otherwise produce an error
+// text of hundreds of megabytes; the walk stops once the list is full.
+const maxErrors = 100
+
+func (l *loader) add(e *Error) {
+	if l.full() {
+		l.dropped++
+		return
+	}
+	l.errs = append(l.errs, e)
+}
+
+// full reports whether further problems would only be counted.
+func (l *loader) full() bool { return len(l.errs) >= maxErrors }
+
+// stop reports whether a walk should stop looking because the list is
+// full, and remembers that it did.
+func (l *loader) stop() bool {
+	if l.full() {
+		l.truncated = true
+		return true
+	}
+	return false
+}
+
+// problems counts every problem found, reported or not.
+func (l *loader) problems() int { return len(l.errs) + l.dropped }
 
 // errorf reports a problem with the value at path in src.
 func (l *loader) errorf(src *source, path, format string, args ...any) {
@@ -79,9 +110,12 @@ func (l *loader) err(files []string) error {
 		}
 		return a.Line < b.Line
 	})
-	errs := make([]error, len(l.errs))
+	errs := make([]error, len(l.errs), len(l.errs)+1)
 	for i, e := range l.errs {
 		errs[i] = e
+	}
+	if l.dropped > 0 || l.truncated {
+		errs = append(errs, &Error{File: files[0], Msg: fmt.Sprintf("stopped after %d problems; fix these and check again", maxErrors)})
 	}
 	return errors.Join(errs...)
 }
@@ -144,10 +178,12 @@ func Load(path string) (*Config, error) {
 
 // matchTargetFiles resolves the target_files globs relative to the main
 // file's directory: sorted, without duplicates, directories or the main file
-// itself. bad is called for each invalid pattern.
+// itself (under any name: a symlink or hard link to it is the main file
+// too). bad is called for each invalid pattern.
 func matchTargetFiles(mainPath string, globs []string, bad func(i int, err error)) []string {
 	dir := filepath.Dir(mainPath)
 	mainAbs, _ := filepath.Abs(mainPath)
+	mainInfo, _ := os.Stat(mainPath)
 	seen := map[string]bool{}
 	var out []string
 	for i, g := range globs {
@@ -164,7 +200,7 @@ func matchTargetFiles(mainPath string, globs []string, bad func(i int, err error
 			if seen[abs] || abs == mainAbs {
 				continue
 			}
-			if fi, err := os.Stat(m); err == nil && fi.IsDir() {
+			if fi, err := os.Stat(m); err == nil && (fi.IsDir() || mainInfo != nil && os.SameFile(fi, mainInfo)) {
 				continue
 			}
 			seen[abs] = true

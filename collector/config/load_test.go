@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 var badConfigs = map[string]string{
 	"bad-alias-cycle.yml":                      `testdata/bad-alias-cycle.yml:5: targets[0]: an alias refers to the value that contains it`,
 	"bad-body-size-limit.yml":                  `testdata/bad-body-size-limit.yml:2: global.body_size_limit: "1 megabyte" is not a size such as 1048576 or 1MiB`,
+	"bad-buckets-nan.yml":                      `testdata/bad-buckets-nan.yml:2: global.buckets[2]: NaN is not a bucket boundary`,
 	"bad-buckets-order.yml":                    `testdata/bad-buckets-order.yml:2: global.buckets[2]: 0.25 is not greater than the bucket before it (0.5)`,
 	"bad-class-code-twice.yml":                 `testdata/bad-class-code-twice.yml:5: classes[1].codes[0]: 502 is already in class "app" (classes[0].codes[1])`,
 	"bad-class-empty.yml":                      `testdata/bad-class-empty.yml:2: classes[0]: lists neither codes nor reasons`,
@@ -48,21 +50,34 @@ var badConfigs = map[string]string{
 	"bad-name-too-long.yml":                    `testdata/bad-name-too-long.yml:2: targets[0].name: is 129 characters long, more than 128`,
 	"bad-proxy-url.yml":                        `testdata/bad-proxy-url.yml:4: targets[0].proxy_url: "ftp://proxy.example.com" is not an http, https or socks5 URL`,
 	"bad-saturation-field-unused.yml":          `testdata/bad-saturation-field-unused.yml:8: targets[0].saturation.field: is only used by type json`,
+	"bad-saturation-json-field-path.yml":       `testdata/bad-saturation-json-field-path.yml:7: targets[0].saturation.field: "pools..busy" is not a dotted path such as pools.web.busy: empty path element`,
 	"bad-saturation-json-field.yml":            `testdata/bad-saturation-json-field.yml:4: targets[0].saturation.field: must be set for type json`,
+	"bad-saturation-max-nan.yml":               `testdata/bad-saturation-max-nan.yml:8: targets[0].saturation.max: NaN is not a finite number`,
+	"bad-saturation-metric-selector.yml":       `testdata/bad-saturation-metric-selector.yml:7: targets[0].saturation.metric: "app_busy_workers{pool=web}" is not a metric name with optional {label matchers}: label pool: want a double-quoted value at "web"`,
 	"bad-saturation-nginx-max.yml":             `testdata/bad-saturation-nginx-max.yml:4: targets[0].saturation.max: must be greater than 0 for type nginx_stub_status`,
 	"bad-saturation-prometheus-max.yml":        `testdata/bad-saturation-prometheus-max.yml:4: targets[0].saturation.max: must be greater than 0 for type prometheus`,
 	"bad-saturation-timeout.yml":               `testdata/bad-saturation-timeout.yml:8: targets[0].saturation.timeout: 6s is longer than the interval 5s`,
 	"bad-saturation-type.yml":                  `testdata/bad-saturation-type.yml:5: targets[0].saturation.type: "apache" is not one of nginx_stub_status, php_fpm_status, json, prometheus`,
 	"bad-saturation-url-missing.yml":           `testdata/bad-saturation-url-missing.yml:4: targets[0].saturation.url: must be set`,
+	"bad-tab-indent.yml":                       `testdata/bad-tab-indent.yml:3: found a tab character that violates indentation`,
+	"bad-target-file-main-only-key.yml":        `testdata/bad-targets/main-only-key.yml:5: classes: unknown field "classes": a target file holds only targets; classes belongs in the main file`,
 	"bad-target-file-not-a-mapping.yml":        `testdata/bad-targets/not-a-mapping.yml:1: must be a mapping, not a list`,
 	"bad-target-files-glob.yml":                `testdata/bad-target-files-glob.yml:2: target_files[0]: "targets.d/[a-" is not a valid glob pattern`,
 	"bad-targets-not-a-list.yml":               `testdata/bad-targets-not-a-list.yml:2: targets: must be a list, not a mapping`,
 	"bad-timeout-longer-than-interval.yml":     `testdata/bad-timeout-longer-than-interval.yml:5: targets[0].timeout: 15s is longer than the interval 10s`,
 	"bad-timeout-zero.yml":                     `testdata/bad-timeout-zero.yml:2: global.timeout: must be greater than 0`,
 	"bad-tls-ca-file.yml":                      `testdata/bad-tls-ca-file.yml:5: targets[0].tls.ca_file: cannot read "testdata/tls/missing.crt": no such file or directory`,
+	"bad-tls-ca-is-a-key.yml":                  `testdata/bad-tls-ca-is-a-key.yml:6: targets[0].tls.ca_file: "testdata/tls/client.key" holds no PEM certificate`,
+	"bad-tls-ca-not-pem.yml":                   `testdata/bad-tls-ca-not-pem.yml:5: targets[0].tls.ca_file: "testdata/tls/not-pem.txt" holds no PEM certificate`,
+	"bad-tls-ca-ref.yml":                       `testdata/bad-tls-ca-ref.yml:5: targets[0].tls.ca_ref: secret references need a secret manager, which this exporter does not have; use ca_file or ca`,
+	"bad-tls-cert-not-pem.yml":                 `testdata/bad-tls-cert-not-pem.yml:5: targets[0].tls.cert_file: failed to find any PEM data in certificate input`,
 	"bad-tls-cert-without-key.yml":             `testdata/bad-tls-cert-without-key.yml:5: targets[0].tls.cert_file: needs key_file, key or key_ref as well`,
+	"bad-tls-inline-ca.yml":                    `testdata/bad-tls-inline-ca.yml:5: targets[0].tls.ca: holds no PEM certificate`,
+	"bad-tls-key-mismatch.yml":                 `testdata/bad-tls-key-mismatch.yml:6: targets[0].tls.key_file: private key does not match public key`,
 	"bad-tls-version.yml":                      `testdata/bad-tls-version.yml:5: targets[0].tls.min_version: unknown TLS version: TLS9`,
+	"bad-tls-versions.yml":                     `testdata/bad-tls-versions.yml:6: targets[0].tls.max_version: TLS12 is older than min_version TLS13`,
 	"bad-two-documents.yml":                    `testdata/bad-two-documents.yml:4: a second YAML document; a file holds one document`,
+	"bad-unknown-anchor.yml":                   `testdata/bad-unknown-anchor.yml:7: unknown anchor 'timeout' referenced`,
 	"bad-unknown-field-in-target-file.yml":     `testdata/bad-targets/unknown-field.yml:4: targets[0].timout: unknown field "timout" (did you mean timeout?)`,
 	"bad-unknown-field.yml":                    `testdata/bad-unknown-field.yml:4: targets[0].urll: unknown field "urll" (did you mean url?)`,
 	"bad-url-missing.yml":                      `testdata/bad-url-missing.yml:2: targets[0].url: must be set`,
@@ -498,5 +513,88 @@ func TestDecodeAliasBudget(t *testing.T) {
 	}
 	if len(l.errs) != 1 || l.errs[0].Msg != "aliases expand to more than 1000 values" {
 		t.Errorf("got %v, want one alias budget error", l.errs)
+	}
+}
+
+// aliasedMistakes is a small file whose every alias repeats the same
+// fields-many mistakes: uses × fields problems from a file of fields + uses
+// lines.
+func aliasedMistakes(fields, uses int) string {
+	var b strings.Builder
+	b.WriteString("x-bad: &b {")
+	for i := range fields {
+		fmt.Fprintf(&b, "f%d: 1, ", i)
+	}
+	b.WriteString("name: a}\ntargets:\n")
+	b.WriteString(strings.Repeat("  - *b\n", uses))
+	return b.String()
+}
+
+// A mistake repeated through aliases does not turn into an error text many
+// times the file's size: Load reports the first maxErrors problems, says it
+// stopped, and stops looking.
+func TestLoadStopsAfterMaxErrors(t *testing.T) {
+	data := aliasedMistakes(200, 200) // 40,000 unknown fields through aliases
+	path := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != maxErrors+1 {
+		t.Fatalf("%d lines of errors, want %d and a last line saying it stopped", len(lines), maxErrors+1)
+	}
+	if want := path + ": stopped after 100 problems; fix these and check again"; lines[maxErrors] != want {
+		t.Errorf("last line %q, want %q", lines[maxErrors], want)
+	}
+	if want := path + `:1: x-bad: unknown field "x-bad"`; lines[0] != want {
+		t.Errorf("first line %q, want %q", lines[0], want)
+	}
+
+	// The walk stops too, rather than finding (and dropping) the rest.
+	l := &loader{}
+	if _, ok := l.decodeFile("f.yml", []byte(data), &Config{}); ok {
+		t.Fatal("decodeFile succeeded")
+	}
+	if len(l.errs) != maxErrors || l.dropped > 1 {
+		t.Errorf("%d problems kept and %d more found, want %d and at most 1", len(l.errs), l.dropped, maxErrors)
+	}
+}
+
+// A glob that reaches the main file under another name (a symlink, as a
+// Kubernetes ConfigMap mount or a "current" link makes them) does not read
+// it as a target file either.
+func TestTargetFilesSkipMainFileByAnotherName(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(dir, "config.yml")
+	for name, body := range map[string]string{
+		"config.yml":    "target_files: ['targets/*.yml']\ntargets: [{name: home, url: 'http://home'}]\n",
+		"targets/a.yml": "targets: [{name: a, url: 'http://a'}]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join("..", "config.yml"), filepath.Join(dir, "targets", "main.yml")); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	if err := os.Link(main, filepath.Join(dir, "targets", "hard.yml")); err != nil {
+		t.Logf("no hard links here (%v); checking the symlink only", err)
+	}
+	cfg, err := Load(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{main, filepath.Join(dir, "targets", "a.yml")}; !reflect.DeepEqual(cfg.Files, want) {
+		t.Errorf("Files = %q, want %q", cfg.Files, want)
+	}
+	if len(cfg.Targets) != 2 {
+		t.Errorf("%d targets, want home and a", len(cfg.Targets))
 	}
 }

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
@@ -14,7 +18,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/http5xx/http5xx_exporter/collector/saturation/selector"
 )
 
 const (
@@ -27,8 +34,6 @@ var (
 	// labelSafe is what target names, class names, owners and products may
 	// hold: they end up in label values, URLs and Alertmanager routes.
 	labelSafe = regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`)
-	// metricSelector is a metric name with optional label matchers.
-	metricSelector = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?$`)
 )
 
 // report collects the problems of one file. skip drops problems with a
@@ -121,6 +126,13 @@ func (r report) checkPositiveSize(p string, b ByteSize) {
 }
 
 func (r report) checkBuckets(p string, buckets []float64) {
+	for i, b := range buckets {
+		if math.IsNaN(b) {
+			// NaN compares false with everything, so the order check
+			// below would let it through as a le="NaN" bucket.
+			r.errorf(indexPath(p, i), "NaN is not a bucket boundary")
+		}
+	}
 	for i := 1; i < len(buckets); i++ {
 		if buckets[i] <= buckets[i-1] {
 			r.errorf(indexPath(p, i), "%g is not greater than the bucket before it (%g)", buckets[i], buckets[i-1])
@@ -153,9 +165,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	r.checkHeaders(p+".headers", t.Headers)
 	r.checkProbe(p, probeSettings{t.Interval, t.Timeout, t.BodySizeLimit, t.ValidStatusCodes, t.MaxRedirects})
 
-	r.checkReadable(p+".tls.ca_file", t.TLS.CAFile)
-	r.checkReadable(p+".tls.cert_file", t.TLS.CertFile)
-	r.checkReadable(p+".tls.key_file", t.TLS.KeyFile)
+	r.checkTLS(p+".tls", &t.TLS)
 	if t.ProxyURL != "" {
 		r.checkURL(p+".proxy_url", t.ProxyURL, "http", "https", "socks5")
 	}
@@ -190,16 +200,19 @@ func (r report) validateSaturation(p string, s *Saturation) {
 	r.checkTiming(p, s.Interval, s.Timeout)
 	r.checkPositiveSize(p+".body_size_limit", s.BodySizeLimit)
 
+	// The sources parse field and metric with these same functions.
 	switch s.Type {
 	case SaturationJSON:
 		if s.Field == "" {
 			r.errorf(p+".field", "must be set for type %s", s.Type)
+		} else if _, err := selector.ParseField(s.Field); err != nil {
+			r.errorf(p+".field", "%q is not a dotted path such as pools.web.busy: %v", s.Field, err)
 		}
 	case SaturationPrometheus:
 		if s.Metric == "" {
 			r.errorf(p+".metric", "must be set for type %s", s.Type)
-		} else if !metricSelector.MatchString(s.Metric) {
-			r.errorf(p+".metric", "%q is not a metric name with optional {label matchers}", s.Metric)
+		} else if _, err := selector.ParseMetric(s.Metric); err != nil {
+			r.errorf(p+".metric", "%q is not a metric name with optional {label matchers}: %v", s.Metric, err)
 		}
 	}
 	if s.Field != "" && s.Type != SaturationJSON {
@@ -209,6 +222,8 @@ func (r report) validateSaturation(p string, s *Saturation) {
 		r.errorf(p+".metric", "is only used by type %s", SaturationPrometheus)
 	}
 	switch {
+	case math.IsNaN(s.Max) || math.IsInf(s.Max, 0):
+		r.errorf(p+".max", "%v is not a finite number", s.Max)
 	case s.Max < 0:
 		r.errorf(p+".max", "must not be negative")
 	case s.Max == 0 && s.Type != SaturationPHPFPM && slices.Contains(SaturationTypes, s.Type):
@@ -345,21 +360,107 @@ func orList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
-func (r report) checkReadable(p, file string) {
-	if file == "" {
-		return
-	}
-	f, err := os.Open(file)
-	if err == nil {
-		var fi os.FileInfo
-		if fi, err = f.Stat(); err == nil && fi.IsDir() {
-			err = errors.New("is a directory")
+// checkTLS reports what would make the prober's TLS setup fail when the
+// target starts: an unreadable file, a CA without a PEM certificate, a
+// certificate and key that do not make a pair, a secret reference (the
+// exporter has no secret manager), versions the wrong way round. Runtime
+// builds the same settings with NewTLSConfig, which is tried last, so
+// `config check`, startup and reload agree.
+func (r report) checkTLS(p string, c *config.TLSConfig) {
+	ok := true
+	ca, caFound := r.tlsMaterial(p, "ca", c.CA, c.CAFile, c.CARef, &ok)
+	if caFound && !x509.NewCertPool().AppendCertsFromPEM(ca.data) {
+		if ca.file != "" {
+			r.errorf(ca.field, "%q holds no PEM certificate", ca.file)
+		} else {
+			r.errorf(ca.field, "holds no PEM certificate")
 		}
-		f.Close()
+		ok = false
 	}
+	cert, certFound := r.tlsMaterial(p, "cert", c.Cert, c.CertFile, c.CertRef, &ok)
+	key, keyFound := r.tlsMaterial(p, "key", string(c.Key), c.KeyFile, c.KeyRef, &ok)
+	if certFound && keyFound {
+		if _, err := tls.X509KeyPair(cert.data, key.data); err != nil {
+			field := key.field
+			if b, _ := pem.Decode(cert.data); b == nil || b.Type != "CERTIFICATE" {
+				field = cert.field
+			}
+			r.errorf(field, "%s", strings.TrimPrefix(err.Error(), "tls: "))
+			ok = false
+		}
+	}
+	if c.MinVersion != 0 && c.MaxVersion != 0 && c.MaxVersion < c.MinVersion {
+		r.errorf(p+".max_version", "%s is older than min_version %s", tlsVersionName(c.MaxVersion), tlsVersionName(c.MinVersion))
+		ok = false
+	}
+	if ok {
+		settings := *c // NewTLSConfig keeps a pointer
+		if _, err := config.NewTLSConfig(&settings); err != nil {
+			r.errorf(p, "%v", err)
+		}
+	}
+}
+
+// pemMaterial is the PEM text of a CA, certificate or key and where it
+// was written.
+type pemMaterial struct {
+	data  []byte
+	field string // e.g. targets[0].tls.ca_file
+	file  string // the file it was read from, if any
+}
+
+// tlsMaterial reads one of ca, cert or key from its inline, file or ref
+// field; found is false when none is set or it cannot be used (reported,
+// and *ok cleared).
+func (r report) tlsMaterial(p, name, inline, file, ref string, ok *bool) (m pemMaterial, found bool) {
+	switch {
+	case inline != "":
+		return pemMaterial{data: []byte(inline), field: p + "." + name}, true
+	case file != "":
+		m = pemMaterial{field: p + "." + name + "_file", file: file}
+		b, err := readConfigFile(file)
+		if err != nil {
+			r.errorf(m.field, "cannot read %q: %s", file, err)
+			*ok = false
+			return m, false
+		}
+		m.data = b
+		return m, true
+	case ref != "":
+		r.errorf(p+"."+name+"_ref", "secret references need a secret manager, which this exporter does not have; use %s_file or %s", name, name)
+		*ok = false
+	}
+	return m, false
+}
+
+// readConfigFile reads a file the configuration names. Only regular files
+// (or links to them) are read: a device or a pipe could block forever.
+func readConfigFile(file string) ([]byte, error) {
+	fi, err := os.Stat(file)
 	if err != nil {
-		r.errorf(p, "cannot read %q: %s", file, ioMessage(err))
+		return nil, errors.New(ioMessage(err))
 	}
+	if fi.IsDir() {
+		return nil, errors.New("is a directory")
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("is not a regular file")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, errors.New(ioMessage(err))
+	}
+	return data, nil
+}
+
+// tlsVersionName writes a TLS version the way the config spells it.
+func tlsVersionName(v config.TLSVersion) string {
+	if b, err := v.MarshalYAML(); err == nil {
+		if s, ok := b.(string); ok {
+			return s
+		}
+	}
+	return fmt.Sprintf("%#x", uint16(v))
 }
 
 func (r report) checkHeaders(p string, h map[string]string) {

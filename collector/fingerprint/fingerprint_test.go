@@ -89,6 +89,13 @@ func TestBuiltinFixtures(t *testing.T) {
 		{"ambiguous-520-without-cloudflare.http", LayerUnknown, ProductUnknown},
 		{"ambiguous-500-mentions-nginx.http", LayerUnknown, ProductUnknown},
 		{"ambiguous-502-conflicting-claims.http", LayerUnknown, ProductUnknown},
+		// An origin's own text that happens to say "error code: N" is not
+		// Cloudflare's plain-text answer, which says that and nothing else.
+		{"ambiguous-500-error-code-behind-cloudflare.http", LayerUnknown, ProductUnknown},
+		{"ambiguous-503-error-code-text-behind-cloudflare.http", LayerUnknown, ProductUnknown},
+		// CloudFront's heading is plain English; without CloudFront on the
+		// path an origin that writes it is not CloudFront.
+		{"ambiguous-500-request-not-satisfied.http", LayerUnknown, ProductUnknown},
 	}
 	m, err := New(nil)
 	if err != nil {

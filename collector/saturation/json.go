@@ -20,19 +20,6 @@ type jsonSource struct {
 
 func (jsonSource) accept() string { return "application/json" }
 
-func parseFieldPath(field string) ([]string, error) {
-	if field == "" {
-		return nil, errors.New("type json needs field, the dotted path of the value")
-	}
-	path := strings.Split(field, ".")
-	for _, p := range path {
-		if p == "" {
-			return nil, errors.New("empty path element")
-		}
-	}
-	return path, nil
-}
-
 func (s jsonSource) ratio(body []byte) (float64, error) {
 	var doc any
 	d := json.NewDecoder(bytes.NewReader(body))

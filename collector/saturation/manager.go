@@ -48,7 +48,10 @@ type Options struct {
 type Manager struct {
 	log    *slog.Logger
 	client *http.Client
-	descs  descs
+	// ownClient: the manager made client itself, so Close closes its
+	// connections.
+	ownClient bool
+	descs     descs
 
 	setMu sync.Mutex // serialises SetTargets and Close
 
@@ -129,15 +132,17 @@ func NewManager(o Options) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Client == nil {
+	own := o.Client == nil
+	if own {
 		o.Client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return &Manager{
-		log:     o.Logger,
-		client:  o.Client,
-		descs:   newDescs(o.Location),
-		pollers: map[string]*poller{},
-		errors:  map[seriesKey]float64{},
+		log:       o.Logger,
+		client:    o.Client,
+		ownClient: own,
+		descs:     newDescs(o.Location),
+		pollers:   map[string]*poller{},
+		errors:    map[seriesKey]float64{},
 	}
 }
 
@@ -229,8 +234,9 @@ func (m *Manager) Get(target string) (ratio float64, source string, ok bool) {
 	return p.ratio, p.spec.typ, true
 }
 
-// Close stops every poller and waits for them. The manager exports nothing
-// afterwards and ignores SetTargets.
+// Close stops every poller and waits for them, and closes the idle
+// connections of the manager's own client (a client from Options is the
+// caller's). The manager exports nothing afterwards and ignores SetTargets.
 func (m *Manager) Close() {
 	m.setMu.Lock()
 	defer m.setMu.Unlock()
@@ -248,4 +254,9 @@ func (m *Manager) Close() {
 	clear(m.errors)
 	m.mu.Unlock()
 	stopAll(ps)
+	if m.ownClient {
+		// Otherwise kept-alive connections to every source, and their
+		// goroutines, outlive the manager until the idle timeout.
+		m.client.CloseIdleConnections()
+	}
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -443,4 +446,69 @@ func TestDefaults(t *testing.T) {
 	if sp.interval != DefaultInterval || sp.timeout != DefaultTimeout {
 		t.Errorf("package defaults not applied: %+v", sp)
 	}
+}
+
+// constSource reads the same ratio from any document.
+type constSource float64
+
+func (constSource) accept() string                  { return "text/plain" }
+func (c constSource) ratio([]byte) (float64, error) { return float64(c), nil }
+
+// Whatever a source computes, a reading is a number in 0..1 or a failure:
+// NaN is never exported as a ratio.
+func TestReadClampsAndRejectsNaN(t *testing.T) {
+	o := newOrigin(t)
+	m := NewManager(Options{})
+	defer m.Close()
+	p := m.newPoller(specOf(target("t", TypeNginxStubStatus, o.URL+"/nginx_status")))
+	defer p.cancel()
+	for _, tc := range []struct {
+		src, want float64
+		wantErr   bool
+	}{
+		{src: 0.25, want: 0.25},
+		{src: 2.9, want: 1},
+		{src: -1, want: 0},
+		{src: math.Inf(1), want: 1},
+		{src: math.Inf(-1), want: 0},
+		{src: math.NaN(), wantErr: true},
+	} {
+		p.src = constSource(tc.src)
+		got, err := p.read(m.client)
+		switch {
+		case tc.wantErr && err == nil:
+			t.Errorf("source ratio %v: read %v, want an error", tc.src, got)
+		case !tc.wantErr && (err != nil || got != tc.want):
+			t.Errorf("source ratio %v: read %v, %v; want %v", tc.src, got, err, tc.want)
+		}
+	}
+}
+
+// Close leaves no kept-alive connection to a source behind (nor the
+// transport goroutines that serve it) when the client is the manager's.
+func TestCloseClosesSourceConnections(t *testing.T) {
+	var open atomic.Int64
+	body := fixture(t, "nginx_stub_status.txt")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(body)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	m := NewManager(Options{})
+	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, srv.URL+"/nginx_status")})
+	waitFor(t, "a reading", func() bool { _, _, ok := m.Get("web"); return ok })
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections open after one reading, want the kept-alive one", n)
+	}
+	m.Close()
+	waitFor(t, "the source's connection to close", func() bool { return open.Load() == 0 })
 }

@@ -48,6 +48,10 @@ func (p *poller) read(client *http.Client) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if math.IsNaN(r) {
+		// The clamp below would pass NaN through to the gauge.
+		return 0, errors.New("the reading is not a number")
+	}
 	return math.Max(0, math.Min(1, r)), nil
 }
 

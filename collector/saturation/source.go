@@ -5,22 +5,24 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/saturation/selector"
 )
 
-// The source types; each is also the value of the source label.
+// The source types, as the config schema defines them; each is also the
+// value of the source label.
 const (
-	TypeNginxStubStatus = "nginx_stub_status"
-	TypePHPFPMStatus    = "php_fpm_status"
-	TypeJSON            = "json"
-	TypePrometheus      = "prometheus"
+	TypeNginxStubStatus = config.SaturationNginx
+	TypePHPFPMStatus    = config.SaturationPHPFPM
+	TypeJSON            = config.SaturationJSON
+	TypePrometheus      = config.SaturationPrometheus
 )
 
 // Types lists the source types, for validation messages and docs.
-func Types() []string {
-	return []string{TypeNginxStubStatus, TypePHPFPMStatus, TypeJSON, TypePrometheus}
-}
+func Types() []string { return slices.Clone(config.SaturationTypes) }
 
 // source turns one fetched document into a saturation ratio. Parsers see
 // at most the body limit, and return ratios before clamping.
@@ -33,7 +35,8 @@ type source interface {
 
 // Validate checks a saturation block the way the manager will use it: the
 // type, the URL, and what the type needs (max, field, metric). The config
-// loader cannot import this package, so `config check` calls it.
+// loader checks the same with the selector package's parsers; a test in
+// the config package keeps the two in agreement.
 func Validate(s *config.Saturation) error {
 	_, err := newSource(s)
 	return err
@@ -67,19 +70,19 @@ func newSource(s *config.Saturation) (source, error) {
 	case TypePHPFPMStatus:
 		return phpFPMSource{max: s.Max}, nil
 	case TypeJSON:
-		path, err := parseFieldPath(s.Field)
+		path, err := selector.ParseField(s.Field)
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %w", s.Field, err)
 		}
 		return jsonSource{path: path, max: s.Max}, needMax()
 	case TypePrometheus:
-		sel, err := parseSelector(s.Metric)
+		sel, err := selector.ParseMetric(s.Metric)
 		if err != nil {
 			return nil, fmt.Errorf("metric %q: %w", s.Metric, err)
 		}
 		return promSource{sel: sel, max: s.Max}, needMax()
 	}
-	return nil, fmt.Errorf("type %q: want one of nginx_stub_status, php_fpm_status, json, prometheus", s.Type)
+	return nil, fmt.Errorf("type %q: want one of %s", s.Type, strings.Join(Types(), ", "))
 }
 
 // divide is value/max for a reading that must be a finite, non-negative
