@@ -159,7 +159,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	if t.Owner != "" {
 		r.checkLabelSafe(p+".owner", t.Owner)
 	}
-	if !isToken(t.Method) {
+	if !IsToken(t.Method) {
 		r.errorf(p+".method", "%q is not a valid HTTP method", t.Method)
 	}
 	r.checkHeaders(p+".headers", t.Headers)
@@ -170,7 +170,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 		r.checkURL(p+".proxy_url", t.ProxyURL, "http", "https", "socks5")
 	}
 
-	if t.VersionHeader != "" && !isToken(t.VersionHeader) {
+	if t.VersionHeader != "" && !IsToken(t.VersionHeader) {
 		r.errorf(p+".version_header", "%q is not a valid header name", t.VersionHeader)
 	}
 	switch {
@@ -304,7 +304,7 @@ func (r report) validateFingerprints(rules []FingerprintRule) {
 		} else {
 			r.checkLabelSafe(p+".product", rule.Product)
 		}
-		if rule.Header != "" && !isToken(rule.Header) {
+		if rule.Header != "" && !IsToken(rule.Header) {
 			r.errorf(p+".header", "%q is not a valid header name", rule.Header)
 		}
 		r.checkRegexp(p+".match", rule.Match)
@@ -466,13 +466,19 @@ func tlsVersionName(v config.TLSVersion) string {
 func (r report) checkHeaders(p string, h map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(h)) {
 		hp := childPath(p, k)
-		if !isToken(k) {
+		if !IsToken(k) {
 			r.errorf(hp, "%q is not a valid header name", k)
 		}
-		if strings.ContainsFunc(h[k], func(c rune) bool { return c != '\t' && unicode.IsControl(c) }) {
+		if !ValidHeaderValue(h[k]) {
 			r.errorf(hp, "value holds a control character")
 		}
 	}
+}
+
+// ValidHeaderValue reports whether v can be sent as a header value: no
+// control characters except tab.
+func ValidHeaderValue(v string) bool {
+	return !strings.ContainsFunc(v, func(c rune) bool { return c != '\t' && unicode.IsControl(c) })
 }
 
 // checkLabelSafe reports s unless it is a short word of [a-zA-Z0-9_.:-].
@@ -501,9 +507,9 @@ func (r report) checkLabelValue(p, s string) {
 	}
 }
 
-// isToken reports whether s is an RFC 9110 token: what HTTP methods and
+// IsToken reports whether s is an RFC 9110 token: what HTTP methods and
 // header names are made of.
-func isToken(s string) bool {
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

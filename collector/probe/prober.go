@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
 
 	commoncfg "github.com/prometheus/common/config"
 
@@ -98,14 +97,14 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	}
 	// net/http would refuse these on every probe, and the refusal would be
 	// classified as the target's failure.
-	if !isToken(p.method) {
+	if !config.IsToken(p.method) {
 		return nil, fmt.Errorf("target %q: %q is not a valid HTTP method", t.Name, p.method)
 	}
 	for k, v := range t.Headers {
-		if !isToken(k) {
+		if !config.IsToken(k) {
 			return nil, fmt.Errorf("target %q: %q is not a valid header name", t.Name, k)
 		}
-		if strings.ContainsFunc(v, func(c rune) bool { return c != '\t' && unicode.IsControl(c) }) {
+		if !config.ValidHeaderValue(v) {
 			return nil, fmt.Errorf("target %q: header %s: value holds a control character", t.Name, k)
 		}
 	}
@@ -157,21 +156,6 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	}
 	p.client = &http.Client{Transport: p.transport, CheckRedirect: p.checkRedirect}
 	return p, nil
-}
-
-// isToken reports whether s is an RFC 9110 token, what methods and header
-// names are made of.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // Close releases idle connections (only kept with keep_alive).
