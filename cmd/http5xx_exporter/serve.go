@@ -85,6 +85,12 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
+	// SIGHUP is caught from here on: one sent during start-up waits in the
+	// channel and reloads once serving, instead of killing the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	// The digest is taken before the load: a change in between is then seen
 	// by the watcher, not taken for what was loaded.
 	digest, _ := config.Digest(c.configFile)
@@ -220,11 +226,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 	}
 	mux.Handle(adhoc.Path, checker) // always registered; 404 while disabled
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, c.web, logger) }()
 	var watch <-chan time.Time
