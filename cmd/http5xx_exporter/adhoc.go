@@ -158,11 +158,7 @@ func printRemoteCheck(w io.Writer, rc *remoteCheck) {
 			fmt.Fprintf(w, "  %-*s  no answer: %s\n", width, c.Location, termSafe(c.Error))
 			continue
 		}
-		cr := checkReport{
-			URL: r.URL, Code: r.Code, Reason: r.Reason, Class: r.Class, Owner: r.Owner, Layer: r.Layer,
-			Product: r.Product, OK: r.OK, Seconds: r.Seconds, Phases: r.Phases, RetryAfter: r.RetryAfter, Error: r.Error,
-		}
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Location, termSafe(verdict(cr, r.FirstMove)))
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Location, termSafe(verdict(*r)))
 		if r.Error != "" {
 			fmt.Fprintf(w, "  %-*s  error: %s\n", width, "", termSafe(r.Error))
 		}

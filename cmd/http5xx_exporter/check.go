@@ -17,6 +17,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
 )
 
 // checkCommand is `check URL...`: one probe per URL, a verdict per URL.
@@ -52,21 +53,11 @@ func newCheckCommand(app *kingpin.Application) *checkCommand {
 	return c
 }
 
-// checkReport is one URL's outcome; its JSON field names are stable.
+// checkReport is one URL's outcome: the same fields as an ad-hoc check's
+// report (so local and --from output share their names) plus the verdict.
 type checkReport struct {
-	URL        string             `json:"url"`
-	Code       int                `json:"code"`
-	Reason     string             `json:"reason,omitempty"`
-	Class      string             `json:"class"`
-	Owner      string             `json:"owner,omitempty"`
-	Layer      string             `json:"layer,omitempty"`
-	Product    string             `json:"product,omitempty"`
-	OK         bool               `json:"ok"`
-	Seconds    float64            `json:"duration_seconds"`
-	Phases     map[string]float64 `json:"phases_seconds"`
-	RetryAfter float64            `json:"retry_after_seconds,omitempty"`
-	Error      string             `json:"error,omitempty"`
-	Verdict    string             `json:"verdict"`
+	adhoc.Report
+	Verdict string `json:"verdict"`
 }
 
 func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
@@ -135,7 +126,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			if r.StatusCode >= 500 && r.Reason == probe.ReasonNone {
 				r.Layer, r.Product = matcher.Match(r.StatusCode, r.Header, r.BodyPrefix)
 			}
-			reports[i] = newCheckReport(c.urls[i], &r, firstMove[r.Class])
+			reports[i] = newCheckReport(c.urls[i], c.location, &r, firstMove[r.Class])
 		}()
 	}
 	wg.Wait()
@@ -161,24 +152,14 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	return code
 }
 
-func newCheckReport(u string, r *probe.Result, firstMove string) checkReport {
-	rep := checkReport{
-		URL: u, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
-		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
-		Phases: probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(),
-	}
-	if r.Reason != probe.ReasonNone {
-		rep.Reason = r.Reason.String()
-	}
-	if r.Err != nil {
-		rep.Error = r.Err.Error()
-	}
-	rep.Verdict = verdict(rep, firstMove)
-	return rep
+func newCheckReport(u, location string, r *probe.Result, firstMove string) checkReport {
+	rep := adhoc.NewReport(u, location, r)
+	rep.FirstMove = firstMove
+	return checkReport{Report: rep, Verdict: verdict(rep)}
 }
 
 // verdict is the one line a person reads first.
-func verdict(r checkReport, firstMove string) string {
+func verdict(r adhoc.Report) string {
 	if r.OK {
 		return fmt.Sprintf("OK: %d in %s", r.Code, fmtSeconds(r.Seconds))
 	}
@@ -196,8 +177,8 @@ func verdict(r checkReport, firstMove string) string {
 	if r.Owner != "" {
 		s += "; owner " + r.Owner
 	}
-	if firstMove != "" {
-		s += "; first move: " + firstMove
+	if r.FirstMove != "" {
+		s += "; first move: " + r.FirstMove
 	}
 	return s
 }

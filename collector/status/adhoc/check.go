@@ -226,7 +226,7 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 			res.Layer, res.Product = m.Match(res.StatusCode, res.Header, res.BodyPrefix)
 		}
 	}
-	rep := newReport(raw, c.o.Location, &res)
+	rep := NewReport(raw, c.o.Location, &res)
 	if addr.IsValid() {
 		rep.Address = addr.String()
 	}
@@ -308,7 +308,9 @@ func isRedirect(code int) bool {
 	return false
 }
 
-func newReport(u, location string, r *probe.Result) Report {
+// NewReport turns one probe result into a Report (the check command's
+// local reports are made the same way).
+func NewReport(u, location string, r *probe.Result) Report {
 	rep := Report{
 		URL: u, Location: location, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
 		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
