@@ -50,7 +50,7 @@ run: build
 	@echo "demo origin on http://127.0.0.1:10506, exporter on http://localhost:10505 (/metrics)"
 	@trap 'kill $$origin 2>/dev/null' EXIT INT TERM; \
 	 $(BIN)/demo-origin --web.listen-address=127.0.0.1:10506 & origin=$$!; \
-	 $(BIN)/http5xx_exporter --config.file=examples/http5xx.yml $(RUN_ARGS)
+	 $(BIN)/http5xx_exporter --config.file=examples/http5xx.yml --web.listen-address=127.0.0.1:10505 --storage.path=.data --deploy.allow-unauthenticated $(RUN_ARGS)
 
 vet:
 	$(GO) vet ./...
