@@ -205,3 +205,100 @@ func renderLegend(format string, labels map[string]string) string {
 		return labels[legendRef.FindStringSubmatch(ref)[1]]
 	})
 }
+
+// TestDeployQueriesWhenInstancesRepeatAcrossLocations runs the deploy
+// queries over what a global Prometheus holds when every location scrapes
+// its exporter under the same address (localhost:10505, or one Service
+// name per cluster): the deploy series of fra and sfo differ only in the
+// location label their Prometheus adds. Joining the deploy time with the
+// version per exporter must still find exactly one version per series, or
+// Prometheus rejects the query and the deploy markers and the current
+// versions table go blank.
+func TestDeployQueriesWhenInstancesRepeatAcrossLocations(t *testing.T) {
+	const minutes = 60
+	var load strings.Builder
+	load.WriteString("load 1m\n")
+	for _, loc := range []string{"fra", "sfo"} {
+		lbl := func(s string) string {
+			return fmt.Sprintf(`{job="http5xx", instance="localhost:10505", location=%q, %s}`, loc, s)
+		}
+		// shop: v1 deployed at 10m, v2 at 30m (the replaced version's info
+		// series goes stale, as the exporter drops it).
+		fmt.Fprintf(&load, "  http5xx_deploy_timestamp_seconds%s _x10 600x19 1800x30\n", lbl(`service="shop"`))
+		fmt.Fprintf(&load, "  http5xx_deploy_info%s _x10 1x19 stale\n", lbl(`service="shop", version="v1"`))
+		fmt.Fprintf(&load, "  http5xx_deploy_info%s _x30 1x30\n", lbl(`service="shop", version="v2"`))
+		fmt.Fprintf(&load, "  http5xx_target_info%s 1x%d\n", lbl(`target="shop-home", service="shop"`), minutes)
+	}
+	storage := promqltest.LoadedStorage(t, load.String())
+	engine := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
+	values := map[string]string{"job": ".*", "location": ".*", "service": ".*", "target": "shop-home"}
+	want := []event{{"Deploy shop v1", 600_000}, {"Deploy shop v2", 1_800_000}}
+
+	boards := loadBoards(t)
+	for _, file := range []string{"http5xx-overview.json", "http5xx-target.json"} {
+		t.Run(file, func(t *testing.T) {
+			var anno *annotation
+			for _, a := range boards[file].Annotations.List {
+				if a.Name == "Deploys" {
+					anno = &a
+				}
+			}
+			if anno == nil || anno.Target == nil {
+				t.Fatalf("%s has no Deploys annotation", file)
+			}
+			expr, err := substitute(anno.Target.Expr, values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step := time.Minute
+			q, err := engine.NewRangeQuery(t.Context(), storage, nil, expr, time.Unix(0, 0), time.Unix(minutes*60, 0), step)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, expr)
+			}
+			res := q.Exec(t.Context())
+			if res.Err != nil {
+				t.Fatalf("Deploys annotation: %v\n%s", res.Err, expr)
+			}
+			m, err := res.Matrix()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := grafanaEvents(t, m, anno, step)
+			slices.SortFunc(got, compareEvents)
+			if !slices.Equal(got, want) {
+				t.Errorf("events\n got %v\nwant %v\nquery:\n%s", got, want, expr)
+			}
+		})
+	}
+
+	t.Run("current versions", func(t *testing.T) {
+		var expr string
+		for _, p := range boards["http5xx-target.json"].leaves() {
+			if p.Title == "Current versions" && len(p.Targets) == 1 {
+				expr = p.Targets[0].Expr
+			}
+		}
+		if expr == "" {
+			t.Fatal("http5xx-target.json has no Current versions table with one query")
+		}
+		expr, err := substitute(expr, values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := engine.NewInstantQuery(t.Context(), storage, nil, expr, time.Unix(minutes*60, 0))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, expr)
+		}
+		res := q.Exec(t.Context())
+		if res.Err != nil {
+			t.Fatalf("Current versions: %v\n%s", res.Err, expr)
+		}
+		v, err := res.Vector()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v) != 1 || v[0].Metric.Get("service") != "shop" || v[0].Metric.Get("version") != "v2" || v[0].F != 1_800_000 {
+			t.Errorf("current versions %v, want shop v2 deployed at 1800000 ms\nquery:\n%s", v, expr)
+		}
+	})
+}

@@ -39,8 +39,10 @@ func sum(labels ...string) string {
 
 // errorClass keeps the answers whose class is an error class. 2xx, 3xx and 4xx
 // answers keep class="2xx" and so on (DESIGN.md), so anything else is an error,
-// including a 429 that the configuration puts in the capacity class.
-const errorClass = `class!~"[0-9]xx"`
+// including a 429 that the configuration puts in the capacity class and a 5xx
+// code that a custom class table leaves to class="5xx". The same matcher as
+// the rule pack's, so the panels count what the alerts count.
+const errorClass = `class!~"[1-4]xx"`
 
 // errorRate is errors per second: HTTP answers in an error class plus probes
 // that got no answer. The two sides never share a label set (code versus
@@ -97,10 +99,15 @@ func (m matchers) mean(metric string, labels ...string) string {
 // constant value per deploy: the annotation uses the value as the event time,
 // so it marks exactly the deploy moments. scope, when set, restricts the
 // services (the target dashboard keeps those of the selected target).
+// Version and time are joined per exporter on every label but version:
+// job and instance alone repeat when every location scrapes its exporter
+// under the same address, and only the location label tells them apart.
+// The version side is the "many" side, so even two current versions of
+// one exporter cannot make the query fail.
 func deploys(scope string) string {
-	joined := perService.of("http5xx_deploy_timestamp_seconds") +
-		"\n  * on (job, instance, service) group_left (version)\n  (" +
-		perService.of("http5xx_deploy_info") + " == 1)"
+	joined := "(" + perService.of("http5xx_deploy_info") + " == 1)" +
+		"\n  * ignoring (version) group_left\n  " +
+		perService.of("http5xx_deploy_timestamp_seconds")
 	if scope != "" {
 		joined = "(\n  " + joined + "\n)\nand on (service)\n" + scope
 	}

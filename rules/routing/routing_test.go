@@ -208,6 +208,8 @@ func TestInhibition(t *testing.T) {
 	reload := alert("alertname", "HTTP5xxConfigReloadFailed", "severity", "warning", "error_class", "exporter", "owner", "sre-oncall",
 		"job", "http5xx", "instance", "exporter-fra:10505", "location", "fra")
 	absent := alert("alertname", "HTTP5xxExporterAbsent", "severity", "critical", "error_class", "exporter", "owner", "sre-oncall")
+	absentFra := with(absent, "location", "fra")
+	absentIad := with(absent, "location", "iad")
 	gatewayCritical := with(gateway, "severity", "critical")
 	networkCritical := with(app, "alertname", "HTTP5xxNetworkErrors", "error_class", "network", "class", "network", "owner", "network",
 		"severity", "critical")
@@ -273,6 +275,13 @@ func TestInhibition(t *testing.T) {
 		{"exporter down leaves the deploy alert", down, deploy, false},
 		{"exporter down leaves the exporter's alerts", down, reload, false},
 		{"exporter down leaves absent", down, absent, false},
+		// A location whose exporter is down stops reporting too: absent
+		// would page sre-oncall a second time for the same cause.
+		{"exporter down mutes absent of its location", down, absentFra, true},
+		{"exporter down as critical mutes absent of its location", downCritical, absentFra, true},
+		{"exporter down leaves absent of other locations", down, absentIad, false},
+		{"exporter down without location leaves absent without location", downNoLocation, absent, false},
+		{"absent does not mute exporter down", absentFra, down, false},
 		{"exporter down does not mute itself", down, down, false},
 		{"exporter down without location mutes nothing", downNoLocation, appNoLocation, false},
 		{"exporter down without location leaves the SLO", downNoLocation, ticket, false},
@@ -409,4 +418,36 @@ func ruleLabels(r rulefmt.Rule, equal []string) model.LabelSet {
 		ls[model.LabelName(k)] = model.LabelValue(v)
 	}
 	return ls
+}
+
+// TestExporterDownComesBeforeAbsent checks the timing the inhibit rule from
+// HTTP5xxExporterDown to HTTP5xxExporterAbsent relies on: an exporter that
+// cannot be scraped makes both conditions true at the same scrape, so the
+// mute only works when ExporterDown fires (and reaches Alertmanager) first.
+func TestExporterDownComesBeforeAbsent(t *testing.T) {
+	pack, err := rulepack.Load("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down, absent []time.Duration
+	for _, r := range pack.Alerts() {
+		switch r.Alert {
+		case "HTTP5xxExporterDown":
+			down = append(down, time.Duration(r.For))
+		case "HTTP5xxExporterAbsent":
+			absent = append(absent, time.Duration(r.For))
+		}
+	}
+	if len(down) == 0 || len(absent) == 0 {
+		t.Fatalf("ExporterDown for %v, ExporterAbsent for %v: both alerts must exist", down, absent)
+	}
+	if slices.Min(down) >= slices.Min(absent) {
+		t.Errorf("HTTP5xxExporterDown fires after %v, HTTP5xxExporterAbsent after %v: absent would page before the alert that mutes it", slices.Min(down), slices.Min(absent))
+	}
+	rules := loadInhibitRules(t)
+	downFra := model.LabelSet{"alertname": "HTTP5xxExporterDown", "severity": "warning", "location": "fra", "error_class": "exporter"}
+	absentFra := model.LabelSet{"alertname": "HTTP5xxExporterAbsent", "severity": "critical", "location": "fra", "error_class": "exporter"}
+	if _, muted := routing.Inhibited(rules, []model.LabelSet{downFra}, absentFra); !muted {
+		t.Error("HTTP5xxExporterDown does not mute HTTP5xxExporterAbsent of its location")
+	}
 }
