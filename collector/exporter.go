@@ -89,10 +89,7 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	loc := o.Location
-	if loc == "" {
-		loc = cfg.Global.Location
-	}
+	loc := EffectiveLocation(o.Location, cfg)
 	m := NewMetrics(MetricsOptions{Location: loc, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets})
 	if o.Registerer != nil {
 		if err := m.Register(o.Registerer); err != nil {
@@ -115,7 +112,18 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 		e.sched.Stop()
 		return nil, err
 	}
+	m.ReloadOK.Set(1) // the first load counts as a successful one
+	m.ReloadTime.SetToCurrentTime()
 	return e, nil
+}
+
+// EffectiveLocation is the probing location: the --location flag when set,
+// else the config's global.location ("" when neither is).
+func EffectiveLocation(flag string, cfg *config.Config) string {
+	if flag != "" {
+		return flag
+	}
+	return cfg.Global.Location
 }
 
 // Location is the effective probing location ("" when unset).
@@ -140,7 +148,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		return errStopped
 	}
 	if old := e.cfg; old != nil {
-		if e.opts.Location == "" && cfg.Global.Location != old.Global.Location {
+		if EffectiveLocation(e.opts.Location, cfg) != e.location {
 			return errors.New("global.location cannot change on reload; restart the exporter")
 		}
 		if !slices.Equal(cfg.Global.Buckets, old.Global.Buckets) || !slices.Equal(cfg.Global.PhaseClassicBuckets, old.Global.PhaseClassicBuckets) {
@@ -168,7 +176,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			}
 			return fmt.Errorf("target %q: %w", t.Name, err)
 		}
-		next[t.Name] = &target{cfg: t, prober: p}
+		tg := &target{cfg: t, prober: p}
+		if prev := e.targets[t.Name]; prev != nil && prev.cfg.URL == t.URL {
+			tg.state.Store(prev.state.Load()) // a reload is not a state change
+		}
+		next[t.Name] = tg
 		ts = append(ts, t)
 	}
 

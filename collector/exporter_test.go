@@ -3,10 +3,12 @@ package collector
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,4 +191,48 @@ func TestResultOfAChangedTargetIsDropped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReloadIsNotAStateChange: "target is up/down" is logged at info when the
+// outcome changes, not again after every reload of an unchanged target.
+func TestReloadIsNotAStateChange(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer origin.Close()
+	var logs syncLog
+	e, err := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))},
+		loadConfig(t, oneTarget("shop", origin.URL, "shop")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	for i := range 3 {
+		if i > 0 {
+			if err := e.Apply(loadConfig(t, oneTarget("shop", origin.URL, "shop"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.ProbeNow(context.Background(), "shop"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), "target is up"); n != 1 {
+		t.Errorf("logged \"target is up\" %d times over two reloads of an unchanged target, want 1:\n%s", n, logs.String())
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -99,11 +98,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		logger.Error("cannot load configuration", "file", c.configFile, "err", err)
 		return 1
 	}
-	loc := c.location
-	if loc == "" {
-		loc = cfg.Global.Location
-	}
-	sat := saturation.NewManager(saturation.Options{Location: loc, Logger: logger.With("component", "saturation")})
+	sat := saturation.NewManager(saturation.Options{Location: collector.EffectiveLocation(c.location, cfg), Logger: logger.With("component", "saturation")})
 	defer sat.Close() // after exp.Stop (defers run last-in first-out)
 	reg.MustRegister(sat.Collector())
 
@@ -150,14 +145,9 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		return 1
 	}
 	defer exp.Stop()
-	exp.Metrics().ReloadOK.Set(1)
-	exp.Metrics().ReloadTime.SetToCurrentTime()
 	logger.Info("configuration loaded", "file", c.configFile, "targets", len(cfg.Targets), "location", exp.Location())
 
 	rl := &reloader{path: c.configFile, exp: exp, logger: logger, tokens: deploys.ReloadTokens, digest: digest}
-	var ready atomic.Bool
-	ready.Store(true)
-
 	mux := http.NewServeMux()
 	mux.Handle(c.metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -165,13 +155,9 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		Registry:          reg,
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "Not ready: no configuration loaded yet.", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "Ready.")
-	})
+	// The server starts only once the first configuration is loaded and
+	// probing, so whenever it answers, the exporter is ready.
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready.") })
 	mux.HandleFunc("/-/reload", rl.handle)
 	mux.Handle("/api/v1/deploys", deploys.Handler())
 	landing, err := web.NewLandingPage(web.LandingConfig{
