@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -113,10 +112,7 @@ func (f *remoteFlags) checkFrom(ctx context.Context, urls []string, validCodes s
 		out[i] = rc
 	}
 	if output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			fmt.Fprintf(stderr, "check: %v\n", err)
+		if !writeJSON(stdout, stderr, "check", out) {
 			return 2
 		}
 		return code

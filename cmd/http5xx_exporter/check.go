@@ -138,10 +138,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		}
 	}
 	if c.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reports); err != nil {
-			fmt.Fprintf(stderr, "check: %v\n", err)
+		if !writeJSON(stdout, stderr, "check", reports) {
 			return 2
 		}
 		return code
@@ -208,6 +205,18 @@ func printCheckReport(w io.Writer, r checkReport) {
 		fmt.Fprintf(w, "  error %s\n", r.Error)
 	}
 	fmt.Fprintf(w, "  %s\n", r.Verdict)
+}
+
+// writeJSON prints v as indented JSON for --output json; on a write error it
+// reports it as cmd's and returns false (the caller exits 2).
+func writeJSON(stdout, stderr io.Writer, cmd string, v any) bool {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return false
+	}
+	return true
 }
 
 func fmtSeconds(s float64) string {

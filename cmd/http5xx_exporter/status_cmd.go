@@ -68,10 +68,7 @@ func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 
 	m := newStatusMatrix(locs, docs, errs)
 	if c.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(m); err != nil {
-			fmt.Fprintf(stderr, "status: %v\n", err)
+		if !writeJSON(stdout, stderr, "status", m) {
 			return 2
 		}
 	} else {
