@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"reflect"
 	"slices"
 	"sync"
@@ -16,10 +15,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 	"github.com/http5xx/http5xx_exporter/collector/schedule"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // Sink consumes every probe result after the metrics: the status store,
@@ -34,11 +36,6 @@ type TargetSetter interface {
 	SetTargets(ts []*config.Target)
 }
 
-// Layerer decides which hop produced a 5xx answer.
-type Layerer interface {
-	Match(code int, h http.Header, body []byte) (layer, product string)
-}
-
 // Options are fixed for the exporter's lifetime.
 type Options struct {
 	// Location from --location; it wins over global.location.
@@ -49,9 +46,6 @@ type Options struct {
 	Registerer    prometheus.Registerer
 	Sinks         []Sink
 	Followers     []TargetSetter
-	// NewLayerer builds the fingerprint matcher from a config; nil leaves
-	// Result.Layer empty.
-	NewLayerer func(*config.Config) (Layerer, error)
 }
 
 // Exporter owns the running configuration, the probers and the scheduler.
@@ -67,11 +61,11 @@ type Exporter struct {
 	stopAll  context.CancelFunc
 	onDemand sync.WaitGroup
 
-	mu      sync.RWMutex
-	stopped bool
-	cfg     *config.Config
-	targets map[string]*target
-	layerer Layerer
+	mu       sync.RWMutex
+	stopped  bool
+	cfg      *config.Config
+	targets  map[string]*target
+	finisher *triage.Finisher
 }
 
 // errStopped is returned by what a stopped exporter no longer does.
@@ -155,16 +149,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			return errors.New("global.buckets and global.phase_classic_buckets cannot change on reload; restart the exporter")
 		}
 	}
-	var layerer Layerer
-	if e.opts.NewLayerer != nil {
-		l, err := e.opts.NewLayerer(cfg)
-		if err != nil {
-			return err
-		}
-		layerer = l
+	finisher, err := triage.ForConfig(cfg)
+	if err != nil {
+		return err
 	}
-	classifier := probe.NewClassifier(cfg.Classes)
-	popts := probe.Options{Location: e.location, Version: e.opts.Version, Classifier: classifier}
+	popts := probe.Options{Location: e.location, Version: e.opts.Version, Finisher: finisher}
 	next := make(map[string]*target, len(cfg.Targets))
 	ts := make([]*config.Target, 0, len(cfg.Targets))
 	for i := range cfg.Targets {
@@ -185,9 +174,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	}
 
 	classesChanged := e.cfg == nil || !reflect.DeepEqual(e.cfg.Classes, cfg.Classes)
-	e.metrics.SetTargets(ts, classifier, classesChanged)
+	e.metrics.SetTargets(ts, finisher, classesChanged)
 	old := e.targets
-	e.cfg, e.targets, e.layerer = cfg, next, layerer
+	e.cfg, e.targets, e.finisher = cfg, next, finisher
 
 	jobs := make([]schedule.Job, 0, len(ts))
 	for _, t := range ts {
@@ -229,9 +218,6 @@ func (e *Exporter) record(tg *target, r *probe.Result) {
 	defer e.mu.RUnlock()
 	if cur := e.targets[t.Name]; cur == nil || cur.cfg.URL != t.URL || cur.cfg.Service != t.Service {
 		return
-	}
-	if r.StatusCode >= 500 && r.Reason == probe.ReasonNone && e.layerer != nil {
-		r.Layer, r.Product = e.layerer.Match(r.StatusCode, r.Header, r.BodyPrefix)
 	}
 	e.metrics.Observe(r)
 	for _, s := range e.opts.Sinks {
@@ -319,4 +305,39 @@ func (e *Exporter) Reload(path string) error {
 	e.metrics.ReloadOK.Set(1)
 	e.metrics.ReloadTime.SetToCurrentTime()
 	return nil
+}
+
+// Gatherer holds the per-target series of one result alone, built with the
+// same collectors as the scheduled probes so names, labels and buckets are
+// identical; exporter-wide series (in-flight, lag, reload) mean nothing for
+// one probe and are left out. It serves /probe.
+func (e *Exporter) Gatherer(r *probe.Result) (prometheus.Gatherer, error) {
+	e.mu.RLock()
+	cfg, tg, finisher := e.cfg, e.targets[r.Target], e.finisher
+	e.mu.RUnlock()
+	if tg == nil {
+		return nil, fmt.Errorf("no configured target %q", r.Target)
+	}
+	m := NewMetrics(MetricsOptions{Location: e.location, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets})
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	m.SetTargets([]*config.Target{tg.cfg}, finisher, true)
+	m.Observe(r)
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := reg.Gather()
+		return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return !hasTargetLabel(mf) }), err
+	}), nil
+}
+
+func hasTargetLabel(mf *dto.MetricFamily) bool {
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == contract.LabelTarget {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
-	"github.com/http5xx/http5xx_exporter/collector/schedule"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // precreated are the codes every target exports from its first scrape, so
@@ -51,7 +51,7 @@ type Metrics struct {
 
 	mu         sync.RWMutex
 	targets    map[string]*targetMetrics
-	classifier *probe.Classifier
+	classifier *triage.Finisher
 }
 
 // MetricsOptions are the settings fixed at start.
@@ -135,11 +135,11 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 // targetMetrics are one target's bound children.
 type targetMetrics struct {
 	name, service, url, owner string
-	classifier                *probe.Classifier
+	classifier                *triage.Finisher
 
 	probes     prometheus.Counter
 	duration   prometheus.Observer
-	phases     [probe.NumPhases]prometheus.Observer
+	phases     [contract.NumPhases]prometheus.Observer
 	up         prometheus.Gauge
 	lastCode   prometheus.Gauge
 	lastTS     prometheus.Gauge
@@ -147,9 +147,9 @@ type targetMetrics struct {
 
 	mu       sync.Mutex // guards the lazily bound children below among Observe calls
 	codes    map[int]prometheus.Counter
-	failures [probe.NumReasons]prometheus.Counter
+	failures [contract.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
-	skipped  map[schedule.SkipReason]prometheus.Counter
+	skipped  map[contract.SkipReason]prometheus.Counter
 }
 
 type layerKey struct {
@@ -162,7 +162,7 @@ type layerKey struct {
 // targets that are gone or whose labels changed. A changed class table
 // rebinds the code and reason children only, since only their class and
 // owner labels change with it.
-func (m *Metrics) SetTargets(ts []*config.Target, c *probe.Classifier, classesChanged bool) {
+func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesChanged bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.classifier = c
@@ -201,19 +201,19 @@ func (m *Metrics) deleteTarget(name string) {
 
 // reclassify moves a target's code and reason counters to the classes of c.
 // Their class and owner labels change, so they are new series from 0.
-func (m *Metrics) reclassify(tm *targetMetrics, c *probe.Classifier) {
+func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 	match := prometheus.Labels{contract.LabelTarget: tm.name}
 	m.responses.DeletePartialMatch(match)
 	m.failures.DeletePartialMatch(match)
 	tm.classifier = c
 	tm.codes = make(map[int]prometheus.Counter, len(precreated)+2)
-	tm.failures = [probe.NumReasons]prometheus.Counter{}
+	tm.failures = [contract.NumReasons]prometheus.Counter{}
 	for _, code := range precreated {
 		tm.codes[code] = m.codeCounter(tm, code)
 	}
 }
 
-func (m *Metrics) bind(t *config.Target, c *probe.Classifier) *targetMetrics {
+func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 	n, s := t.Name, t.Service
 	tm := &targetMetrics{
 		name: n, service: s, url: t.URL, owner: t.Owner, classifier: c,
@@ -225,9 +225,9 @@ func (m *Metrics) bind(t *config.Target, c *probe.Classifier) *targetMetrics {
 		retryAfter: m.retryAfter.WithLabelValues(n, s),
 		codes:      make(map[int]prometheus.Counter, len(precreated)+2),
 		layers:     map[layerKey]prometheus.Counter{},
-		skipped:    map[schedule.SkipReason]prometheus.Counter{},
+		skipped:    map[contract.SkipReason]prometheus.Counter{},
 	}
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		tm.phases[p] = m.phases.WithLabelValues(n, s, p.String())
 	}
 	for _, code := range precreated {
@@ -255,7 +255,7 @@ func (m *Metrics) Observe(r *probe.Result) {
 	}
 	tm.probes.Inc()
 	tm.duration.Observe(r.Duration.Seconds())
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		if r.PhaseSeen[p] {
 			tm.phases[p].Observe(r.Phases[p].Seconds())
 		}
@@ -271,7 +271,7 @@ func (m *Metrics) Observe(r *probe.Result) {
 
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if r.Reason != probe.ReasonNone {
+	if r.Reason != contract.ReasonNone {
 		c := tm.failures[r.Reason]
 		if c == nil {
 			class, owner := tm.classifier.Reason(r.Reason)
@@ -299,7 +299,7 @@ func (m *Metrics) Observe(r *probe.Result) {
 }
 
 // Skipped counts a probe slot the scheduler could not use.
-func (m *Metrics) Skipped(target string, reason schedule.SkipReason) {
+func (m *Metrics) Skipped(target string, reason contract.SkipReason) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	tm := m.targets[target]

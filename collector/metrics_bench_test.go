@@ -8,14 +8,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 func benchResult() probe.Result {
 	r := probe.Result{Target: "shop", Start: time.Unix(1, 0), Duration: 120 * time.Millisecond, StatusCode: 503,
-		Class: "capacity", Owner: "sre-oncall", RetryAfter: 30 * time.Second}
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+		RetryAfter: 30 * time.Second, Verdict: triage.Verdict{Class: "capacity", Owner: "sre-oncall"}}
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		r.Phases[p], r.PhaseSeen[p] = time.Duration(p+1)*time.Millisecond, true
 	}
 	return r
@@ -23,11 +24,11 @@ func benchResult() probe.Result {
 
 // observeByLookup is the baseline: the same updates, finding each child by
 // its label values on every probe, as an exporter without bound children does.
-func observeByLookup(m *Metrics, c *probe.Classifier, r *probe.Result) {
+func observeByLookup(m *Metrics, c *triage.Finisher, r *probe.Result) {
 	n, s := r.Target, "shop"
 	m.probes.WithLabelValues(n, s).Inc()
 	m.duration.WithLabelValues(n, s).Observe(r.Duration.Seconds())
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		if r.PhaseSeen[p] {
 			m.phases.WithLabelValues(n, s, p.String()).Observe(r.Phases[p].Seconds())
 		}
@@ -43,7 +44,7 @@ func observeByLookup(m *Metrics, c *probe.Classifier, r *probe.Result) {
 // BenchmarkObserve measures the metric update path of one probe result and
 // reports its cost against the label-lookup baseline run in the same process.
 func BenchmarkObserve(b *testing.B) {
-	c := probe.NewClassifier(config.DefaultClasses())
+	c := triage.Default()
 	newM := func() *Metrics {
 		m := NewMetrics(MetricsOptions{Location: "eu", Buckets: goldenBuckets})
 		if err := m.Register(prometheus.NewRegistry()); err != nil {
@@ -77,7 +78,7 @@ func BenchmarkObserve(b *testing.B) {
 
 func TestObserveAllocatesNothing(t *testing.T) {
 	m := NewMetrics(MetricsOptions{Buckets: goldenBuckets})
-	m.SetTargets(goldenTargets(), probe.NewClassifier(config.DefaultClasses()), true)
+	m.SetTargets(goldenTargets(), triage.Default(), true)
 	r := benchResult()
 	m.Observe(&r) // binds the lazily created children
 	if n := testing.AllocsPerRun(100, func() { m.Observe(&r) }); n != 0 {

@@ -22,7 +22,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
-	"github.com/http5xx/http5xx_exporter/collector/schedule"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -45,14 +45,14 @@ func goldenResults() []probe.Result {
 			r.Phases[i], r.PhaseSeen[i] = d, true
 		}
 	}
-	ok := probe.Result{Target: "shop", Start: start, Duration: 120 * time.Millisecond, StatusCode: 200, Class: "2xx", Success: true}
+	ok := probe.Result{Target: "shop", Start: start, Duration: 120 * time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
 	phases(&ok, 2*time.Millisecond, 3*time.Millisecond, 0, 100*time.Millisecond, 15*time.Millisecond)
-	ok.PhaseSeen[probe.PhaseTLS] = false
+	ok.PhaseSeen[contract.PhaseTLS] = false
 	busy := probe.Result{Target: "shop", Start: start.Add(time.Minute), Duration: 40 * time.Millisecond, StatusCode: 503, RetryAfter: 30 * time.Second}
 	phases(&busy, time.Millisecond, time.Millisecond, 0, 30*time.Millisecond, time.Millisecond)
-	bad := probe.Result{Target: "checkout", Start: start, Duration: 300 * time.Millisecond, StatusCode: 502, Layer: "proxy", Product: "nginx"}
+	bad := probe.Result{Target: "checkout", Start: start, Duration: 300 * time.Millisecond, StatusCode: 502, Verdict: triage.Verdict{Layer: "proxy", Product: "nginx"}}
 	phases(&bad, time.Millisecond, 2*time.Millisecond, 0, 290*time.Millisecond, time.Millisecond)
-	hung := probe.Result{Target: "checkout", Start: start.Add(time.Minute), Duration: 2 * time.Second, Reason: probe.ReasonTimeout, Err: errors.New("deadline")}
+	hung := probe.Result{Target: "checkout", Start: start.Add(time.Minute), Duration: 2 * time.Second, Reason: contract.ReasonTimeout, Err: errors.New("deadline")}
 	phases(&hung, time.Millisecond, time.Millisecond)
 	return []probe.Result{ok, busy, bad, hung}
 }
@@ -64,7 +64,7 @@ func newGoldenRegistry(t *testing.T, location string) (*prometheus.Registry, *Me
 	if err := m.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	m.SetTargets(goldenTargets(), probe.NewClassifier(config.DefaultClasses()), true)
+	m.SetTargets(goldenTargets(), triage.Default(), true)
 	return reg, m
 }
 
@@ -88,12 +88,12 @@ func TestGoldenMetrics(t *testing.T) {
 	reg, m := newGoldenRegistry(t, "eu")
 	for _, r := range goldenResults() {
 		r.Class, r.Owner = m.classifier.Code(r.StatusCode)
-		if r.Reason != probe.ReasonNone {
+		if r.Reason != contract.ReasonNone {
 			r.Class, r.Owner = m.classifier.Reason(r.Reason)
 		}
 		m.Observe(&r)
 	}
-	m.Skipped("checkout", schedule.SkipOverlap)
+	m.Skipped("checkout", contract.SkipOverlap)
 	m.Inflight.Set(0)
 	m.Lag.Observe(0.002)
 	m.ReloadOK.Set(1)
@@ -185,8 +185,8 @@ func TestGoldenCoversContract(t *testing.T) {
 
 func TestSeriesBudgetPerTarget(t *testing.T) {
 	reg, m := newGoldenRegistry(t, "eu")
-	r := probe.Result{Target: "shop", Start: time.Unix(1, 0), Duration: time.Millisecond, StatusCode: 200, Class: "2xx", Success: true}
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+	r := probe.Result{Target: "shop", Start: time.Unix(1, 0), Duration: time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		r.PhaseSeen[p] = true
 	}
 	m.Observe(&r)
@@ -245,10 +245,10 @@ func TestClassChangeKeepsOtherSeries(t *testing.T) {
 	reg, m := newGoldenRegistry(t, "")
 	busy := probe.Result{Target: "shop", Duration: time.Second, StatusCode: 503}
 	m.Observe(&busy)
-	m.Skipped("shop", schedule.SkipOverlap)
+	m.Skipped("shop", contract.SkipOverlap)
 
 	classes := []config.Class{{Name: "busy", Codes: config.StatusCodes{{Lo: 503, Hi: 503}}, Owner: "capacity-team"}}
-	m.SetTargets(goldenTargets(), probe.NewClassifier(classes), true)
+	m.SetTargets(goldenTargets(), mustFinisher(t, classes), true)
 
 	for _, c := range []struct {
 		name string
@@ -256,7 +256,7 @@ func TestClassChangeKeepsOtherSeries(t *testing.T) {
 		want float64
 	}{
 		{"probes_total", testutil.ToFloat64(m.probes.WithLabelValues("shop", "shop")), 1},
-		{"skipped_probes_total", testutil.ToFloat64(m.skipped.WithLabelValues("shop", "shop", string(schedule.SkipOverlap))), 1},
+		{"skipped_probes_total", testutil.ToFloat64(m.skipped.WithLabelValues("shop", "shop", string(contract.SkipOverlap))), 1},
 		{"last_status_code", testutil.ToFloat64(m.lastCode.WithLabelValues("shop", "shop")), 503},
 		{"responses_total under the new class", testutil.ToFloat64(m.responses.WithLabelValues("shop", "shop", "503", "busy", "capacity-team")), 0},
 	} {
@@ -286,11 +286,11 @@ func TestRemovedTargetSeriesStayGone(t *testing.T) {
 		wg.Go(func() {
 			// A code and reason never seen before: their children are bound now.
 			r := probe.Result{Target: "checkout", StatusCode: 100 + i%900}
-			f := probe.Result{Target: "checkout", Reason: probe.Reason(1 + i%int(probe.NumReasons-1))}
+			f := probe.Result{Target: "checkout", Reason: contract.Reason(1 + i%int(contract.NumReasons-1))}
 			close(ready)
 			m.Observe(&r)
 			m.Observe(&f)
-			m.Skipped("checkout", schedule.SkipReason(fmt.Sprint("r", i)))
+			m.Skipped("checkout", contract.SkipReason(fmt.Sprint("r", i)))
 		})
 		<-ready
 		m.SetTargets(goldenTargets()[:1], c, false)
@@ -299,4 +299,13 @@ func TestRemovedTargetSeriesStayGone(t *testing.T) {
 			t.Fatalf("iteration %d: removed target checkout is exported again", i)
 		}
 	}
+}
+
+func mustFinisher(t *testing.T, classes []config.Class) *triage.Finisher {
+	t.Helper()
+	f, err := triage.New(classes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

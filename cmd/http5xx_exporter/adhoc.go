@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/status"
-	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
 )
 
 // remoteCheck is one URL checked from every location.

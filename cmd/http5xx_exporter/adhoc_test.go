@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 )
 
 func TestCheckFrom(t *testing.T) {

@@ -14,10 +14,11 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 
+	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/config"
-	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
-	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // checkCommand is `check URL...`: one probe per URL, a verdict per URL.
@@ -69,31 +70,22 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		// Each location's exporter probes the URLs itself (GET /api/v1/check).
 		return c.remote.checkFrom(ctx, c.urls, c.validCodes, c.timeout, c.output, stdout, stderr)
 	}
-	classes := config.DefaultClasses()
-	var rules []config.FingerprintRule
+	finisher := triage.Default()
 	if c.configFile != "" {
 		cfg, err := config.Load(c.configFile)
+		if err == nil {
+			finisher, err = triage.ForConfig(cfg)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "check: %v\n", err)
 			return 2
 		}
-		classes, rules = cfg.Classes, cfg.Fingerprints
 	}
 	valid, err := config.ParseStatusCodes(c.validCodes)
 	if err != nil {
 		fmt.Fprintf(stderr, "check: --valid-status-codes: %v\n", err)
 		return 2
 	}
-	matcher, err := fingerprint.New(rules)
-	if err != nil {
-		fmt.Fprintf(stderr, "check: %v\n", err)
-		return 2
-	}
-	firstMove := map[string]string{}
-	for _, cl := range classes {
-		firstMove[cl.Name] = cl.FirstMove
-	}
-	classifier := probe.NewClassifier(classes)
 	follow := !c.noRedirects
 	probers := make([]*probe.Prober, len(c.urls))
 	for i, raw := range c.urls {
@@ -107,7 +99,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		t.Method, t.Headers, t.ValidStatusCodes, t.FollowRedirects = c.method, c.headers, valid, &follow
 		t.Interval, t.Timeout = model.Duration(c.timeout), model.Duration(c.timeout)
 		t.TLS.InsecureSkipVerify = c.insecure
-		p, err := probe.New(t, probe.Options{Location: c.location, Version: version.Version, Classifier: classifier})
+		p, err := probe.New(t, probe.Options{Location: c.location, Version: version.Version, Finisher: finisher})
 		if err != nil {
 			fmt.Fprintf(stderr, "check: %s: %v\n", raw, err)
 			return 2
@@ -123,10 +115,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		go func() {
 			defer wg.Done()
 			r := p.Probe(ctx)
-			if r.StatusCode >= 500 && r.Reason == probe.ReasonNone {
-				r.Layer, r.Product = matcher.Match(r.StatusCode, r.Header, r.BodyPrefix)
-			}
-			reports[i] = newCheckReport(c.urls[i], c.location, &r, firstMove[r.Class])
+			reports[i] = newCheckReport(c.urls[i], c.location, &r)
 		}()
 	}
 	wg.Wait()
@@ -149,9 +138,8 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	return code
 }
 
-func newCheckReport(u, location string, r *probe.Result, firstMove string) checkReport {
+func newCheckReport(u, location string, r *probe.Result) checkReport {
 	rep := adhoc.NewReport(u, location, r)
-	rep.FirstMove = firstMove
 	return checkReport{Report: rep, Verdict: verdict(rep)}
 }
 
@@ -192,7 +180,7 @@ func printCheckReport(w io.Writer, r checkReport) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  total %s", fmtSeconds(r.Seconds))
-	for p := probe.Phase(0); p < probe.NumPhases; p++ {
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		if v, ok := r.Phases[p.String()]; ok {
 			fmt.Fprintf(w, "  %s %s", p, fmtSeconds(v))
 		}

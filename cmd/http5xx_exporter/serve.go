@@ -22,12 +22,11 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/http5xx/http5xx_exporter/collector"
+	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
-	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
 	"github.com/http5xx/http5xx_exporter/collector/status"
-	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
 )
 
 // serveCommand is the default command: load the config, probe, serve.
@@ -138,7 +137,6 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		Registerer:    reg,
 		Sinks:         []collector.Sink{deploys, store},
 		Followers:     []collector.TargetSetter{sat, deploys, store},
-		NewLayerer:    newLayerer,
 	}, cfg)
 	if err != nil {
 		logger.Error("cannot start probing", "file", c.configFile, "err", err)
@@ -241,15 +239,6 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 			rl.reloadIfChanged()
 		}
 	}
-}
-
-// newLayerer builds the error-layer matcher from a config's fingerprint rules.
-func newLayerer(c *config.Config) (collector.Layerer, error) {
-	m, err := fingerprint.New(c.Fingerprints)
-	if err != nil {
-		return nil, err // a plain nil, not a nil *Matcher in the interface
-	}
-	return m, nil
 }
 
 // reloader serializes reloads from SIGHUP, POST /-/reload and file changes.

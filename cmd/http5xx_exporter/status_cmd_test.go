@@ -19,9 +19,9 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/http5xx/http5xx_exporter/collector"
+	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/status"
-	"github.com/http5xx/http5xx_exporter/collector/status/adhoc"
 )
 
 // statusOrigin answers 200 on /ok, 502 on /bad and 504 on /slow, and 502

@@ -96,20 +96,9 @@ func (t *Target) TimeoutDuration() time.Duration  { return time.Duration(t.Timeo
 // Follows reports whether redirects are followed (defaults already applied).
 func (t *Target) Follows() bool { return t.FollowRedirects != nil && *t.FollowRedirects }
 
-// The saturation source types.
-const (
-	SaturationNginx      = "nginx_stub_status"
-	SaturationPHPFPM     = "php_fpm_status"
-	SaturationJSON       = "json"
-	SaturationPrometheus = "prometheus"
-)
-
-// SaturationTypes lists the valid Saturation.Type values.
-var SaturationTypes = []string{SaturationNginx, SaturationPHPFPM, SaturationJSON, SaturationPrometheus}
-
 // Saturation configures where a target's saturation is read from.
 type Saturation struct {
-	// Type is one of nginx_stub_status, php_fpm_status, json, prometheus.
+	// Type is one of contract.SaturationTypes.
 	Type     string         `yaml:"type"`
 	URL      string         `yaml:"url"`
 	Interval model.Duration `yaml:"interval"`
@@ -126,23 +115,12 @@ type Saturation struct {
 	BodySizeLimit ByteSize `yaml:"body_size_limit"`
 }
 
-// The layers a fingerprint rule may name, from the client inwards.
-const (
-	LayerCDN          = "cdn"
-	LayerLoadBalancer = "load_balancer"
-	LayerProxy        = "proxy"
-	LayerOrigin       = "origin"
-)
-
-// Layers lists the valid FingerprintRule.Layer values.
-var Layers = []string{LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin}
-
 // FingerprintRule maps an answer's signature to the layer that produced it.
 // A rule matches when every pattern it sets matches.
 type FingerprintRule struct {
 	Header  string `yaml:"header"`  // header name; Match applies to its value
 	Match   string `yaml:"match"`   // regexp on the header value
 	Body    string `yaml:"body"`    // regexp on the first bytes of the body
-	Layer   string `yaml:"layer"`   // cdn, load_balancer, proxy, origin
+	Layer   string `yaml:"layer"`   // one of contract.Layers
 	Product string `yaml:"product"` // e.g. nginx, envoy, cloudflare
 }

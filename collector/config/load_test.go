@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 )
@@ -32,7 +33,7 @@ var badConfigs = map[string]string{
 	"bad-duplicate-key.yml":                    `testdata/bad-duplicate-key.yml:4: targets[0].url: key "url" written twice (first at line 3)`,
 	"bad-fingerprint-empty.yml":                `testdata/bad-fingerprint-empty.yml:2: fingerprints[0]: needs header and match, or body`,
 	"bad-fingerprint-header-without-match.yml": `testdata/bad-fingerprint-header-without-match.yml:2: fingerprints[0].match: must be set with header`,
-	"bad-fingerprint-layer.yml":                `testdata/bad-fingerprint-layer.yml:4: fingerprints[0].layer: "edge" is not one of cdn, load_balancer, proxy, origin`,
+	"bad-fingerprint-layer.yml":                `testdata/bad-fingerprint-layer.yml:4: fingerprints[0].layer: "edge" is not one of cdn, load_balancer, proxy, origin, unknown`,
 	"bad-fingerprint-product.yml":              `testdata/bad-fingerprint-product.yml:5: fingerprints[0].product: "cloud flare" may only hold letters, digits, '_', '.', ':' and '-'`,
 	"bad-fingerprint-regexp.yml":               `testdata/bad-fingerprint-regexp.yml:3: fingerprints[0].match: "(cloudflare" is not a valid regular expression: missing closing )`,
 	"bad-follow-redirects-type.yml":            `testdata/bad-follow-redirects-type.yml:4: targets[0].follow_redirects: "sometimes" is not true or false`,
@@ -219,16 +220,16 @@ func TestLoadFull(t *testing.T) {
 	if metrics.Method != "POST" || metrics.Interval != api.Interval || metrics.Service != "api-service" {
 		t.Errorf("api-metrics did not inherit api's settings through <<: %+v", metrics)
 	}
-	if metrics.Saturation.Type != SaturationPrometheus || metrics.Saturation.Interval != metrics.Interval {
+	if metrics.Saturation.Type != contract.SaturationPrometheus || metrics.Saturation.Interval != metrics.Interval {
 		t.Errorf("api-metrics saturation = %+v", metrics.Saturation)
 	}
 	if got, want := *api.Saturation, (Saturation{Type: "json", URL: "https://api.example.com/stats", Interval: model.Duration(20 * time.Second), Timeout: model.Duration(time.Second), Max: 100, Field: "workers.busy", BodySizeLimit: 16 << 10}); got != want {
 		t.Errorf("api saturation = %+v, want %+v", got, want)
 	}
-	if got, _ := CodeClass(cfg.Classes, 429); got != "capacity" {
+	if got := classOf(cfg.Classes, 429); got != "capacity" {
 		t.Errorf("429 is in class %q, want capacity: the file's classes replace the default table", got)
 	}
-	if got, _ := CodeClass(cfg.Classes, 520); got != "app" {
+	if got := classOf(cfg.Classes, 520); got != "app" {
 		t.Errorf("520 is in class %q, want app (5xx) once the default table is replaced", got)
 	}
 }
@@ -597,4 +598,15 @@ func TestTargetFilesSkipMainFileByAnotherName(t *testing.T) {
 	if len(cfg.Targets) != 2 {
 		t.Errorf("%d targets, want home and a", len(cfg.Targets))
 	}
+}
+
+// classOf names the first class whose codes hold code (the file's table has
+// no overlaps, so the first is the only one).
+func classOf(classes []Class, code int) string {
+	for _, c := range classes {
+		if c.Codes.Contains(code) {
+			return c.Name
+		}
+	}
+	return ""
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/saturation/selector"
 )
 
@@ -187,10 +188,11 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 }
 
 func (r report) validateSaturation(p string, s *Saturation) {
+	src, known := contract.SaturationSourceOf(s.Type)
 	if s.Type == "" {
-		r.errorf(p+".type", "must be set to one of %s", strings.Join(SaturationTypes, ", "))
-	} else if !slices.Contains(SaturationTypes, s.Type) {
-		r.errorf(p+".type", "%q is not one of %s", s.Type, strings.Join(SaturationTypes, ", "))
+		r.errorf(p+".type", "must be set to one of %s", strings.Join(contract.SaturationTypes(), ", "))
+	} else if !known {
+		r.errorf(p+".type", "%q is not one of %s", s.Type, strings.Join(contract.SaturationTypes(), ", "))
 	}
 	if s.URL == "" {
 		r.errorf(p+".url", "must be set")
@@ -201,32 +203,32 @@ func (r report) validateSaturation(p string, s *Saturation) {
 	r.checkPositiveSize(p+".body_size_limit", s.BodySizeLimit)
 
 	// The sources parse field and metric with these same functions.
-	switch s.Type {
-	case SaturationJSON:
+	switch {
+	case src.Field:
 		if s.Field == "" {
 			r.errorf(p+".field", "must be set for type %s", s.Type)
 		} else if _, err := selector.ParseField(s.Field); err != nil {
 			r.errorf(p+".field", "%q is not a dotted path such as pools.web.busy: %v", s.Field, err)
 		}
-	case SaturationPrometheus:
+	case src.Metric:
 		if s.Metric == "" {
 			r.errorf(p+".metric", "must be set for type %s", s.Type)
 		} else if _, err := selector.ParseMetric(s.Metric); err != nil {
 			r.errorf(p+".metric", "%q is not a metric name with optional {label matchers}: %v", s.Metric, err)
 		}
 	}
-	if s.Field != "" && s.Type != SaturationJSON {
-		r.errorf(p+".field", "is only used by type %s", SaturationJSON)
+	if s.Field != "" && !src.Field {
+		r.errorf(p+".field", "is only used by type %s", contract.SaturationJSON)
 	}
-	if s.Metric != "" && s.Type != SaturationPrometheus {
-		r.errorf(p+".metric", "is only used by type %s", SaturationPrometheus)
+	if s.Metric != "" && !src.Metric {
+		r.errorf(p+".metric", "is only used by type %s", contract.SaturationPrometheus)
 	}
 	switch {
 	case math.IsNaN(s.Max) || math.IsInf(s.Max, 0):
 		r.errorf(p+".max", "%v is not a finite number", s.Max)
 	case s.Max < 0:
 		r.errorf(p+".max", "must not be negative")
-	case s.Max == 0 && s.Type != SaturationPHPFPM && slices.Contains(SaturationTypes, s.Type):
+	case s.Max == 0 && src.NeedsMax:
 		// php-fpm reports its own capacity; every other source needs it.
 		r.errorf(p+".max", "must be greater than 0 for type %s", s.Type)
 	}
@@ -280,8 +282,8 @@ func (r report) validateClasses(classes []Class) {
 		}
 		for j, reason := range c.Reasons {
 			rp := indexPath(p+".reasons", j)
-			if !slices.Contains(Reasons, reason) {
-				r.errorf(rp, "%q is not one of %s", reason, strings.Join(Reasons, ", "))
+			if _, ok := contract.ParseReason(reason); !ok {
+				r.errorf(rp, "%q is not one of %s", reason, strings.Join(contract.ReasonNames(), ", "))
 				continue
 			}
 			if prev, dup := reasons[reason]; dup && prev.class != i {
@@ -296,8 +298,8 @@ func (r report) validateClasses(classes []Class) {
 func (r report) validateFingerprints(rules []FingerprintRule) {
 	for i, rule := range rules {
 		p := indexPath("fingerprints", i)
-		if !slices.Contains(Layers, rule.Layer) {
-			r.errorf(p+".layer", "%q is not one of %s", rule.Layer, strings.Join(Layers, ", "))
+		if !slices.Contains(contract.Layers(), rule.Layer) {
+			r.errorf(p+".layer", "%q is not one of %s", rule.Layer, strings.Join(contract.Layers(), ", "))
 		}
 		if rule.Product == "" {
 			r.errorf(p+".product", "must be set")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // Products the built-in rules recognise. README.md has the table with the
@@ -39,20 +41,20 @@ func builtinProducts() []string {
 func layerOf(product string, code int) string {
 	switch product {
 	case productCloudflare, productCloudFront, productFastly, productAkamai:
-		return LayerCDN
+		return contract.LayerCDN
 	case productAWSELB, productGFE, productHAProxy:
-		return LayerLoadBalancer
+		return contract.LayerLoadBalancer
 	case productNginx, productEnvoy, productVarnish, productKong:
-		return LayerProxy
+		return contract.LayerProxy
 	case productApache:
 		if code == http.StatusInternalServerError {
-			return LayerOrigin
+			return contract.LayerOrigin
 		}
-		return LayerProxy
+		return contract.LayerProxy
 	case productApp:
-		return LayerOrigin
+		return contract.LayerOrigin
 	}
-	return LayerUnknown
+	return contract.LayerUnknown
 }
 
 // builtin applies the built-in rules. The body (a hop's own default error
@@ -66,15 +68,15 @@ func (b *builtins) match(code int, h http.Header, body []byte) (layer, product s
 	fromHeader := headerProduct(code, h)
 	switch {
 	case fromBody != "" && fromHeader != "" && fromBody != fromHeader:
-		return LayerUnknown, ProductUnknown
+		return contract.LayerUnknown, contract.ProductUnknown
 	case fromBody != "":
 		return layerOf(fromBody, code), fromBody
 	case fromHeader != "":
 		return layerOf(fromHeader, code), fromHeader
 	case b.isApp(h, body):
-		return LayerOrigin, productApp
+		return contract.LayerOrigin, productApp
 	}
-	return LayerUnknown, ProductUnknown
+	return contract.LayerUnknown, contract.ProductUnknown
 }
 
 // builtins holds the built-in signatures, converted once to the byte

@@ -16,21 +16,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
-
-// The layers an answer can be attributed to.
-const (
-	LayerCDN          = "cdn"
-	LayerLoadBalancer = "load_balancer"
-	LayerProxy        = "proxy"
-	LayerOrigin       = "origin"
-	LayerUnknown      = "unknown"
-)
-
-// ProductUnknown is the product of answers no rule recognises.
-const ProductUnknown = "unknown"
 
 // MaxBody bounds body inspection: Match looks at most at this many leading
 // bytes, whatever it is given (the prober keeps the same amount).
@@ -57,7 +47,7 @@ type rule struct {
 // ones. A rule matches when every pattern it sets matches.
 func New(rules []config.FingerprintRule) (*Matcher, error) {
 	m := &Matcher{rules: make([]rule, 0, len(rules)), builtins: newBuiltins()}
-	products := append([]string{ProductUnknown}, builtinProducts()...)
+	products := append([]string{contract.ProductUnknown}, builtinProducts()...)
 	for i, r := range rules {
 		c, err := compile(r)
 		if err != nil {
@@ -73,11 +63,11 @@ func New(rules []config.FingerprintRule) (*Matcher, error) {
 
 func compile(r config.FingerprintRule) (rule, error) {
 	c := rule{layer: r.Layer, product: r.Product}
-	if !validLayer(r.Layer) {
-		return c, fmt.Errorf("layer %q is not one of cdn, load_balancer, proxy, origin, unknown", r.Layer)
+	if !slices.Contains(contract.Layers(), r.Layer) {
+		return c, fmt.Errorf("layer %q is not one of %s", r.Layer, strings.Join(contract.Layers(), ", "))
 	}
 	if c.product == "" {
-		c.product = ProductUnknown
+		c.product = contract.ProductUnknown
 	}
 	if r.Header == "" && r.Body == "" {
 		return c, fmt.Errorf("rule for product %q sets neither header nor body", c.product)
@@ -100,14 +90,6 @@ func compile(r config.FingerprintRule) (rule, error) {
 		}
 	}
 	return c, nil
-}
-
-func validLayer(l string) bool {
-	switch l {
-	case LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin, LayerUnknown:
-		return true
-	}
-	return false
 }
 
 func (r *rule) matches(h http.Header, body []byte) bool {
@@ -136,11 +118,6 @@ func (m *Matcher) Match(code int, h http.Header, body []byte) (layer, product st
 		}
 	}
 	return m.builtins.match(code, h, body)
-}
-
-// Layers lists every layer Match can return.
-func (m *Matcher) Layers() []string {
-	return []string{LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin, LayerUnknown}
 }
 
 // Products lists every product Match can return, sorted: the built-in ones,

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // answer is one recorded-shape answer from testdata/: a raw HTTP/1.1
@@ -45,57 +46,57 @@ func TestBuiltinFixtures(t *testing.T) {
 		file           string
 		layer, product string
 	}{
-		{"nginx-502.http", LayerProxy, "nginx"},
-		{"nginx-504-server-tokens-off.http", LayerProxy, "nginx"},
-		{"openresty-503.http", LayerProxy, "nginx"},
+		{"nginx-502.http", contract.LayerProxy, "nginx"},
+		{"nginx-504-server-tokens-off.http", contract.LayerProxy, "nginx"},
+		{"openresty-503.http", contract.LayerProxy, "nginx"},
 		// The origin's nginx wrote the page; the CDN only carried it.
-		{"nginx-502-behind-cloudflare.http", LayerProxy, "nginx"},
-		{"nginx-504-behind-cloudfront.http", LayerProxy, "nginx"},
-		{"apache-502-proxy-error.http", LayerProxy, "apache"},
-		{"apache-503-signature-off.http", LayerProxy, "apache"},
-		{"apache-500.http", LayerOrigin, "apache"},
-		{"envoy-503-upstream-connect.http", LayerProxy, "envoy"},
-		{"envoy-503-no-healthy-upstream.http", LayerProxy, "envoy"},
-		{"envoy-504-upstream-timeout.http", LayerProxy, "envoy"},
-		{"kong-502.http", LayerProxy, "kong"},
-		{"varnish-503.http", LayerProxy, "varnish"},
-		{"haproxy-503.http", LayerLoadBalancer, "haproxy"},
-		{"haproxy-504.http", LayerLoadBalancer, "haproxy"},
-		{"aws-alb-502.http", LayerLoadBalancer, "aws_elb"},
-		{"aws-alb-503.http", LayerLoadBalancer, "aws_elb"},
-		{"gfe-502.http", LayerLoadBalancer, "gfe"},
-		{"cloudflare-522.http", LayerCDN, "cloudflare"},
-		{"cloudflare-502-edge.http", LayerCDN, "cloudflare"},
-		{"cloudflare-521-plain.http", LayerCDN, "cloudflare"},
-		{"cloudflare-524-head.http", LayerCDN, "cloudflare"},
-		{"cloudfront-502.http", LayerCDN, "cloudfront"},
-		{"fastly-503.http", LayerCDN, "fastly"},
-		{"fastly-503-no-details.http", LayerCDN, "fastly"},
-		{"akamai-503.http", LayerCDN, "akamai"},
-		{"akamai-504-no-server.http", LayerCDN, "akamai"},
-		{"origin-500-php-behind-cloudflare.http", LayerOrigin, "app"},
-		{"origin-500-spring.http", LayerOrigin, "app"},
-		{"origin-503-gunicorn.http", LayerOrigin, "app"},
+		{"nginx-502-behind-cloudflare.http", contract.LayerProxy, "nginx"},
+		{"nginx-504-behind-cloudfront.http", contract.LayerProxy, "nginx"},
+		{"apache-502-proxy-error.http", contract.LayerProxy, "apache"},
+		{"apache-503-signature-off.http", contract.LayerProxy, "apache"},
+		{"apache-500.http", contract.LayerOrigin, "apache"},
+		{"envoy-503-upstream-connect.http", contract.LayerProxy, "envoy"},
+		{"envoy-503-no-healthy-upstream.http", contract.LayerProxy, "envoy"},
+		{"envoy-504-upstream-timeout.http", contract.LayerProxy, "envoy"},
+		{"kong-502.http", contract.LayerProxy, "kong"},
+		{"varnish-503.http", contract.LayerProxy, "varnish"},
+		{"haproxy-503.http", contract.LayerLoadBalancer, "haproxy"},
+		{"haproxy-504.http", contract.LayerLoadBalancer, "haproxy"},
+		{"aws-alb-502.http", contract.LayerLoadBalancer, "aws_elb"},
+		{"aws-alb-503.http", contract.LayerLoadBalancer, "aws_elb"},
+		{"gfe-502.http", contract.LayerLoadBalancer, "gfe"},
+		{"cloudflare-522.http", contract.LayerCDN, "cloudflare"},
+		{"cloudflare-502-edge.http", contract.LayerCDN, "cloudflare"},
+		{"cloudflare-521-plain.http", contract.LayerCDN, "cloudflare"},
+		{"cloudflare-524-head.http", contract.LayerCDN, "cloudflare"},
+		{"cloudfront-502.http", contract.LayerCDN, "cloudfront"},
+		{"fastly-503.http", contract.LayerCDN, "fastly"},
+		{"fastly-503-no-details.http", contract.LayerCDN, "fastly"},
+		{"akamai-503.http", contract.LayerCDN, "akamai"},
+		{"akamai-504-no-server.http", contract.LayerCDN, "akamai"},
+		{"origin-500-php-behind-cloudflare.http", contract.LayerOrigin, "app"},
+		{"origin-500-spring.http", contract.LayerOrigin, "app"},
+		{"origin-503-gunicorn.http", contract.LayerOrigin, "app"},
 		// Passed through a CDN or proxy with a body nobody can vouch for:
 		// blaming the hop that carried it would page the wrong team.
-		{"ambiguous-500-behind-cloudflare.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-500-behind-cloudfront.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-500-behind-fastly.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-502-behind-envoy.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-500-google-frontend.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-502-server-nginx-no-body.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-503-plain.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-504-empty.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-520-without-cloudflare.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-500-mentions-nginx.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-502-conflicting-claims.http", LayerUnknown, ProductUnknown},
+		{"ambiguous-500-behind-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-500-behind-cloudfront.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-500-behind-fastly.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-502-behind-envoy.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-500-google-frontend.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-502-server-nginx-no-body.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-503-plain.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-504-empty.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-520-without-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-500-mentions-nginx.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-502-conflicting-claims.http", contract.LayerUnknown, contract.ProductUnknown},
 		// An origin's own text that happens to say "error code: N" is not
 		// Cloudflare's plain-text answer, which says that and nothing else.
-		{"ambiguous-500-error-code-behind-cloudflare.http", LayerUnknown, ProductUnknown},
-		{"ambiguous-503-error-code-text-behind-cloudflare.http", LayerUnknown, ProductUnknown},
+		{"ambiguous-500-error-code-behind-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
+		{"ambiguous-503-error-code-text-behind-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
 		// CloudFront's heading is plain English; without CloudFront on the
 		// path an origin that writes it is not CloudFront.
-		{"ambiguous-500-request-not-satisfied.http", LayerUnknown, ProductUnknown},
+		{"ambiguous-500-request-not-satisfied.http", contract.LayerUnknown, contract.ProductUnknown},
 	}
 	m, err := New(nil)
 	if err != nil {
@@ -113,7 +114,7 @@ func TestBuiltinFixtures(t *testing.T) {
 			if layer != tt.layer || product != tt.product {
 				t.Errorf("Match = %s/%s, want %s/%s", layer, product, tt.layer, tt.product)
 			}
-			if !slices.Contains(m.Layers(), layer) || !slices.Contains(m.Products(), product) {
+			if !slices.Contains(contract.Layers(), layer) || !slices.Contains(m.Products(), product) {
 				t.Errorf("%s/%s is outside Layers() or Products()", layer, product)
 			}
 		})
@@ -138,15 +139,15 @@ func TestBoundedBody(t *testing.T) {
 	}
 	// Past MaxBody nothing counts: a signature there is ignored.
 	far := append(bytes.Repeat([]byte("x"), MaxBody), "upstream connect error or disconnect/reset before headers"...)
-	if l, p := m.Match(503, nil, far); l != LayerUnknown || p != ProductUnknown {
+	if l, p := m.Match(503, nil, far); l != contract.LayerUnknown || p != contract.ProductUnknown {
 		t.Errorf("signature past MaxBody: got %s/%s, want unknown", l, p)
 	}
 	// A prefix too short for the page still has Cloudflare's own code.
-	if l, p := m.Match(a.code, a.header, a.body[:64]); l != LayerCDN || p != "cloudflare" {
+	if l, p := m.Match(a.code, a.header, a.body[:64]); l != contract.LayerCDN || p != "cloudflare" {
 		t.Errorf("522 with a short prefix: got %s/%s, want cdn/cloudflare", l, p)
 	}
 	// Without its code the page's head is still enough.
-	if l, p := m.Match(502, a.header, a.body[:1024]); l != LayerCDN || p != "cloudflare" {
+	if l, p := m.Match(502, a.header, a.body[:1024]); l != contract.LayerCDN || p != "cloudflare" {
 		t.Errorf("branded page head: got %s/%s, want cdn/cloudflare", l, p)
 	}
 }
@@ -170,13 +171,13 @@ func TestUserRules(t *testing.T) {
 		body           string
 		layer, product string
 	}{
-		{"header regexp", 502, http.Header{"X-Edge-Error": {"edge-timeout"}}, "", LayerCDN, "acme_edge"},
-		{"header regexp, second value", 502, http.Header{"X-Edge-Error": {"none", "edge-down"}}, "", LayerCDN, "acme_edge"},
-		{"header regexp misses", 502, http.Header{"X-Edge-Error": {"origin"}}, "", LayerUnknown, ProductUnknown},
-		{"header presence", 503, http.Header{"X-Lb": {""}}, "", LayerLoadBalancer, "f5"},
-		{"body", 500, nil, "<hr><center>Acme Platform</center>", LayerProxy, "acme_router"},
-		{"header and body, user rule wins over built-in", 502, nginx.header, string(nginx.body), LayerLoadBalancer, "ingress"},
-		{"header without body falls through to built-ins", 504, http.Header{"Server": {"nginx"}}, "<hr><center>nginx</center>", LayerProxy, "nginx"},
+		{"header regexp", 502, http.Header{"X-Edge-Error": {"edge-timeout"}}, "", contract.LayerCDN, "acme_edge"},
+		{"header regexp, second value", 502, http.Header{"X-Edge-Error": {"none", "edge-down"}}, "", contract.LayerCDN, "acme_edge"},
+		{"header regexp misses", 502, http.Header{"X-Edge-Error": {"origin"}}, "", contract.LayerUnknown, contract.ProductUnknown},
+		{"header presence", 503, http.Header{"X-Lb": {""}}, "", contract.LayerLoadBalancer, "f5"},
+		{"body", 500, nil, "<hr><center>Acme Platform</center>", contract.LayerProxy, "acme_router"},
+		{"header and body, user rule wins over built-in", 502, nginx.header, string(nginx.body), contract.LayerLoadBalancer, "ingress"},
+		{"header without body falls through to built-ins", 504, http.Header{"Server": {"nginx"}}, "<hr><center>nginx</center>", contract.LayerProxy, "nginx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +187,7 @@ func TestUserRules(t *testing.T) {
 			}
 		})
 	}
-	for _, p := range []string{"acme_edge", "f5", "acme_router", "ingress", "nginx", ProductUnknown} {
+	for _, p := range []string{"acme_edge", "f5", "acme_router", "ingress", "nginx", contract.ProductUnknown} {
 		if !slices.Contains(m.Products(), p) {
 			t.Errorf("Products() lacks %q: %v", p, m.Products())
 		}

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/http5xx/http5xx_exporter/collector/config"
 )
 
 // BenchmarkProbe compares one probe with the cheapest equivalent request: a
@@ -52,16 +50,4 @@ func BenchmarkProbe(b *testing.B) {
 			b.ReportMetric(perOp/baseline, "x-baseline")
 		}
 	})
-}
-
-func BenchmarkClassifier(b *testing.B) {
-	c := NewClassifier(config.DefaultClasses())
-	codes := []int{200, 404, 500, 502, 503, 504, 520, 599}
-	b.ReportAllocs()
-	var i int
-	for b.Loop() {
-		c.Code(codes[i%len(codes)])
-		c.Reason(Reason(i%int(NumReasons-1)) + 1)
-		i++
-	}
 }

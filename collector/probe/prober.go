@@ -15,6 +15,9 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // maxResponseHeaderBytes bounds the response headers; more is too_large.
@@ -28,28 +31,28 @@ type Options struct {
 	Location string
 	// Version goes into the User-Agent.
 	Version string
-	// Classifier maps codes and reasons to class and owner; nil classifies
-	// by hundred only.
-	Classifier *Classifier
+	// Finisher triages every outcome (class, owner, layer, product, first
+	// move); nil uses the default class table and the built-in fingerprints.
+	Finisher *triage.Finisher
 }
 
 // Prober probes one target. It is safe for concurrent use; the HTTP client
 // is built once and reused by every probe.
 type Prober struct {
-	name       string
-	method     string
-	url        string
-	host       string // Host header override, "" for the URL's host
-	body       string
-	header     http.Header // read-only after New, shared by every request
-	timeout    time.Duration
-	bodyLimit  int64
-	valid      config.StatusCodes
-	follow     bool
-	maxHops    int
-	classifier *Classifier
-	transport  *http.Transport
-	client     *http.Client
+	name      string
+	method    string
+	url       string
+	host      string // Host header override, "" for the URL's host
+	body      string
+	header    http.Header // read-only after New, shared by every request
+	timeout   time.Duration
+	bodyLimit int64
+	valid     config.StatusCodes
+	follow    bool
+	maxHops   int
+	finisher  *triage.Finisher
+	transport *http.Transport
+	client    *http.Client
 }
 
 // New builds the prober of t, whose defaults must already be applied.
@@ -80,17 +83,17 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	}
 
 	p := &Prober{
-		name:       t.Name,
-		method:     t.Method,
-		url:        t.URL,
-		body:       t.Body,
-		header:     make(http.Header, len(t.Headers)+2),
-		timeout:    timeout,
-		bodyLimit:  int64(t.BodySizeLimit),
-		valid:      t.ValidStatusCodes,
-		follow:     t.Follows(),
-		maxHops:    t.MaxRedirects,
-		classifier: opts.Classifier,
+		name:      t.Name,
+		method:    t.Method,
+		url:       t.URL,
+		body:      t.Body,
+		header:    make(http.Header, len(t.Headers)+2),
+		timeout:   timeout,
+		bodyLimit: int64(t.BodySizeLimit),
+		valid:     t.ValidStatusCodes,
+		follow:    t.Follows(),
+		maxHops:   t.MaxRedirects,
+		finisher:  opts.Finisher,
 	}
 	if p.method == "" {
 		p.method = http.MethodGet
@@ -111,8 +114,8 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if p.bodyLimit <= 0 {
 		p.bodyLimit = math.MaxInt64 - 1 // no limit; the timeout still bounds the read
 	}
-	if p.classifier == nil {
-		p.classifier = NewClassifier(nil)
+	if p.finisher == nil {
+		p.finisher = triage.Default()
 	}
 	version := opts.Version
 	if version == "" {
@@ -196,7 +199,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	req, err := http.NewRequestWithContext(ctx, p.method, p.url, body)
 	if err != nil { // New parsed the URL; only a broken method gets here
 		res.Err = err
-		p.finish(&res, tr, ReasonMalformed)
+		p.finish(&res, tr, contract.ReasonMalformed)
 		return res
 	}
 	req.Header = p.header
@@ -223,7 +226,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 
 	res.BodyBytes, res.BodyPrefix, err = p.readBody(resp)
 	resp.Body.Close()
-	reason := ReasonNone
+	reason := contract.ReasonNone
 	if err != nil {
 		res.Err = fmt.Errorf("reading body of %d answer: %w", resp.StatusCode, err)
 		reason = reasonFor(err, tr.state(), ctx.Err() != nil)
@@ -236,7 +239,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 // bytes of a 5xx answer.
 func (p *Prober) readBody(resp *http.Response) (n int64, prefix []byte, err error) {
 	if resp.StatusCode >= 500 && resp.StatusCode <= 599 {
-		prefix = make([]byte, min(BodyPrefixLimit, p.bodyLimit))
+		prefix = make([]byte, min(fingerprint.MaxBody, p.bodyLimit))
 		var m int
 		for m < len(prefix) && err == nil {
 			var k int
@@ -260,16 +263,13 @@ func (p *Prober) readBody(resp *http.Response) (n int64, prefix []byte, err erro
 	return n, prefix, err
 }
 
-// finish records the phases and duration and classifies the outcome.
-func (p *Prober) finish(res *Result, tr *tracer, reason Reason) {
+// finish records the phases and duration, judges success and has the
+// finisher triage the outcome.
+func (p *Prober) finish(res *Result, tr *tracer, reason contract.Reason) {
 	now := time.Now()
 	tr.finish(res, now)
 	res.Duration = now.Sub(res.Start)
 	res.Reason = reason
-	if reason != ReasonNone {
-		res.Class, res.Owner = p.classifier.Reason(reason)
-		return
-	}
-	res.Class, res.Owner = p.classifier.Code(res.StatusCode)
-	res.Success = p.valid.Contains(res.StatusCode)
+	res.Success = reason == contract.ReasonNone && p.valid.Contains(res.StatusCode)
+	res.Verdict = p.finisher.Verdict(res.StatusCode, reason, res.Header, res.BodyPrefix)
 }

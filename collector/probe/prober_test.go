@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 	"github.com/prometheus/common/model"
 )
 
@@ -41,7 +44,7 @@ func testTarget(url string) *config.Target {
 
 func newProber(t testing.TB, tgt *config.Target) *Prober {
 	t.Helper()
-	p, err := New(tgt, Options{Location: "fra1", Version: "1.2.3", Classifier: NewClassifier(config.DefaultClasses())})
+	p, err := New(tgt, Options{Location: "fra1", Version: "1.2.3", Finisher: triage.Default()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -158,7 +161,7 @@ func TestProbeStatusClasses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			res := probeOnce(t, testTarget(codeServer(t, tc.code, tc.set)))
-			if res.Err != nil || res.Reason != ReasonNone {
+			if res.Err != nil || res.Reason != contract.ReasonNone {
 				t.Fatalf("Err = %v, Reason = %v; want an answer", res.Err, res.Reason)
 			}
 			if res.StatusCode != tc.code || res.Class != tc.class || res.Owner != tc.owner || res.Success != tc.success {
@@ -271,29 +274,29 @@ func TestProbeReasons(t *testing.T) {
 		name    string
 		url     string
 		mod     func(*config.Target)
-		want    Reason
+		want    contract.Reason
 		code    int // status code kept alongside the reason
 		class   string
 		timeout time.Duration
 	}{
-		{name: "dns", url: "http://http5xx-probe-test.invalid/", want: ReasonDNS, class: "network"},
-		{name: "connect_refused", url: "http://" + closedPort + "/", want: ReasonConnectRefused, class: "gateway"},
-		{name: "tls against plain http", url: strings.Replace(plain.URL, "http://", "https://", 1), want: ReasonTLS, class: "network"},
-		{name: "tls unknown authority", url: untrusted.URL, want: ReasonTLS, class: "network"},
-		{name: "connect_timeout in the TLS handshake", url: "https://" + silentTLS + "/", want: ReasonConnectTimeout, class: "timeout", timeout: 300 * time.Millisecond},
-		{name: "timeout waiting for headers", url: "http://" + hang + "/", want: ReasonTimeout, class: "timeout", timeout: 300 * time.Millisecond},
-		{name: "timeout in a trickling body", url: srv.URL + "/trickle", want: ReasonTimeout, code: 200, class: "timeout", timeout: 300 * time.Millisecond},
-		{name: "reset", url: "http://" + reset + "/", want: ReasonReset, class: "gateway"},
-		{name: "closed before answer", url: "http://" + closeEarly + "/", want: ReasonReset, class: "gateway"},
-		{name: "body cut short", url: "http://" + cutShort + "/", want: ReasonReset, code: 502, class: "gateway"},
-		{name: "garbage", url: "http://" + garbage + "/", want: ReasonMalformed, class: "gateway"},
-		{name: "broken chunking", url: "http://" + badChunks + "/", want: ReasonMalformed, code: 200, class: "gateway"},
+		{name: "dns", url: "http://http5xx-probe-test.invalid/", want: contract.ReasonDNS, class: "network"},
+		{name: "connect_refused", url: "http://" + closedPort + "/", want: contract.ReasonConnectRefused, class: "gateway"},
+		{name: "tls against plain http", url: strings.Replace(plain.URL, "http://", "https://", 1), want: contract.ReasonTLS, class: "network"},
+		{name: "tls unknown authority", url: untrusted.URL, want: contract.ReasonTLS, class: "network"},
+		{name: "connect_timeout in the TLS handshake", url: "https://" + silentTLS + "/", want: contract.ReasonConnectTimeout, class: "timeout", timeout: 300 * time.Millisecond},
+		{name: "timeout waiting for headers", url: "http://" + hang + "/", want: contract.ReasonTimeout, class: "timeout", timeout: 300 * time.Millisecond},
+		{name: "timeout in a trickling body", url: srv.URL + "/trickle", want: contract.ReasonTimeout, code: 200, class: "timeout", timeout: 300 * time.Millisecond},
+		{name: "reset", url: "http://" + reset + "/", want: contract.ReasonReset, class: "gateway"},
+		{name: "closed before answer", url: "http://" + closeEarly + "/", want: contract.ReasonReset, class: "gateway"},
+		{name: "body cut short", url: "http://" + cutShort + "/", want: contract.ReasonReset, code: 502, class: "gateway"},
+		{name: "garbage", url: "http://" + garbage + "/", want: contract.ReasonMalformed, class: "gateway"},
+		{name: "broken chunking", url: "http://" + badChunks + "/", want: contract.ReasonMalformed, code: 200, class: "gateway"},
 		{name: "body over the limit", url: srv.URL + "/big", mod: func(tgt *config.Target) { tgt.BodySizeLimit = 1024 },
-			want: ReasonTooLarge, code: 200, class: "app"},
-		{name: "headers over the limit", url: "http://" + hugeHeaders + "/", want: ReasonTooLarge, class: "app"},
-		{name: "redirect loop", url: srv.URL + "/loop/a", mod: follow, want: ReasonRedirectLoop, code: 302, class: "app"},
+			want: contract.ReasonTooLarge, code: 200, class: "app"},
+		{name: "headers over the limit", url: "http://" + hugeHeaders + "/", want: contract.ReasonTooLarge, class: "app"},
+		{name: "redirect loop", url: srv.URL + "/loop/a", mod: follow, want: contract.ReasonRedirectLoop, code: 302, class: "app"},
 		{name: "too many redirects", url: srv.URL + "/hops/0", mod: func(tgt *config.Target) { follow(tgt); tgt.MaxRedirects = 3 },
-			want: ReasonRedirectLoop, code: 301, class: "app"},
+			want: contract.ReasonRedirectLoop, code: 301, class: "app"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -327,10 +330,10 @@ func TestProbeBodyLimits(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/err", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write(bytes.Repeat([]byte("e"), 3*BodyPrefixLimit))
+		w.Write(bytes.Repeat([]byte("e"), 3*fingerprint.MaxBody))
 	})
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
-		w.Write(bytes.Repeat([]byte("o"), 3*BodyPrefixLimit))
+		w.Write(bytes.Repeat([]byte("o"), 3*fingerprint.MaxBody))
 	})
 	mux.HandleFunc("/exact", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadGateway)
@@ -342,15 +345,15 @@ func TestProbeBodyLimits(t *testing.T) {
 		name       string
 		path       string
 		limit      config.ByteSize
-		reason     Reason
+		reason     contract.Reason
 		bodyBytes  int64
 		prefixSize int
 	}{
-		{"5xx prefix bounded", "/err", 1 << 20, ReasonNone, 3 * BodyPrefixLimit, BodyPrefixLimit},
-		{"no prefix for 2xx", "/ok", 1 << 20, ReasonNone, 3 * BodyPrefixLimit, 0},
-		{"prefix within a small limit", "/err", 100, ReasonTooLarge, 100, 100},
-		{"body exactly at the limit", "/exact", 100, ReasonNone, 100, 100},
-		{"one byte over the limit", "/exact", 99, ReasonTooLarge, 99, 99},
+		{"5xx prefix bounded", "/err", 1 << 20, contract.ReasonNone, 3 * fingerprint.MaxBody, fingerprint.MaxBody},
+		{"no prefix for 2xx", "/ok", 1 << 20, contract.ReasonNone, 3 * fingerprint.MaxBody, 0},
+		{"prefix within a small limit", "/err", 100, contract.ReasonTooLarge, 100, 100},
+		{"body exactly at the limit", "/exact", 100, contract.ReasonNone, 100, 100},
+		{"one byte over the limit", "/exact", 99, contract.ReasonTooLarge, 99, 99},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -388,7 +391,7 @@ func TestProbeFollowsRedirects(t *testing.T) {
 	}
 	// With keep-alives off, each hop has its own connection: the final hop's
 	// phases are complete.
-	if !res.PhaseSeen[PhaseConnect] || !res.PhaseSeen[PhaseTransfer] {
+	if !res.PhaseSeen[contract.PhaseConnect] || !res.PhaseSeen[contract.PhaseTransfer] {
 		t.Errorf("final hop phases not seen: %v", res.PhaseSeen)
 	}
 }
@@ -479,8 +482,8 @@ func TestProbeConnectionReuse(t *testing.T) {
 					t.Fatalf("probe %d: code %d err %v", i, res.StatusCode, res.Err)
 				}
 				// A reused connection has no connect phase.
-				if wantConnect := !tc.keepAlive || i == 0; res.PhaseSeen[PhaseConnect] != wantConnect {
-					t.Errorf("probe %d: connect seen %v, want %v", i, res.PhaseSeen[PhaseConnect], wantConnect)
+				if wantConnect := !tc.keepAlive || i == 0; res.PhaseSeen[contract.PhaseConnect] != wantConnect {
+					t.Errorf("probe %d: connect seen %v, want %v", i, res.PhaseSeen[contract.PhaseConnect], wantConnect)
 				}
 			}
 			if got := conns.Load(); got != tc.wantConns {
@@ -505,7 +508,7 @@ func TestProbePhases(t *testing.T) {
 	}
 	_, securePort, _ := net.SplitHostPort(secure.Listener.Addr().String())
 
-	all := func(seen ...Phase) (out [NumPhases]bool) {
+	all := func(seen ...contract.Phase) (out [contract.NumPhases]bool) {
 		for _, p := range seen {
 			out[p] = true
 		}
@@ -514,13 +517,13 @@ func TestProbePhases(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		url  string
-		want [NumPhases]bool
+		want [contract.NumPhases]bool
 	}{
-		{"http to an IP", plain.URL, all(PhaseConnect, PhaseProcessing, PhaseTransfer)},
-		{"https to an IP", secure.URL, all(PhaseConnect, PhaseTLS, PhaseProcessing, PhaseTransfer)},
+		{"http to an IP", plain.URL, all(contract.PhaseConnect, contract.PhaseProcessing, contract.PhaseTransfer)},
+		{"https to an IP", secure.URL, all(contract.PhaseConnect, contract.PhaseTLS, contract.PhaseProcessing, contract.PhaseTransfer)},
 		// httptest's certificate names example.com; localhost comes from the
 		// hosts file, so this resolves without leaving the machine.
-		{"https to a name", "https://localhost:" + securePort, all(PhaseResolve, PhaseConnect, PhaseTLS, PhaseProcessing, PhaseTransfer)},
+		{"https to a name", "https://localhost:" + securePort, all(contract.PhaseResolve, contract.PhaseConnect, contract.PhaseTLS, contract.PhaseProcessing, contract.PhaseTransfer)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -537,7 +540,7 @@ func TestProbePhases(t *testing.T) {
 				t.Errorf("PhaseSeen = %v, want %v", res.PhaseSeen, tc.want)
 			}
 			var sum time.Duration
-			for p := range NumPhases {
+			for p := range contract.NumPhases {
 				if res.PhaseSeen[p] != (res.Phases[p] > 0) {
 					t.Errorf("phase %v: seen %v, duration %v", p, res.PhaseSeen[p], res.Phases[p])
 				}
@@ -565,7 +568,7 @@ func TestProbeThroughProxy(t *testing.T) {
 	if res.StatusCode != 502 || res.Class != "gateway" || asked.Load() != "http://origin.invalid/health" {
 		t.Errorf("code %d class %q, proxy asked for %v (err %v)", res.StatusCode, res.Class, asked.Load(), res.Err)
 	}
-	if res.PhaseSeen[PhaseResolve] {
+	if res.PhaseSeen[contract.PhaseResolve] {
 		t.Error("resolved a name although the proxy was to do it")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // errRedirectLoop is wrapped by the redirect policy's errors.
@@ -31,36 +33,36 @@ var errBodyTooLarge = errors.New("body exceeds body_size_limit")
 //     was up is the network or host refusing it → connect_refused;
 //   - the peer closing or resetting → reset; anything else the HTTP parser
 //     rejected → malformed.
-func reasonFor(err error, hop hopState, expired bool) Reason {
+func reasonFor(err error, hop hopState, expired bool) contract.Reason {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, errRedirectLoop):
-		return ReasonRedirectLoop
+		return contract.ReasonRedirectLoop
 	case errors.Is(err, errBodyTooLarge), isHeaderTooLarge(err):
-		return ReasonTooLarge
+		return contract.ReasonTooLarge
 	case errors.As(err, &dnsErr):
-		return ReasonDNS
+		return contract.ReasonDNS
 	case expired || isTimeout(err):
 		switch {
 		case hop.dnsStarted && !hop.dnsOK:
-			return ReasonDNS
+			return contract.ReasonDNS
 		case !hop.gotConn:
-			return ReasonConnectTimeout
+			return contract.ReasonConnectTimeout
 		default:
-			return ReasonTimeout
+			return contract.ReasonTimeout
 		}
 	// net/http turns a plain-HTTP answer to the ClientHello into an error
 	// of no TLS type; the hop state still says the handshake failed.
 	case isTLSError(err), hop.tlsStarted && !hop.tlsOK && !hop.gotConn:
-		return ReasonTLS
+		return contract.ReasonTLS
 	case errors.Is(err, syscall.ECONNREFUSED), !hop.gotConn:
-		return ReasonConnectRefused
+		return contract.ReasonConnectRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNABORTED),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return ReasonReset
+		return contract.ReasonReset
 	default:
-		return ReasonMalformed
+		return contract.ReasonMalformed
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // BenchmarkTimeoutOvershoot measures by how much a probe outlives its timeout
@@ -72,7 +73,7 @@ func BenchmarkTimeoutOvershoot(b *testing.B) {
 			for b.Loop() {
 				start := time.Now()
 				r := p.Probe(context.Background())
-				if r.Reason != ReasonTimeout {
+				if r.Reason != contract.ReasonTimeout {
 					b.Fatalf("reason %v, want timeout", r.Reason)
 				}
 				over += time.Since(start) - timeout

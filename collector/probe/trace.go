@@ -5,6 +5,8 @@ import (
 	"net/http/httptrace"
 	"sync"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // tracer records what one probe went through, from httptrace callbacks.
@@ -15,7 +17,7 @@ type tracer struct {
 	mu       sync.Mutex
 	finished bool
 
-	start, end [NumPhases]time.Time
+	start, end [contract.NumPhases]time.Time
 	hop        hopState
 	remoteAddr string
 }
@@ -52,17 +54,17 @@ func (tr *tracer) getConn(string) {
 	if tr.finished {
 		return
 	}
-	tr.start, tr.end = [NumPhases]time.Time{}, [NumPhases]time.Time{}
+	tr.start, tr.end = [contract.NumPhases]time.Time{}, [contract.NumPhases]time.Time{}
 	tr.hop, tr.remoteAddr = hopState{}, ""
 }
 
-func (tr *tracer) startPhase(p Phase, now time.Time) {
+func (tr *tracer) startPhase(p contract.Phase, now time.Time) {
 	if tr.start[p].IsZero() {
 		tr.start[p] = now
 	}
 }
 
-func (tr *tracer) endPhase(p Phase, now time.Time) {
+func (tr *tracer) endPhase(p contract.Phase, now time.Time) {
 	if !tr.start[p].IsZero() {
 		tr.end[p] = now
 	}
@@ -73,7 +75,7 @@ func (tr *tracer) dnsStart(httptrace.DNSStartInfo) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.startPhase(PhaseResolve, now)
+		tr.startPhase(contract.PhaseResolve, now)
 		tr.hop.dnsStarted = true
 	}
 }
@@ -83,7 +85,7 @@ func (tr *tracer) dnsDone(info httptrace.DNSDoneInfo) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.endPhase(PhaseResolve, now)
+		tr.endPhase(contract.PhaseResolve, now)
 		tr.hop.dnsOK = info.Err == nil
 	}
 }
@@ -96,7 +98,7 @@ func (tr *tracer) connectStart(string, string) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.startPhase(PhaseConnect, now)
+		tr.startPhase(contract.PhaseConnect, now)
 	}
 }
 
@@ -105,7 +107,7 @@ func (tr *tracer) connectDone(_, _ string, err error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished && !tr.hop.connectOK {
-		tr.endPhase(PhaseConnect, now)
+		tr.endPhase(contract.PhaseConnect, now)
 		tr.hop.connectOK = err == nil
 	}
 }
@@ -115,7 +117,7 @@ func (tr *tracer) tlsHandshakeStart() {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.startPhase(PhaseTLS, now)
+		tr.startPhase(contract.PhaseTLS, now)
 		tr.hop.tlsStarted = true
 	}
 }
@@ -125,7 +127,7 @@ func (tr *tracer) tlsHandshakeDone(_ tls.ConnectionState, err error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.endPhase(PhaseTLS, now)
+		tr.endPhase(contract.PhaseTLS, now)
 		tr.hop.tlsOK = err == nil
 	}
 }
@@ -146,7 +148,7 @@ func (tr *tracer) wroteRequest(httptrace.WroteRequestInfo) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.startPhase(PhaseProcessing, now)
+		tr.startPhase(contract.PhaseProcessing, now)
 	}
 }
 
@@ -155,8 +157,8 @@ func (tr *tracer) gotFirstResponseByte() {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
-		tr.endPhase(PhaseProcessing, now)
-		tr.startPhase(PhaseTransfer, now)
+		tr.endPhase(contract.PhaseProcessing, now)
+		tr.startPhase(contract.PhaseTransfer, now)
 	}
 }
 
@@ -173,7 +175,7 @@ func (tr *tracer) finish(res *Result, now time.Time) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.finished = true
-	for p := range NumPhases {
+	for p := range contract.NumPhases {
 		if tr.start[p].IsZero() {
 			continue
 		}

@@ -101,13 +101,13 @@ func (o *origin) setFailing(path string, fail bool) {
 func target(name, typ, url string, mod ...func(*config.Saturation)) *config.Target {
 	s := &config.Saturation{Type: typ, URL: url, Interval: model.Duration(time.Hour), Timeout: model.Duration(2 * time.Second)}
 	switch typ {
-	case TypeNginxStubStatus:
+	case contract.SaturationNginx:
 		s.Max = 1024
-	case TypePHPFPMStatus:
+	case contract.SaturationPHPFPM:
 		s.Max = 40
-	case TypeJSON:
+	case contract.SaturationJSON:
 		s.Field, s.Max = "pools.web.busy", 64
-	case TypePrometheus:
+	case contract.SaturationPrometheus:
 		s.Metric, s.Max = `app_busy_workers{pool="web"}`, 64
 	}
 	for _, f := range mod {
@@ -172,15 +172,15 @@ func TestSources(t *testing.T) {
 			limit := func(s *config.Saturation) { s.BodySizeLimit = 64 << 10 }
 			short := func(s *config.Saturation) { s.Timeout = model.Duration(200 * time.Millisecond) }
 			m.SetTargets([]*config.Target{
-				target("web", TypeNginxStubStatus, o.URL+"/nginx_status"),
-				target("php", TypePHPFPMStatus, o.URL+"/fpm-status"),
-				target("api", TypeJSON, o.URL+"/health"),
-				target("app", TypePrometheus, o.URL+"/metrics"),
-				target("garbage", TypeJSON, o.URL+"/garbage"),
-				target("huge", TypePrometheus, o.URL+"/huge", limit),
-				target("huge-declared", TypeNginxStubStatus, o.URL+"/huge-declared", limit),
-				target("slow", TypeNginxStubStatus, o.URL+"/slow", short),
-				target("error", TypePHPFPMStatus, o.URL+"/missing"),
+				target("web", contract.SaturationNginx, o.URL+"/nginx_status"),
+				target("php", contract.SaturationPHPFPM, o.URL+"/fpm-status"),
+				target("api", contract.SaturationJSON, o.URL+"/health"),
+				target("app", contract.SaturationPrometheus, o.URL+"/metrics"),
+				target("garbage", contract.SaturationJSON, o.URL+"/garbage"),
+				target("huge", contract.SaturationPrometheus, o.URL+"/huge", limit),
+				target("huge-declared", contract.SaturationNginx, o.URL+"/huge-declared", limit),
+				target("slow", contract.SaturationNginx, o.URL+"/slow", short),
+				target("error", contract.SaturationPHPFPM, o.URL+"/missing"),
 				target("invalid", "redis", o.URL+"/redis"),
 				{Name: "no-saturation", URL: o.URL},
 			})
@@ -227,7 +227,7 @@ func TestSources(t *testing.T) {
 					series("web", "nginx_stub_status", "0"),
 				},
 			))
-			if r, src, ok := m.Get("php"); !ok || r != 0.45 || src != TypePHPFPMStatus {
+			if r, src, ok := m.Get("php"); !ok || r != 0.45 || src != contract.SaturationPHPFPM {
 				t.Errorf("Get(php) = %v, %q, %v", r, src, ok)
 			}
 			for _, name := range []string{"slow", "no-saturation", "nope"} {
@@ -254,10 +254,10 @@ func TestBrokenSourcesDoNotDisturbOthers(t *testing.T) {
 		s.Timeout = model.Duration(5 * time.Second)
 	}
 	m.SetTargets([]*config.Target{
-		target("web", TypeNginxStubStatus, o.URL+"/nginx_status", fast),
-		target("slow", TypeNginxStubStatus, o.URL+"/slow", slow),
-		target("huge", TypePrometheus, o.URL+"/huge", fast, func(s *config.Saturation) { s.BodySizeLimit = 1 << 10 }),
-		target("garbage", TypeJSON, o.URL+"/garbage", fast),
+		target("web", contract.SaturationNginx, o.URL+"/nginx_status", fast),
+		target("slow", contract.SaturationNginx, o.URL+"/slow", slow),
+		target("huge", contract.SaturationPrometheus, o.URL+"/huge", fast, func(s *config.Saturation) { s.BodySizeLimit = 1 << 10 }),
+		target("garbage", contract.SaturationJSON, o.URL+"/garbage", fast),
 	})
 	// While the slow source hangs on its first reading, the healthy one keeps
 	// being read on its own schedule.
@@ -275,7 +275,7 @@ func TestBrokenSourcesDoNotDisturbOthers(t *testing.T) {
 	// Removing the hanging source cancels its reading instead of waiting
 	// out its 5s timeout.
 	start := time.Now()
-	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, o.URL+"/nginx_status", fast)})
+	m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, o.URL+"/nginx_status", fast)})
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("SetTargets took %v stopping a hanging reading", d)
 	}
@@ -291,9 +291,9 @@ func TestSetTargets(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m.Collector())
 
-	a := func() *config.Target { return target("a", TypeJSON, o.URL+"/health") }
+	a := func() *config.Target { return target("a", contract.SaturationJSON, o.URL+"/health") }
 	b := func(mod ...func(*config.Saturation)) *config.Target {
-		return target("b", TypePrometheus, o.URL+"/metrics", mod...)
+		return target("b", contract.SaturationPrometheus, o.URL+"/metrics", mod...)
 	}
 	m.SetTargets([]*config.Target{a(), b()})
 	waitFor(t, "both read", func() bool { return o.hitCount("/health") == 1 && o.hitCount("/metrics") == 1 })
@@ -347,7 +347,7 @@ func TestFailuresAndRecovery(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m.Collector())
 
-	m.SetTargets([]*config.Target{target("api", TypeJSON, o.URL+"/health", func(s *config.Saturation) {
+	m.SetTargets([]*config.Target{target("api", contract.SaturationJSON, o.URL+"/health", func(s *config.Saturation) {
 		s.Interval = model.Duration(10 * time.Millisecond)
 	})})
 	waitFor(t, "first reading", func() bool { _, _, ok := m.Get("api"); return ok })
@@ -375,7 +375,7 @@ func TestFailuresAndRecovery(t *testing.T) {
 // record keeps the last good ratio for StaleAfter-1 failures in a row.
 func TestRecordKeepsLastGoodRatio(t *testing.T) {
 	m := NewManager(Options{})
-	p := m.newPoller(specOf(target("t", TypeJSON, "http://127.0.0.1:1/")))
+	p := m.newPoller(specOf(target("t", contract.SaturationJSON, "http://127.0.0.1:1/")))
 	m.pollers["t"] = p
 	boom := errors.New("boom")
 
@@ -410,7 +410,7 @@ func TestClamp(t *testing.T) {
 	o := newOrigin(t)
 	m := NewManager(Options{})
 	defer m.Close()
-	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, o.URL+"/nginx_status", func(s *config.Saturation) { s.Max = 100 })})
+	m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, o.URL+"/nginx_status", func(s *config.Saturation) { s.Max = 100 })})
 	waitFor(t, "reading", func() bool { _, _, ok := m.Get("web"); return ok })
 	if r, _, _ := m.Get("web"); r != 1 {
 		t.Errorf("291 of 100 connections: ratio %v, want 1", r)
@@ -422,11 +422,11 @@ func TestClose(t *testing.T) {
 	m := NewManager(Options{})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m.Collector())
-	m.SetTargets([]*config.Target{target("slow", TypeNginxStubStatus, o.URL+"/slow")})
+	m.SetTargets([]*config.Target{target("slow", contract.SaturationNginx, o.URL+"/slow")})
 	waitFor(t, "the slow reading started", func() bool { return o.hitCount("/slow") == 1 })
 	m.Close() // returns with the reading cancelled, not after its timeout
 	m.Close()
-	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, o.URL+"/nginx_status")})
+	m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, o.URL+"/nginx_status")})
 	gatherAndCompare(t, reg, "")
 	if n := o.hitCount("/nginx_status"); n != 0 {
 		t.Errorf("closed manager started a poller (%d reads)", n)
@@ -436,7 +436,7 @@ func TestClose(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	tg := &config.Target{
 		Name: "t", Interval: model.Duration(7 * time.Second), Timeout: model.Duration(3 * time.Second),
-		Saturation: &config.Saturation{Type: TypeJSON, URL: "http://x/"},
+		Saturation: &config.Saturation{Type: contract.SaturationJSON, URL: "http://x/"},
 	}
 	sp := specOf(tg)
 	if sp.interval != 7*time.Second || sp.timeout != 3*time.Second || sp.limit != DefaultBodySizeLimit || sp.service != "t" {
@@ -460,7 +460,7 @@ func TestReadClampsAndRejectsNaN(t *testing.T) {
 	o := newOrigin(t)
 	m := NewManager(Options{})
 	defer m.Close()
-	p := m.newPoller(specOf(target("t", TypeNginxStubStatus, o.URL+"/nginx_status")))
+	p := m.newPoller(specOf(target("t", contract.SaturationNginx, o.URL+"/nginx_status")))
 	defer p.cancel()
 	for _, tc := range []struct {
 		src, want float64
@@ -504,7 +504,7 @@ func TestCloseClosesSourceConnections(t *testing.T) {
 	defer srv.Close()
 
 	m := NewManager(Options{})
-	m.SetTargets([]*config.Target{target("web", TypeNginxStubStatus, srv.URL+"/nginx_status")})
+	m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, srv.URL+"/nginx_status")})
 	waitFor(t, "a reading", func() bool { _, _, ok := m.Get("web"); return ok })
 	if n := open.Load(); n != 1 {
 		t.Fatalf("%d connections open after one reading, want the kept-alive one", n)

@@ -5,24 +5,12 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/saturation/selector"
 )
-
-// The source types, as the config schema defines them; each is also the
-// value of the source label.
-const (
-	TypeNginxStubStatus = config.SaturationNginx
-	TypePHPFPMStatus    = config.SaturationPHPFPM
-	TypeJSON            = config.SaturationJSON
-	TypePrometheus      = config.SaturationPrometheus
-)
-
-// Types lists the source types, for validation messages and docs.
-func Types() []string { return slices.Clone(config.SaturationTypes) }
 
 // source turns one fetched document into a saturation ratio. Parsers see
 // at most the body limit, and return ratios before clamping.
@@ -65,24 +53,24 @@ func newSource(s *config.Saturation) (source, error) {
 		return nil
 	}
 	switch s.Type {
-	case TypeNginxStubStatus:
+	case contract.SaturationNginx:
 		return nginxSource{max: s.Max}, needMax()
-	case TypePHPFPMStatus:
+	case contract.SaturationPHPFPM:
 		return phpFPMSource{max: s.Max}, nil
-	case TypeJSON:
+	case contract.SaturationJSON:
 		path, err := selector.ParseField(s.Field)
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %w", s.Field, err)
 		}
 		return jsonSource{path: path, max: s.Max}, needMax()
-	case TypePrometheus:
+	case contract.SaturationPrometheus:
 		sel, err := selector.ParseMetric(s.Metric)
 		if err != nil {
 			return nil, fmt.Errorf("metric %q: %w", s.Metric, err)
 		}
 		return promSource{sel: sel, max: s.Max}, needMax()
 	}
-	return nil, fmt.Errorf("type %q: want one of %s", s.Type, strings.Join(Types(), ", "))
+	return nil, fmt.Errorf("type %q: want one of %s", s.Type, strings.Join(contract.SaturationTypes(), ", "))
 }
 
 // divide is value/max for a reading that must be a finite, non-negative

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 func fixture(t testing.TB, name string) []byte {
@@ -21,14 +22,14 @@ func fixture(t testing.TB, name string) []byte {
 
 func TestSourceRatio(t *testing.T) {
 	const url = "http://127.0.0.1:1/status"
-	nginx := config.Saturation{Type: TypeNginxStubStatus, URL: url, Max: 1024}
-	fpm := config.Saturation{Type: TypePHPFPMStatus, URL: url, Max: 40}
-	fpmNoMax := config.Saturation{Type: TypePHPFPMStatus, URL: url}
+	nginx := config.Saturation{Type: contract.SaturationNginx, URL: url, Max: 1024}
+	fpm := config.Saturation{Type: contract.SaturationPHPFPM, URL: url, Max: 40}
+	fpmNoMax := config.Saturation{Type: contract.SaturationPHPFPM, URL: url}
 	js := func(field string) config.Saturation {
-		return config.Saturation{Type: TypeJSON, URL: url, Field: field, Max: 64}
+		return config.Saturation{Type: contract.SaturationJSON, URL: url, Field: field, Max: 64}
 	}
 	prom := func(metric string) config.Saturation {
-		return config.Saturation{Type: TypePrometheus, URL: url, Metric: metric, Max: 64}
+		return config.Saturation{Type: contract.SaturationPrometheus, URL: url, Metric: metric, Max: 64}
 	}
 	tests := []struct {
 		name    string
@@ -39,7 +40,7 @@ func TestSourceRatio(t *testing.T) {
 		wantErr string
 	}{
 		{name: "nginx", cfg: nginx, file: "nginx_stub_status.txt", want: 291.0 / 1024},
-		{name: "nginx over max", cfg: config.Saturation{Type: TypeNginxStubStatus, URL: url, Max: 100}, file: "nginx_stub_status.txt", want: 2.91},
+		{name: "nginx over max", cfg: config.Saturation{Type: contract.SaturationNginx, URL: url, Max: 100}, file: "nginx_stub_status.txt", want: 2.91},
 		{name: "nginx garbage", cfg: nginx, body: "<html>hello</html>", wantErr: `no "Active connections:" line`},
 		{name: "nginx bad count", cfg: nginx, body: "Active connections: many\n", wantErr: `"many" is not a count`},
 

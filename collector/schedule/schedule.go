@@ -9,15 +9,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-)
 
-// SkipReason says why a probe slot was not used.
-type SkipReason string
-
-// The skip reasons exported in http5xx_skipped_probes_total.
-const (
-	SkipOverlap     SkipReason = "overlap"     // the previous probe of the target still runs
-	SkipConcurrency SkipReason = "concurrency" // the global limit stayed full
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // Job is one target's recurring work.
@@ -30,9 +23,9 @@ type Job struct {
 
 // Hooks receive the scheduler's own measurements. Any may be nil.
 type Hooks struct {
-	Lag      func(d time.Duration)           // how late a probe started versus its slot
-	Skipped  func(name string, r SkipReason) // a slot that was not used
-	Inflight func(delta int)                 // +1 when a probe starts, -1 when it ends
+	Lag      func(d time.Duration)                    // how late a probe started versus its slot
+	Skipped  func(name string, r contract.SkipReason) // a slot that was not used
+	Inflight func(delta int)                          // +1 when a probe starts, -1 when it ends
 }
 
 // Options configure a Scheduler.
@@ -227,7 +220,7 @@ func (s *Scheduler) loop(ctx context.Context, r *runner) {
 func (s *Scheduler) fire(ctx context.Context, r *runner, slot time.Time) {
 	run, ok := r.begin()
 	if !ok {
-		s.skipped(r.name, SkipOverlap)
+		s.skipped(r.name, contract.SkipOverlap)
 		return
 	}
 	s.wg.Add(1)
@@ -236,7 +229,7 @@ func (s *Scheduler) fire(ctx context.Context, r *runner, slot time.Time) {
 		defer r.end()
 		if !s.acquire(ctx, slot.Add(r.interval/2)) {
 			if ctx.Err() == nil {
-				s.skipped(r.name, SkipConcurrency)
+				s.skipped(r.name, contract.SkipConcurrency)
 			}
 			return
 		}
@@ -284,7 +277,7 @@ func (s *Scheduler) release() {
 	}
 }
 
-func (s *Scheduler) skipped(name string, r SkipReason) {
+func (s *Scheduler) skipped(name string, r contract.SkipReason) {
 	s.opts.Logger.Debug("probe skipped", "target", name, "reason", string(r))
 	if h := s.opts.Hooks.Skipped; h != nil {
 		h(name, r)

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 func TestOffsetIsDeterministicAndWithinInterval(t *testing.T) {
@@ -72,10 +74,10 @@ func TestJobsRunRepeatedly(t *testing.T) {
 
 func TestOverlapIsSkippedAndCounted(t *testing.T) {
 	var mu sync.Mutex
-	skips := map[SkipReason]int{}
+	skips := map[contract.SkipReason]int{}
 	release := make(chan struct{})
 	var running, maxRunning atomic.Int64
-	s := New(Options{Hooks: Hooks{Skipped: func(name string, r SkipReason) {
+	s := New(Options{Hooks: Hooks{Skipped: func(name string, r contract.SkipReason) {
 		mu.Lock()
 		skips[r]++
 		mu.Unlock()
@@ -91,7 +93,7 @@ func TestOverlapIsSkippedAndCounted(t *testing.T) {
 		}
 		running.Add(-1)
 	}}})
-	waitFor(t, "an overlap skip", func() bool { mu.Lock(); defer mu.Unlock(); return skips[SkipOverlap] >= 2 })
+	waitFor(t, "an overlap skip", func() bool { mu.Lock(); defer mu.Unlock(); return skips[contract.SkipOverlap] >= 2 })
 	close(release)
 	s.Stop()
 	if m := maxRunning.Load(); m != 1 {
@@ -106,8 +108,8 @@ func TestConcurrencyLimit(t *testing.T) {
 	var lags atomic.Int64
 	block := make(chan struct{})
 	s := New(Options{MaxConcurrent: 1, Hooks: Hooks{
-		Skipped: func(name string, r SkipReason) {
-			if r == SkipConcurrency {
+		Skipped: func(name string, r contract.SkipReason) {
+			if r == contract.SkipConcurrency {
 				mu.Lock()
 				skips[name]++
 				mu.Unlock()
@@ -201,10 +203,10 @@ func TestSlotFiresOnce(t *testing.T) {
 	slot := NextSlot(time.Now(), interval, off).Add(-interval) // the latest slot, in the past
 	now := slot.Add(-time.Millisecond)
 	var mu sync.Mutex
-	var skips []SkipReason
+	var skips []contract.SkipReason
 	s := New(Options{
 		Now: func() time.Time { return now },
-		Hooks: Hooks{Skipped: func(_ string, r SkipReason) {
+		Hooks: Hooks{Skipped: func(_ string, r contract.SkipReason) {
 			mu.Lock()
 			skips = append(skips, r)
 			mu.Unlock()
@@ -236,8 +238,8 @@ func TestSlotFiresOnce(t *testing.T) {
 // that probe may take a moment to unwind: the job's next probe must not
 // start before it ended.
 func TestIntervalChangeDoesNotOverlapTheRunningProbe(t *testing.T) {
-	skipped := make(chan SkipReason, 100)
-	s := New(Options{Hooks: Hooks{Skipped: func(_ string, r SkipReason) {
+	skipped := make(chan contract.SkipReason, 100)
+	s := New(Options{Hooks: Hooks{Skipped: func(_ string, r contract.SkipReason) {
 		select {
 		case skipped <- r:
 		default:
@@ -274,8 +276,8 @@ func TestIntervalChangeDoesNotOverlapTheRunningProbe(t *testing.T) {
 	}}})
 	select {
 	case r := <-skipped:
-		if r != SkipOverlap {
-			t.Errorf("skip reason %q while the old probe unwinds, want %q", r, SkipOverlap)
+		if r != contract.SkipOverlap {
+			t.Errorf("skip reason %q while the old probe unwinds, want %q", r, contract.SkipOverlap)
 		}
 	case <-newRan:
 		t.Error("a probe with the new interval started while the old one still ran")

@@ -3,6 +3,7 @@ package status
 import (
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 )
 
@@ -118,7 +119,7 @@ func probeStatus(s *Sample) ProbeStatus {
 		RetryAfterSeconds: s.RetryAfter.Seconds(),
 		PhasesSeconds:     probe.PhasesSeconds(&s.Phases, &s.PhaseSeen),
 	}
-	if s.Reason != probe.ReasonNone {
+	if s.Reason != contract.ReasonNone {
 		p.Reason = s.Reason.String()
 	}
 	if s.Err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Exporter is what the handlers need of a collector.Exporter.
@@ -25,6 +26,9 @@ type Exporter interface {
 	// ProbeNow probes a configured target now and records the result like a
 	// scheduled probe (metrics and every sink, this package's Store too).
 	ProbeNow(ctx context.Context, name string) (probe.Result, error)
+	// Gatherer holds the per-target series of one result alone, under the
+	// same names, labels and buckets as the scheduled probes' (for /probe).
+	Gatherer(r *probe.Result) (prometheus.Gatherer, error)
 }
 
 // DeployLookup finds a service's last deploy.

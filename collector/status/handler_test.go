@@ -18,11 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/http5xx/http5xx_exporter/collector"
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -227,6 +230,9 @@ func (stubExporter) Config() *config.Config { return &config.Config{} }
 func (stubExporter) ProbeNow(context.Context, string) (probe.Result, error) {
 	return probe.Result{}, errors.New("not in this test")
 }
+func (stubExporter) Gatherer(*probe.Result) (prometheus.Gatherer, error) {
+	return nil, errors.New("not in this test")
+}
 
 // TestStatusDocumentGolden pins the JSON field names and their encoding.
 func TestStatusDocumentGolden(t *testing.T) {
@@ -236,21 +242,20 @@ func TestStatusDocumentGolden(t *testing.T) {
 	ts[3].URL = "https://probe:s3cret@cdn.test/health"
 	ts[1].Service = "backend"
 	s.SetTargets(ts)
-	var phases [probe.NumPhases]time.Duration
-	var seen [probe.NumPhases]bool
+	var phases [contract.NumPhases]time.Duration
+	var seen [contract.NumPhases]bool
 	for i, d := range []time.Duration{3, 1, 0, 40, 2} {
-		phases[i], seen[i] = d*time.Millisecond, i != int(probe.PhaseTLS)
+		phases[i], seen[i] = d*time.Millisecond, i != int(contract.PhaseTLS)
 	}
 	s.Observe(ts[0], &probe.Result{Start: t0.Add(-time.Minute), Duration: 46 * time.Millisecond, Phases: phases, PhaseSeen: seen,
-		StatusCode: 200, Class: "2xx", Success: true})
+		StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}})
 	s.Observe(ts[0], &probe.Result{Start: t0.Add(-30 * time.Second), Duration: 46 * time.Millisecond, Phases: phases, PhaseSeen: seen,
-		StatusCode: 502, Class: "gateway", Owner: "app-infra", Layer: "proxy", Product: "nginx"})
-	s.Observe(ts[1], &probe.Result{Start: t0.Add(-20 * time.Second), Duration: 2 * time.Second, StatusCode: 503, Class: "capacity",
-		Owner: "sre-oncall", RetryAfter: 30 * time.Second})
-	s.Observe(ts[2], &probe.Result{Start: t0.Add(-10 * time.Second), Duration: 5 * time.Second, Reason: probe.ReasonTimeout,
-		Class: "timeout", Owner: "db-api-owners", Err: errors.New("context deadline exceeded")})
-	s.Observe(ts[3], &probe.Result{Start: t0.Add(-3 * time.Minute), Duration: time.Second, StatusCode: 500, Class: "app", Owner: "app-team"})
-	s.Observe(ts[3], &probe.Result{Start: t0.Add(-time.Minute), Duration: 100 * time.Millisecond, StatusCode: 200, Class: "2xx", Success: true})
+		StatusCode: 502, Verdict: triage.Verdict{Class: "gateway", Owner: "app-infra", Layer: "proxy", Product: "nginx"}})
+	s.Observe(ts[1], &probe.Result{Start: t0.Add(-20 * time.Second), Duration: 2 * time.Second, StatusCode: 503, RetryAfter: 30 * time.Second, Verdict: triage.Verdict{Class: "capacity", Owner: "sre-oncall"}})
+	s.Observe(ts[2], &probe.Result{Start: t0.Add(-10 * time.Second), Duration: 5 * time.Second, Reason: contract.ReasonTimeout,
+		Err: errors.New("context deadline exceeded"), Verdict: triage.Verdict{Class: "timeout", Owner: "db-api-owners"}})
+	s.Observe(ts[3], &probe.Result{Start: t0.Add(-3 * time.Minute), Duration: time.Second, StatusCode: 500, Verdict: triage.Verdict{Class: "app", Owner: "app-team"}})
+	s.Observe(ts[3], &probe.Result{Start: t0.Add(-time.Minute), Duration: 100 * time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}})
 	h, err := NewHandler(Options{
 		Store: s, Exporter: stubExporter{}, Now: func() time.Time { return t0 },
 		Deploys: DeployLookupFunc(func(service string) (string, time.Time, bool) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 //go:embed templates/*.html templates/style.css
@@ -92,7 +92,7 @@ type probeRow struct {
 	Owner      string
 	Layer      string
 	Total      string
-	Phases     [probe.NumPhases]string
+	Phases     [contract.NumPhases]string
 	Bars       []phaseBar
 	RetryAfter string
 	Error      string
@@ -106,8 +106,8 @@ type phaseBar struct {
 }
 
 // phaseNames are the history table's phase columns, in phase order.
-var phaseNames = func() (ns [probe.NumPhases]string) {
-	for p := range probe.NumPhases {
+var phaseNames = func() (ns [contract.NumPhases]string) {
+	for p := range contract.NumPhases {
 		ns[p] = p.String()
 	}
 	return ns

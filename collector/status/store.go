@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 )
 
@@ -22,10 +23,10 @@ const LatencyWindow = 5 * time.Minute
 type Sample struct {
 	Start      time.Time
 	Duration   time.Duration
-	Phases     [probe.NumPhases]time.Duration
-	PhaseSeen  [probe.NumPhases]bool
+	Phases     [contract.NumPhases]time.Duration
+	PhaseSeen  [contract.NumPhases]bool
 	StatusCode int
-	Reason     probe.Reason
+	Reason     contract.Reason
 	Class      string
 	Owner      string
 	Success    bool

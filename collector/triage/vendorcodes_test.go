@@ -1,10 +1,10 @@
-package fingerprint_test
+package triage_test
 
 import (
 	"testing"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
-	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // The vendor codes table in README.md, checked against the default class
@@ -27,21 +27,30 @@ func TestVendorCodes(t *testing.T) {
 		{429, "4xx", "too many requests; capacity only when a class lists it"},
 		{530, "app", "other 5xx fall in app's 505-599"},
 	}
-	c := probe.NewClassifier(config.DefaultClasses())
+	c := mustNew(t, config.DefaultClasses())
 	for _, tt := range tests {
 		if got, _ := c.Code(tt.code); got != tt.class {
 			t.Errorf("%d (%s): class %q, want %q", tt.code, tt.why, got, tt.class)
 		}
 	}
 
-	// Listing 429 under capacity moves it there, as DESIGN.md allows.
+	// Listing 429 under capacity moves it there, as the class table allows.
 	classes := config.DefaultClasses()
 	for i := range classes {
 		if classes[i].Name == "capacity" {
 			classes[i].Codes = append(classes[i].Codes, config.StatusRange{Lo: 429, Hi: 429})
 		}
 	}
-	if got, owner := probe.NewClassifier(classes).Code(429); got != "capacity" || owner != "sre-oncall" {
+	if got, owner := mustNew(t, classes).Code(429); got != "capacity" || owner != "sre-oncall" {
 		t.Errorf("429 listed under capacity: %q/%q", got, owner)
 	}
+}
+
+func mustNew(t *testing.T, classes []config.Class) *triage.Finisher {
+	t.Helper()
+	f, err := triage.New(classes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

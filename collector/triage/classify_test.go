@@ -1,15 +1,16 @@
-package probe
+package triage
 
 import (
 	"slices"
 	"testing"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 func TestClassifierCode(t *testing.T) {
 	t.Parallel()
-	c := NewClassifier(config.DefaultClasses())
+	c := mustFinisher(config.DefaultClasses())
 	for _, tc := range []struct {
 		code         int
 		class, owner string
@@ -50,33 +51,33 @@ func TestClassifierCode(t *testing.T) {
 
 func TestClassifierReason(t *testing.T) {
 	t.Parallel()
-	c := NewClassifier(config.DefaultClasses())
+	c := mustFinisher(config.DefaultClasses())
 	for _, tc := range []struct {
-		reason       Reason
+		reason       contract.Reason
 		class, owner string
 	}{
-		{ReasonDNS, "network", "network"},
-		{ReasonConnectRefused, "gateway", "app-infra"},
-		{ReasonConnectTimeout, "timeout", "db-api-owners"},
-		{ReasonTLS, "network", "network"},
-		{ReasonTimeout, "timeout", "db-api-owners"},
-		{ReasonReset, "gateway", "app-infra"},
-		{ReasonMalformed, "gateway", "app-infra"},
-		{ReasonTooLarge, "app", "app-team"},
-		{ReasonRedirectLoop, "app", "app-team"},
-		{ReasonNone, "unknown", ""},
-		{NumReasons, "unknown", ""},
-		{-1, "unknown", ""},
+		{contract.ReasonDNS, "network", "network"},
+		{contract.ReasonConnectRefused, "gateway", "app-infra"},
+		{contract.ReasonConnectTimeout, "timeout", "db-api-owners"},
+		{contract.ReasonTLS, "network", "network"},
+		{contract.ReasonTimeout, "timeout", "db-api-owners"},
+		{contract.ReasonReset, "gateway", "app-infra"},
+		{contract.ReasonMalformed, "gateway", "app-infra"},
+		{contract.ReasonTooLarge, "app", "app-team"},
+		{contract.ReasonRedirectLoop, "app", "app-team"},
+		{contract.ReasonNone, "unknown", ""},
+		{contract.NumReasons, "unknown", ""},
+		{contract.NumReasons + 7, "unknown", ""},
 	} {
 		class, owner := c.Reason(tc.reason)
 		if class != tc.class || owner != tc.owner {
 			t.Errorf("Reason(%v) = %q, %q; want %q, %q", tc.reason, class, owner, tc.class, tc.owner)
 		}
 	}
-	if got := NewClassifier(nil); !slices.Equal(got.Classes(), []string{}) {
+	if got := mustFinisher(nil); !slices.Equal(got.Classes(), []string{}) {
 		t.Errorf("empty classifier has classes %q", got.Classes())
 	}
-	if class, owner := NewClassifier(nil).Reason(ReasonDNS); class != "unknown" || owner != "" {
+	if class, owner := mustFinisher(nil).Reason(contract.ReasonDNS); class != "unknown" || owner != "" {
 		t.Errorf("empty classifier: Reason(dns) = %q, %q", class, owner)
 	}
 	if want := []string{"app", "gateway", "capacity", "timeout", "network"}; !slices.Equal(c.Classes(), want) {
@@ -100,53 +101,58 @@ func TestClassifierPrecedence(t *testing.T) {
 		{"range keeps the rest", []config.Class{{Name: "range", Codes: r(500, 599)}, {Name: "listed", Codes: r(503, 503)}}, 504, "range"},
 		{"range clipped to 100-999", []config.Class{{Name: "all", Codes: r(0, 5000)}}, 999, "all"},
 	} {
-		if got, _ := NewClassifier(tc.classes).Code(tc.code); got != tc.want {
+		if got, _ := mustFinisher(tc.classes).Code(tc.code); got != tc.want {
 			t.Errorf("%s: Code(%d) = %q, want %q", tc.name, tc.code, got, tc.want)
 		}
 	}
-	c := NewClassifier([]config.Class{{Name: "a", Reasons: []string{"dns", "no_such_reason"}}, {Name: "b", Reasons: []string{"dns"}}})
-	if got, _ := c.Reason(ReasonDNS); got != "a" {
+	c := mustFinisher([]config.Class{{Name: "a", Reasons: []string{"dns", "no_such_reason"}}, {Name: "b", Reasons: []string{"dns"}}})
+	if got, _ := c.Reason(contract.ReasonDNS); got != "a" {
 		t.Errorf("first class claiming dns: got %q, want a", got)
 	}
 }
 
 func TestClassifierAllocs(t *testing.T) {
-	c := NewClassifier(config.DefaultClasses())
+	c := mustFinisher(config.DefaultClasses())
 	allocs := testing.AllocsPerRun(100, func() {
 		c.Code(503)
 		c.Code(200)
-		c.Reason(ReasonTimeout)
+		c.Reason(contract.ReasonTimeout)
 	})
 	if allocs != 0 {
 		t.Errorf("lookups allocate %v times, want 0", allocs)
 	}
 }
 
-// TestClassifierAgreesWithConfig checks the lookup tables against the config
-// package's reference functions (what `config check` and the docs show), so
-// the two never disagree on the default table.
-func TestClassifierAgreesWithConfig(t *testing.T) {
+// A user's table replaces the default one: a listed code beats a range that
+// covers it, and without a table codes fall to their hundred.
+func TestCustomTable(t *testing.T) {
 	t.Parallel()
-	classes := config.DefaultClasses()
-	c := NewClassifier(classes)
-	for code := minCode; code <= maxCode; code++ {
-		wantClass, wantOwner := config.CodeClass(classes, code)
-		if class, owner := c.Code(code); class != wantClass || owner != wantOwner {
-			t.Errorf("Code(%d) = %q, %q; config says %q, %q", code, class, owner, wantClass, wantOwner)
+	custom := []config.Class{
+		{Name: "app", Codes: config.StatusCodes{{Lo: 500, Hi: 599}}, Owner: "app-team"},
+		{Name: "capacity", Codes: config.StatusCodes{{Lo: 503, Hi: 503}, {Lo: 429, Hi: 429}}, Owner: "sre"},
+	}
+	for _, tc := range []struct {
+		classes      []config.Class
+		code         int
+		class, owner string
+	}{
+		{custom, 429, "capacity", "sre"},
+		{custom, 503, "capacity", "sre"}, // the single code beats app's range
+		{custom, 502, "app", "app-team"},
+		{custom, 520, "app", "app-team"},
+		{nil, 502, "5xx", ""},
+		{nil, 200, "2xx", ""},
+	} {
+		if class, owner := mustFinisher(tc.classes).Code(tc.code); class != tc.class || owner != tc.owner {
+			t.Errorf("Code(%d) = %q, %q; want %q, %q", tc.code, class, owner, tc.class, tc.owner)
 		}
 	}
-	var names []string
-	for _, r := range Reasons() {
-		names = append(names, r.String())
-		wantClass, wantOwner := config.ReasonClass(classes, r.String())
-		if wantClass == "" {
-			wantClass = "unknown"
-		}
-		if class, owner := c.Reason(r); class != wantClass || owner != wantOwner {
-			t.Errorf("Reason(%v) = %q, %q; config says %q, %q", r, class, owner, wantClass, wantOwner)
-		}
+}
+
+func mustFinisher(classes []config.Class) *Finisher {
+	f, err := New(classes, nil)
+	if err != nil {
+		panic(err)
 	}
-	if !slices.Equal(names, config.Reasons) {
-		t.Errorf("probe reasons %q differ from config.Reasons %q", names, config.Reasons)
-	}
+	return f
 }

@@ -26,8 +26,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
-	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // Path is where Handler serves checks: GET /api/v1/check?url=URL.
@@ -156,13 +157,16 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	classes, rules := config.DefaultClasses(), []config.FingerprintRule(nil)
+	finisher := triage.Default()
 	if c.o.Config != nil {
 		if cfg := c.o.Config(); cfg != nil {
-			classes, rules = cfg.Classes, cfg.Fingerprints
+			f, err := triage.ForConfig(cfg)
+			if err != nil {
+				return Report{}, err // the running configuration always builds one
+			}
+			finisher = f
 		}
 	}
-	classifier := probe.NewClassifier(classes)
 
 	var (
 		res      probe.Result
@@ -182,20 +186,20 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 				return Report{}, err
 			}
 			// The name did not resolve: that is the dns outcome of a probe.
-			res = probe.Result{Reason: probe.ReasonDNS, Err: err}
-			res.Class, res.Owner = classifier.Reason(probe.ReasonDNS)
-			res.Phases[probe.PhaseResolve], res.PhaseSeen[probe.PhaseResolve] = resolve, true
+			res = probe.Result{Reason: contract.ReasonDNS, Err: err}
+			res.Verdict = finisher.Verdict(0, contract.ReasonDNS, nil, nil)
+			res.Phases[contract.PhaseResolve], res.PhaseSeen[contract.PhaseResolve] = resolve, true
 			break
 		}
-		res, err = c.probeHop(ctx, u, addr, valid, classifier)
+		res, err = c.probeHop(ctx, u, addr, valid, finisher)
 		if err != nil {
 			return Report{}, err
 		}
 		if resolve > 0 {
-			res.Phases[probe.PhaseResolve], res.PhaseSeen[probe.PhaseResolve] = resolve, true
+			res.Phases[contract.PhaseResolve], res.PhaseSeen[contract.PhaseResolve] = resolve, true
 		}
 		loc := res.Header.Get("Location")
-		if res.Reason != probe.ReasonNone || !isRedirect(res.StatusCode) || loc == "" {
+		if res.Reason != contract.ReasonNone || !isRedirect(res.StatusCode) || loc == "" {
 			break
 		}
 		next, err := u.Parse(loc)
@@ -208,8 +212,8 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 			return Report{}, fmt.Errorf("redirect %d from %s: %w", hops+1, u.Redacted(), err)
 		}
 		if hops == c.o.MaxRedirects || visited[next.String()] {
-			res.Reason, res.Success = probe.ReasonRedirectLoop, false
-			res.Class, res.Owner = classifier.Reason(probe.ReasonRedirectLoop)
+			res.Reason, res.Success = contract.ReasonRedirectLoop, false
+			res.Verdict = finisher.Verdict(res.StatusCode, res.Reason, res.Header, res.BodyPrefix)
 			finalErr = fmt.Errorf("redirect loop: more than %d redirects or %s visited twice", c.o.MaxRedirects, next.Redacted())
 			break
 		}
@@ -221,19 +225,9 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 	if finalErr != nil {
 		res.Err = finalErr
 	}
-	if res.StatusCode >= 500 && res.Reason == probe.ReasonNone {
-		if m, err := fingerprint.New(rules); err == nil {
-			res.Layer, res.Product = m.Match(res.StatusCode, res.Header, res.BodyPrefix)
-		}
-	}
 	rep := NewReport(raw, c.o.Location, &res)
 	if addr.IsValid() {
 		rep.Address = addr.String()
-	}
-	for _, cl := range classes {
-		if cl.Name == res.Class {
-			rep.FirstMove = cl.FirstMove
-		}
 	}
 	return rep, nil
 }
@@ -266,7 +260,7 @@ func (c *Checker) resolve(ctx context.Context, u *url.URL) (netip.Addr, time.Dur
 }
 
 // probeHop probes one hop with the connection pinned to addr.
-func (c *Checker) probeHop(ctx context.Context, u *url.URL, addr netip.Addr, valid config.StatusCodes, cl *probe.Classifier) (probe.Result, error) {
+func (c *Checker) probeHop(ctx context.Context, u *url.URL, addr netip.Addr, valid config.StatusCodes, f *triage.Finisher) (probe.Result, error) {
 	pinned := *u
 	port := u.Port()
 	if port == "" {
@@ -286,7 +280,7 @@ func (c *Checker) probeHop(ctx context.Context, u *url.URL, addr netip.Addr, val
 	if _, err := netip.ParseAddr(u.Hostname()); err != nil {
 		t.TLS.ServerName = u.Hostname()
 	}
-	p, err := probe.New(&t, probe.Options{Location: c.o.Location, Version: c.o.Version, Classifier: cl})
+	p, err := probe.New(&t, probe.Options{Location: c.o.Location, Version: c.o.Version, Finisher: f})
 	if err != nil {
 		return probe.Result{}, err
 	}
@@ -313,10 +307,10 @@ func isRedirect(code int) bool {
 func NewReport(u, location string, r *probe.Result) Report {
 	rep := Report{
 		URL: u, Location: location, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
-		Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
+		FirstMove: r.FirstMove, Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
 		Phases: probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
 	}
-	if r.Reason != probe.ReasonNone {
+	if r.Reason != contract.ReasonNone {
 		rep.Reason = r.Reason.String()
 	}
 	if r.Err != nil {

@@ -1,0 +1,165 @@
+package contract
+
+// Every label value the exporter emits that is not free text (target,
+// service, code, class and owner come from the configuration) is declared
+// here once; config validation, the prober, the fingerprints, the scheduler
+// and the saturation sources all read it from this file.
+
+// Reason says why a probe got no (complete) HTTP answer: the reason label of
+// http5xx_failures_total. ReasonNone means the probe got one.
+type Reason uint8
+
+// The no-answer reasons, in the order of the metric contract.
+const (
+	ReasonNone           Reason = iota
+	ReasonDNS                   // the name did not resolve
+	ReasonConnectRefused        // the host or network refused the connection
+	ReasonConnectTimeout        // no connection (TCP or TLS) within the timeout
+	ReasonTLS                   // the TLS handshake failed
+	ReasonTimeout               // connected, but no complete answer within the timeout
+	ReasonReset                 // the peer closed or reset the connection
+	ReasonMalformed             // the answer was not valid HTTP
+	ReasonTooLarge              // headers or body over the configured limit
+	ReasonRedirectLoop          // the redirect policy refused the next hop
+	NumReasons
+)
+
+var reasonNames = [NumReasons]string{"", "dns", "connect_refused", "connect_timeout", "tls", "timeout", "reset", "malformed", "too_large", "redirect_loop"}
+
+// String is the label value; "" for ReasonNone, "unknown" out of range.
+func (r Reason) String() string {
+	if r >= NumReasons {
+		return "unknown"
+	}
+	return reasonNames[r]
+}
+
+// ParseReason returns the Reason named s, and false when s names none.
+func ParseReason(s string) (Reason, bool) {
+	for r := ReasonDNS; r < NumReasons; r++ {
+		if reasonNames[r] == s {
+			return r, true
+		}
+	}
+	return ReasonNone, false
+}
+
+// Reasons returns every no-answer reason (not ReasonNone), in order.
+func Reasons() []Reason {
+	rs := make([]Reason, 0, NumReasons-1)
+	for r := ReasonDNS; r < NumReasons; r++ {
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// ReasonNames returns the label values of Reasons, in order.
+func ReasonNames() []string { return append([]string(nil), reasonNames[ReasonDNS:]...) }
+
+// Phase is one step of an HTTP exchange: the phase label of
+// http5xx_phase_duration_seconds.
+type Phase uint8
+
+// The phases, in the order they happen.
+const (
+	PhaseResolve    Phase = iota // DNS lookup
+	PhaseConnect                 // TCP connect
+	PhaseTLS                     // TLS handshake
+	PhaseProcessing              // request written until the first response byte
+	PhaseTransfer                // first byte until the body was read (or the limit)
+	NumPhases
+)
+
+var phaseNames = [NumPhases]string{"resolve", "connect", "tls", "processing", "transfer"}
+
+// String is the label value; "unknown" out of range.
+func (p Phase) String() string {
+	if p >= NumPhases {
+		return "unknown"
+	}
+	return phaseNames[p]
+}
+
+// The layers of the request path a 5xx answer is attributed to (the layer
+// label of http5xx_error_layer_total), from the client inwards, and the
+// verdict when the evidence does not say.
+const (
+	LayerCDN          = "cdn"
+	LayerLoadBalancer = "load_balancer"
+	LayerProxy        = "proxy"
+	LayerOrigin       = "origin"
+	LayerUnknown      = "unknown"
+)
+
+// Layers returns every layer value; a fingerprint rule may name any of them.
+func Layers() []string {
+	return []string{LayerCDN, LayerLoadBalancer, LayerProxy, LayerOrigin, LayerUnknown}
+}
+
+// ProductUnknown is the product label of answers no fingerprint recognises.
+const ProductUnknown = "unknown"
+
+// SkipReason says why a probe slot was not used: the reason label of
+// http5xx_skipped_probes_total.
+type SkipReason string
+
+// The skip reasons.
+const (
+	SkipOverlap     SkipReason = "overlap"     // the previous probe of the target still runs
+	SkipConcurrency SkipReason = "concurrency" // the global in-flight limit stayed full
+)
+
+// SkipReasons returns every skip reason.
+func SkipReasons() []SkipReason { return []SkipReason{SkipOverlap, SkipConcurrency} }
+
+// SaturationSource is one saturation source type (the source label of
+// http5xx_saturation_ratio) and the settings it needs besides url.
+type SaturationSource struct {
+	Type string
+	// NeedsMax: the reading is divided by the configured max; without it the
+	// source reports its own capacity.
+	NeedsMax bool
+	// Field and Metric: the type requires a dotted JSON path (field) or a
+	// series selector (metric).
+	Field  bool
+	Metric bool
+}
+
+// The saturation source types.
+const (
+	SaturationNginx      = "nginx_stub_status"
+	SaturationPHPFPM     = "php_fpm_status"
+	SaturationJSON       = "json"
+	SaturationPrometheus = "prometheus"
+)
+
+// SaturationSources returns every source type with what it needs.
+func SaturationSources() []SaturationSource {
+	return []SaturationSource{
+		{Type: SaturationNginx, NeedsMax: true},
+		{Type: SaturationPHPFPM},
+		{Type: SaturationJSON, NeedsMax: true, Field: true},
+		{Type: SaturationPrometheus, NeedsMax: true, Metric: true},
+	}
+}
+
+// SaturationSourceOf returns the source type named t, and false when t names
+// none.
+func SaturationSourceOf(t string) (SaturationSource, bool) {
+	for _, s := range SaturationSources() {
+		if s.Type == t {
+			return s, true
+		}
+	}
+	return SaturationSource{}, false
+}
+
+// SaturationTypes returns the source type names, in order.
+func SaturationTypes() []string {
+	srcs := SaturationSources()
+	ts := make([]string, len(srcs))
+	for i, s := range srcs {
+		ts[i] = s.Type
+	}
+	return ts
+}
