@@ -163,7 +163,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			for _, n := range next {
 				n.prober.Close()
 			}
-			return fmt.Errorf("target %q: %w", t.Name, err)
+			return err // probe.New names the target
 		}
 		tg := &target{cfg: t, prober: p}
 		if prev := e.targets[t.Name]; prev != nil && prev.cfg.URL == t.URL {

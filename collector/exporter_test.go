@@ -236,3 +236,19 @@ func (l *syncLog) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// A target the prober refuses fails the whole configuration, and the error
+// names the target once (probe.New names it; Apply adds nothing).
+func TestApplyErrorNamesTheTargetOnce(t *testing.T) {
+	tg := config.NewTarget("shop", "http://127.0.0.1:1/")
+	tg.Method = "NOT A METHOD"
+	cfg := &config.Config{Classes: config.DefaultClasses(), Targets: []config.Target{tg}}
+	e, err := New(Options{}, cfg)
+	if err == nil {
+		e.Stop()
+		t.Fatal("a target with an invalid method was applied")
+	}
+	if n := strings.Count(err.Error(), `target "shop"`); n != 1 {
+		t.Errorf("error names the target %d times, want once: %v", n, err)
+	}
+}

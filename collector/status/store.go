@@ -91,9 +91,6 @@ func (s *Store) SetTargets(ts []*config.Target) {
 	order := make([]string, 0, len(ts))
 	for _, t := range ts {
 		info := TargetInfo{Name: t.Name, URL: redact(t.URL), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration()}
-		if info.Service == "" {
-			info.Service = t.Name
-		}
 		h := s.targets[t.Name]
 		if h == nil {
 			h = &history{ring: make([]Sample, 0, min(s.size, 8))}
