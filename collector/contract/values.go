@@ -109,9 +109,6 @@ const (
 	SkipConcurrency SkipReason = "concurrency" // the global in-flight limit stayed full
 )
 
-// SkipReasons returns every skip reason.
-func SkipReasons() []SkipReason { return []SkipReason{SkipOverlap, SkipConcurrency} }
-
 // SaturationSource is one saturation source type (the source label of
 // http5xx_saturation_ratio) and the settings it needs besides url.
 type SaturationSource struct {

@@ -9,12 +9,12 @@ import (
 // maxRetryAfterSeconds keeps a delta-seconds value inside time.Duration.
 const maxRetryAfterSeconds = int64(1<<63-1) / int64(time.Second)
 
-// ParseRetryAfter parses a Retry-After value in either form of RFC 9110:
+// parseRetryAfter parses a Retry-After value in either form of RFC 9110:
 // delta-seconds ("120") or an HTTP-date, which is taken relative to now (pass
 // the response's Date when it has one, so clock skew between probe and
 // server cancels out). A date in the past gives 0. ok is false, and the
 // duration 0, for an empty or malformed value.
-func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
@@ -61,6 +61,6 @@ func retryAfter(code int, h http.Header, received time.Time) time.Duration {
 	if date, err := http.ParseTime(h.Get("Date")); err == nil {
 		now = date
 	}
-	d, _ := ParseRetryAfter(v, now)
+	d, _ := parseRetryAfter(v, now)
 	return d
 }

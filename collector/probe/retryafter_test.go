@@ -40,9 +40,9 @@ func TestParseRetryAfter(t *testing.T) {
 		{"2025-03-14T12:02:00Z", 0, false}, // RFC 3339 is not an HTTP-date
 		{"Fri, 14 Mar 2025 25:00:00 GMT", 0, false},
 	} {
-		got, ok := ParseRetryAfter(tc.in, now)
+		got, ok := parseRetryAfter(tc.in, now)
 		if got != tc.want || ok != tc.wantOK {
-			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.wantOK)
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.wantOK)
 		}
 	}
 }

@@ -77,9 +77,9 @@ func Offset(name string, interval time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(interval))
 }
 
-// NextSlot returns the first slot strictly after now for a job with this
+// nextSlot returns the first slot strictly after now for a job with this
 // interval and offset. Slots are aligned to the Unix epoch.
-func NextSlot(now time.Time, interval, offset time.Duration) time.Time {
+func nextSlot(now time.Time, interval, offset time.Duration) time.Time {
 	n := now.UnixNano() - int64(offset)
 	k := n / int64(interval)
 	if n < 0 {
@@ -126,17 +126,6 @@ func (s *Scheduler) Stop() {
 	s.jobs = map[string]*runner{}
 	s.mu.Unlock()
 	s.wg.Wait()
-}
-
-// Names returns the scheduled job names (for tests and status).
-func (s *Scheduler) Names() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.jobs))
-	for n := range s.jobs {
-		out = append(out, n)
-	}
-	return out
 }
 
 func (s *Scheduler) start(j Job, b *busy) {
@@ -199,7 +188,7 @@ func (s *Scheduler) loop(ctx context.Context, r *runner) {
 	var last time.Time
 	for {
 		now := s.opts.Now()
-		slot := NextSlot(now, r.interval, r.offset)
+		slot := nextSlot(now, r.interval, r.offset)
 		// A clock stepped back (or a timer that woke early by the clock)
 		// would give the slot just fired again.
 		if !last.IsZero() && !slot.After(last) {

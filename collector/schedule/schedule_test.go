@@ -42,8 +42,8 @@ func TestNextSlot(t *testing.T) {
 		{time.Unix(-5, 0), 10 * time.Second, 0, time.Unix(0, 0)},
 	}
 	for _, tt := range tests {
-		if got := NextSlot(tt.now, tt.interval, tt.offset); !got.Equal(tt.want) {
-			t.Errorf("NextSlot(%v,%v,%v)=%v, want %v", tt.now.Unix(), tt.interval, tt.offset, got.Unix(), tt.want.Unix())
+		if got := nextSlot(tt.now, tt.interval, tt.offset); !got.Equal(tt.want) {
+			t.Errorf("nextSlot(%v,%v,%v)=%v, want %v", tt.now.Unix(), tt.interval, tt.offset, got.Unix(), tt.want.Unix())
 		}
 	}
 }
@@ -157,7 +157,7 @@ func TestUpdateKeepsSwapsAndRemoves(t *testing.T) {
 	})
 	waitFor(t, "first runs", func() bool { return old.Load() > 0 && gone.Load() > 0 })
 	s.Update([]Job{{Name: "keep", Interval: 10 * time.Millisecond, Run: func(context.Context) { repl.Add(1) }}})
-	if got := s.Names(); len(got) != 1 || got[0] != "keep" {
+	if got := s.names(); len(got) != 1 || got[0] != "keep" {
 		t.Fatalf("jobs after update = %v, want [keep]", got)
 	}
 	waitFor(t, "the swapped Run", func() bool { return repl.Load() >= 2 })
@@ -200,7 +200,7 @@ func TestStopCancelsRunningProbes(t *testing.T) {
 func TestSlotFiresOnce(t *testing.T) {
 	const interval = time.Hour
 	off := Offset("once", interval)
-	slot := NextSlot(time.Now(), interval, off).Add(-interval) // the latest slot, in the past
+	slot := nextSlot(time.Now(), interval, off).Add(-interval) // the latest slot, in the past
 	now := slot.Add(-time.Millisecond)
 	var mu sync.Mutex
 	var skips []contract.SkipReason
