@@ -1,6 +1,3 @@
-// Package collector turns configured targets into scheduled probes and the
-// probes' results into Prometheus series and status. Sub-packages hold each
-// concern: config, probe, schedule, deploy, saturation, fingerprint.
 package collector
 
 import (

@@ -1,0 +1,20 @@
+// Package collector is the exporter's engine and, in its sub-packages, the
+// engine's parts — not only Prometheus collectors. The engine (Exporter)
+// applies one configuration at a time: it builds a prober per target,
+// schedules them, and hands every finished result to the metrics (Metrics,
+// the probe-path series) and to its sinks (status store, deploy detection).
+//
+// Each sub-package has one job, and imports run one way, from the engine
+// down to the vocabulary (docs/architecture.md draws the whole flow):
+//
+//	contract     metric names and every label value emitted
+//	config       YAML schema, defaults, validation with file:line
+//	fingerprint  which hop wrote a 5xx answer
+//	triage       the one place a result is finished: class, owner, layer, first move
+//	probe        one HTTP probe of one target
+//	schedule     when each probe runs, under the in-flight limit
+//	saturation   saturation readings of a target's own status page
+//	deploy       deploy events: API, detection, durable store
+//	status       the status store, pages and /api/v1/status
+//	adhoc        guarded one-off checks of URLs that are not targets
+package collector
