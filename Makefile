@@ -32,7 +32,7 @@ $(BIN)/demo-origin: FORCE
 
 FORCE:
 
-# Pinned real tools, built from the Go module proxy (DESIGN.md).
+# Pinned real tools, built from the Go module proxy (docs/architecture.md).
 $(BIN)/promtool:
 	GOBIN=$(BIN) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
 $(BIN)/prometheus:

@@ -38,7 +38,7 @@ func sum(labels ...string) string {
 }
 
 // errorClass keeps the answers whose class is an error class. 2xx, 3xx and 4xx
-// answers keep class="2xx" and so on (DESIGN.md), so anything else is an error,
+// answers keep class="2xx" and so on (docs/architecture.md), so anything else is an error,
 // including a 429 that the configuration puts in the capacity class and a 5xx
 // code that a custom class table leaves to class="5xx". The same matcher as
 // the rule pack's, so the panels count what the alerts count.

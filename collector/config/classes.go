@@ -12,7 +12,7 @@ func reasons(rs ...contract.Reason) []string {
 }
 
 // DefaultClasses returns the error-class table used when the configuration
-// has no classes section (DESIGN.md's table plus the CDN vendor codes 520-527).
+// has no classes section (docs/architecture.md's table plus the CDN vendor codes 520-527).
 // Each call returns a fresh copy.
 func DefaultClasses() []Class {
 	return []Class{
