@@ -132,6 +132,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+ProbePath, h.serveProbe)
 }
 
+// Index, Target, API and Probe are the handlers Register mounts, for a
+// handler tree that mounts every route itself: Index at "GET /{$}", Target
+// at "GET "+TargetPathPrefix+"{name}" (it reads the name wildcard), API at
+// "GET "+APIPath and Probe at "GET "+ProbePath.
+func (h *Handler) Index() http.Handler  { return http.HandlerFunc(h.serveIndex) }
+func (h *Handler) Target() http.Handler { return http.HandlerFunc(h.serveTarget) }
+func (h *Handler) API() http.Handler    { return http.HandlerFunc(h.serveAPI) }
+func (h *Handler) Probe() http.Handler  { return http.HandlerFunc(h.serveProbe) }
+
 // document builds the status of the given snapshots as of now.
 func (h *Handler) document(snaps []Snapshot, now time.Time, withHistory bool) Document {
 	d := Document{Location: h.o.Exporter.Location(), GeneratedAt: now.UTC(), Targets: make([]TargetStatus, len(snaps))}
