@@ -2,7 +2,6 @@ package adhoc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/api"
 )
 
 // resolver answers from a table and counts lookups; a name with two
@@ -271,34 +272,45 @@ func TestHandler(t *testing.T) {
 	}
 	q := func(u string) string { return Path + "?url=" + url.QueryEscape(u) }
 
+	// Every answer is the api envelope: the report as data, or the error
+	// type and message.
 	steps := []struct {
 		method, path string
 		code         int
-		body         string
+		errType      api.ErrorType // "" for a success
+		msg          string        // substring of the error
+		check        func(Report) bool
 	}{
-		{"GET", "/off" + q(lit+"/ok"), 404, "ad-hoc checks are off"},
-		{"GET", Path, 400, "url parameter is missing"},
-		{"GET", q(lit+"/ok") + "&valid_status_codes=abc", 400, "valid_status_codes"},
-		{"GET", q(lit+"/ok") + "&timeout=-1s", 400, "timeout"},
-		{"POST", q(lit + "/ok"), 405, "only GET"},
-		{"GET", q("http://169.254.169.254/"), 403, "cloud metadata"},                        // token 1
-		{"GET", q(lit + "/bad"), 200, `"code":502`},                                         // token 2
-		{"GET", q(lit+"/nothing") + "&valid_status_codes=404&timeout=2s", 200, `"ok":true`}, // token 3
-		{"GET", q(lit + "/ok"), 429, "too many"},
+		{"GET", "/off" + q(lit+"/ok"), 404, api.ErrNotFound, "ad-hoc checks are off", nil},
+		{"GET", Path, 400, api.ErrBadData, "url parameter is missing", nil},
+		{"GET", q(lit+"/ok") + "&valid_status_codes=abc", 400, api.ErrBadData, "valid_status_codes", nil},
+		{"GET", q(lit+"/ok") + "&timeout=-1s", 400, api.ErrBadData, "timeout", nil},
+		{"POST", q(lit + "/ok"), 405, api.ErrBadData, "use GET", nil},
+		{"GET", q("http://169.254.169.254/"), 403, api.ErrBadData, "cloud metadata", nil},                                   // token 1
+		{"GET", q(lit + "/bad"), 200, "", "", func(r Report) bool { return r.Code == 502 && !r.OK }},                        // token 2
+		{"GET", q(lit+"/nothing") + "&valid_status_codes=404&timeout=2s", 200, "", "", func(r Report) bool { return r.OK }}, // token 3
+		{"GET", q(lit + "/ok"), 429, api.ErrUnavailable, "too many", nil},
 	}
 	for i, s := range steps {
 		code, h, body := get(s.method, s.path)
-		if code != s.code || !strings.Contains(body, s.body) {
-			t.Errorf("step %d %s %s = %d %q, want %d containing %q", i, s.method, s.path, code, body, s.code, s.body)
+		if code != s.code {
+			t.Errorf("step %d %s %s = %d %q, want %d", i, s.method, s.path, code, body, s.code)
+			continue
+		}
+		if ct := h.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("step %d: Content-Type %q", i, ct)
 		}
 		if code == 429 && h.Get("Retry-After") != "2" {
 			t.Errorf("429 with Retry-After %q, want 2", h.Get("Retry-After"))
 		}
-		if code != 200 {
-			var eb ErrorBody
-			if err := json.Unmarshal([]byte(body), &eb); err != nil || eb.Error == "" {
-				t.Errorf("step %d: error body %q is not {\"error\": ...}", i, body)
-			}
+		var rep Report
+		_, err := api.Decode(code, []byte(body), &rep)
+		var ae *api.Error
+		switch {
+		case s.errType == "" && (err != nil || !s.check(rep)):
+			t.Errorf("step %d: %v, report %+v", i, err, rep)
+		case s.errType != "" && (!errors.As(err, &ae) || ae.Type != s.errType || !strings.Contains(ae.Msg, s.msg)):
+			t.Errorf("step %d: %v (body %q), want %s containing %q", i, err, body, s.errType, s.msg)
 		}
 	}
 	mu.Lock()
@@ -306,7 +318,7 @@ func TestHandler(t *testing.T) {
 	mu.Unlock()
 	code, _, body := get("GET", q(lit+"/ok"))
 	var rep Report
-	if err := json.Unmarshal([]byte(body), &rep); code != 200 || err != nil || rep.Code != 200 || !rep.OK {
+	if _, err := api.Decode(code, []byte(body), &rep); code != 200 || err != nil || rep.Code != 200 || !rep.OK {
 		t.Errorf("after the refill: %d %s", code, body)
 	}
 }

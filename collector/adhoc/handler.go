@@ -1,41 +1,42 @@
 package adhoc
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 )
 
 // ServeHTTP answers GET /api/v1/check?url=URL[&valid_status_codes=200-399]
-// [&timeout=5s] with a Report: 200 whatever the target answered, 400 for a
-// malformed request, 403 when the guard refuses the URL or a redirect hop,
-// 404 when ad-hoc checks are off, 429 over the rate limit.
+// [&timeout=5s] with a Report in the api envelope: 200 whatever the target
+// answered, 400 for a malformed request, 403 when the guard refuses the URL
+// or a redirect hop, 404 when ad-hoc checks are off, 429 over the rate
+// limit.
 func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET")
-		writeError(w, http.StatusMethodNotAllowed, "only GET")
+		api.WriteError(w, http.StatusMethodNotAllowed, api.ErrBadData, "method "+r.Method+" not allowed; use GET")
 		return
 	}
 	if c.guard == nil {
-		writeError(w, http.StatusNotFound, "ad-hoc checks are off on this exporter (see --adhoc.enable)")
+		api.WriteError(w, http.StatusNotFound, api.ErrNotFound, "ad-hoc checks are off on this exporter (see --adhoc.enable)")
 		return
 	}
 	q := r.URL.Query()
 	raw := q.Get("url")
 	if raw == "" || len(raw) > 2048 {
-		writeError(w, http.StatusBadRequest, "url parameter is missing or longer than 2048 bytes")
+		api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "url parameter is missing or longer than 2048 bytes")
 		return
 	}
 	var valid config.StatusCodes
 	if v := q.Get("valid_status_codes"); v != "" {
 		var err error
 		if valid, err = config.ParseStatusCodes(v); err != nil {
-			writeError(w, http.StatusBadRequest, "valid_status_codes: "+err.Error())
+			api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "valid_status_codes: "+err.Error())
 			return
 		}
 	}
@@ -43,14 +44,14 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			writeError(w, http.StatusBadRequest, "timeout must be a positive duration such as 5s")
+			api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "timeout must be a positive duration such as 5s")
 			return
 		}
 		timeout = d
 	}
 	if ok, wait := c.bucket.take(); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		writeError(w, http.StatusTooManyRequests, "too many ad-hoc checks; try again later")
+		api.WriteError(w, http.StatusTooManyRequests, api.ErrUnavailable, "too many ad-hoc checks; try again later")
 		return
 	}
 	rep, err := c.Check(r.Context(), raw, valid, timeout)
@@ -58,27 +59,14 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &refused):
 		c.o.Logger.Info("ad-hoc check refused", "url", refused.URL, "reason", refused.Reason, "client", r.RemoteAddr)
-		writeError(w, http.StatusForbidden, err.Error())
+		api.WriteError(w, http.StatusForbidden, api.ErrBadData, err.Error())
 		return
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		api.WriteError(w, http.StatusInternalServerError, api.ErrInternal, err.Error())
 		return
 	}
 	c.o.Logger.Info("ad-hoc check", "url", rep.URL, "code", rep.Code, "reason", rep.Reason, "client", r.RemoteAddr)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(rep)
-}
-
-// ErrorBody is the JSON of every non-200 answer.
-type ErrorBody struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(ErrorBody{Error: msg})
+	api.WriteData(w, http.StatusOK, rep)
 }
 
 // bucket is a token bucket: size tokens, one more every interval.
