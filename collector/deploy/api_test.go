@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 )
 
@@ -31,15 +32,15 @@ func writeTokens(t *testing.T, content string) string {
 	return p
 }
 
-// apiAnswer is a decoded answer of the deploy API.
+// apiAnswer is a decoded answer of the deploy API: the api envelope.
 type apiAnswer struct {
 	Code      int
 	Header    http.Header
 	Status    string          `json:"status"`
 	Data      json.RawMessage `json:"data"`
-	Duplicate bool            `json:"duplicate"`
-	Field     string          `json:"field"`
+	ErrorType api.ErrorType   `json:"errorType"`
 	Error     string          `json:"error"`
+	Warnings  []string        `json:"warnings"`
 }
 
 func do(t testing.TB, c *http.Client, req *http.Request) apiAnswer {
@@ -72,6 +73,12 @@ func post(url, token, contentType, body string) *http.Request {
 
 // TestAPIMatrix walks the auth and error matrix of issue 3, one row each.
 func TestAPIMatrix(t *testing.T) {
+	// The errorType the API answers with each error code.
+	errorTypeOf := map[int]api.ErrorType{
+		400: api.ErrBadData, 401: api.ErrBadData, 405: api.ErrBadData, 413: api.ErrBadData, 415: api.ErrBadData,
+		403: api.ErrUnavailable,
+		409: api.ErrExecution, 422: api.ErrExecution,
+	}
 	tokens := writeTokens(t, "# CI tokens\n"+tokenA+"\n\n  "+tokenB+"  \n")
 	const okBody = `{"service":"checkout","version":"1.2.3"}`
 	const js = "application/json"
@@ -82,7 +89,7 @@ func TestAPIMatrix(t *testing.T) {
 		before []Event // recorded first
 		req    func(url string) *http.Request
 		code   int
-		field  string
+		field  string // the field the error starts with
 		reason string // substring of the error
 	}{
 		// Authentication.
@@ -199,10 +206,13 @@ func TestAPIMatrix(t *testing.T) {
 			defer srv.Close()
 			a := do(t, srv.Client(), tc.req(srv.URL+"/api/v1/deploys"))
 			if a.Code != tc.code {
-				t.Fatalf("code %d, want %d (%s %q)", a.Code, tc.code, a.Field, a.Error)
+				t.Fatalf("code %d, want %d (%s %q)", a.Code, tc.code, a.ErrorType, a.Error)
 			}
-			if a.Field != tc.field || !strings.Contains(a.Error, tc.reason) {
-				t.Errorf("field %q error %q; want field %q error containing %q", a.Field, a.Error, tc.field, tc.reason)
+			if !strings.HasPrefix(a.Error, tc.field) || !strings.Contains(a.Error, tc.reason) {
+				t.Errorf("error %q; want it to start with %q and contain %q", a.Error, tc.field, tc.reason)
+			}
+			if ct := a.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
 			}
 			switch {
 			case a.Code == 401:
@@ -213,12 +223,14 @@ func TestAPIMatrix(t *testing.T) {
 				if a.Header.Get("Allow") == "" {
 					t.Error("405 without Allow")
 				}
+			}
+			switch duplicate := a.Code == 200 && tc.req(srv.URL).Method == http.MethodPost; {
 			case a.Code >= 400:
-				if a.Status != "error" || a.Error == "" {
-					t.Errorf("error answer without a reason: %+v", a)
+				if a.Status != "error" || a.Error == "" || a.ErrorType != errorTypeOf[a.Code] || a.Data != nil {
+					t.Errorf("error answer: %+v, want errorType %q and a reason", a, errorTypeOf[a.Code])
 				}
 			case a.Code == 200 || a.Code == 201:
-				if a.Status != "success" || (a.Code == 200) != (a.Duplicate || tc.req(srv.URL).Method == "GET") {
+				if a.Status != "success" || a.ErrorType != "" || len(a.Data) == 0 || (len(a.Warnings) > 0) != duplicate {
 					t.Errorf("success answer: %+v", a)
 				}
 			}
@@ -386,7 +398,7 @@ func TestConcurrentPosts(t *testing.T) {
 					switch {
 					case resp.StatusCode == 201:
 						created[fmt.Sprint(i)]++
-					case resp.StatusCode == 200 && a.Duplicate:
+					case resp.StatusCode == 200 && a.Status == "success":
 						dups++
 					default:
 						mu.Unlock()
@@ -445,12 +457,12 @@ func TestConcurrentPosts(t *testing.T) {
 
 func TestPostAfterClose(t *testing.T) {
 	m, _ := openManager(t, t.TempDir(), Options{AllowUnauthenticated: true})
-	h := m.Handler()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
 	m.Close()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, post("/api/v1/deploys", "", "application/json", `{"service":"a","version":"1"}`))
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("code %d: %s", rec.Code, rec.Body)
+	a := do(t, srv.Client(), post(srv.URL, "", "application/json", `{"service":"a","version":"1"}`))
+	if a.Code != http.StatusServiceUnavailable || a.Status != "error" || a.ErrorType != api.ErrUnavailable || a.Header.Get("Retry-After") == "" {
+		t.Fatalf("%+v, want 503 unavailable with Retry-After", a)
 	}
 }
 
