@@ -7,9 +7,9 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 )
 
-// Document is the body of GET /api/v1/status. Field names are stable within
-// v1: fields may be added, none renamed or removed. README.md in this
-// directory documents every field.
+// Document is the data of GET /api/v1/status, inside the api envelope.
+// Field names are stable within v1: fields may be added, none renamed or
+// removed. README.md in this directory documents every field.
 type Document struct {
 	// Location is the exporter's probing location ("" when unset).
 	Location    string         `json:"location"`

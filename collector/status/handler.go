@@ -6,7 +6,6 @@ package status
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 	"github.com/prometheus/client_golang/prometheus"
@@ -186,32 +186,22 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 	return ts
 }
 
-// serveAPI answers the JSON document: every target, or with ?target=NAME
-// that target alone with its history.
+// serveAPI answers the Document in the api envelope: every target, or with
+// ?target=NAME that target alone with its history.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	now := h.o.Now()
 	var d Document
 	if name := r.URL.Query().Get("target"); name != "" {
 		snap, ok := h.o.Store.Snapshot(name)
 		if !ok {
-			writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no configured target %q", name))
+			api.WriteError(w, http.StatusNotFound, api.ErrNotFound, fmt.Sprintf("no configured target %q", name))
 			return
 		}
 		d = h.document([]Snapshot{snap}, now, true)
 	} else {
 		d = h.document(h.o.Store.Snapshots(now.Add(-LatencyWindow)), now, false)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(d) // the client went away
-}
-
-func writeJSONError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	api.WriteData(w, http.StatusOK, d)
 }
 
 // retryAfterSeconds renders d for a Retry-After header, rounded up.

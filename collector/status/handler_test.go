@@ -3,7 +3,6 @@ package status
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/http5xx/http5xx_exporter/collector"
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
@@ -157,7 +157,7 @@ func TestStatusAPI(t *testing.T) {
 		t.Fatalf("GET %s = %d %s", APIPath, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	var d Document
-	if err := json.Unmarshal([]byte(body), &d); err != nil {
+	if _, err := api.Decode(resp.StatusCode, []byte(body), &d); err != nil {
 		t.Fatal(err)
 	}
 	if d.Location != "eu" || len(d.Targets) != 3 {
@@ -204,14 +204,18 @@ func TestStatusAPI(t *testing.T) {
 	}
 
 	resp, body = f.get(APIPath + "?target=bad")
-	if err := json.Unmarshal([]byte(body), &d); err != nil || resp.StatusCode != 200 {
+	if _, err := api.Decode(resp.StatusCode, []byte(body), &d); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("?target=bad: %d %v", resp.StatusCode, err)
 	}
 	if len(d.Targets) != 1 || d.Targets[0].Name != "bad" || len(d.Targets[0].History) < 1 || d.Targets[0].History[0].Code != 502 {
 		t.Errorf("?target=bad: %+v, want bad alone with its history", d.Targets)
 	}
-	if resp, _ := f.get(APIPath + "?target=nope"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("?target=nope = %d, want 404", resp.StatusCode)
+	resp, body = f.get(APIPath + "?target=nope")
+	_, err := api.Decode(resp.StatusCode, []byte(body), &d)
+	var ae *api.Error
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" ||
+		!errors.As(err, &ae) || ae.Type != api.ErrNotFound || ae.Msg != `no configured target "nope"` {
+		t.Errorf("?target=nope = %d %s, want 404 not_found", resp.StatusCode, body)
 	}
 }
 
