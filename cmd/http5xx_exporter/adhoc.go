@@ -131,7 +131,7 @@ func getWithRetry(ctx context.Context, l *remoteLocation, client *http.Client, q
 		err := l.get(rctx, client, adhoc.Path, q, maxCheckAnswer, out)
 		cancel()
 		var re *remoteError
-		if !errors.As(err, &re) || re.Code != 429 || attempt == remoteAttempts {
+		if !errors.As(err, &re) || re.Answer.Code != http.StatusTooManyRequests || attempt == remoteAttempts {
 			return err
 		}
 		select {

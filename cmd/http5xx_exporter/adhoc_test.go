@@ -27,7 +27,7 @@ func TestCheckFrom(t *testing.T) {
 		{[]string{origin + "/ok"}, 0, []string{
 			origin + "/ok\n",
 			"  eu  OK: 200 in ",
-			"  ap  no answer: HTTP 404: ad-hoc checks are off on this exporter",
+			"  ap  no answer: " + ap.URL + "/api/v1/check: HTTP 404 not_found: ad-hoc checks are off on this exporter",
 			"  OK from 2 locations",
 		}},
 		{[]string{origin + "/ok?fail=us"}, 1, []string{
@@ -40,7 +40,7 @@ func TestCheckFrom(t *testing.T) {
 			"GLOBAL: fails from every location: a real outage (gateway, owner app-infra)",
 		}},
 		{[]string{"http://169.254.169.254/latest/meta-data/"}, 1, []string{
-			"  eu  no answer: HTTP 403: refused http://169.254.169.254/latest/meta-data/: 169.254.169.254 is a cloud metadata address",
+			"  eu  no answer: " + eu.URL + "/api/v1/check: HTTP 403 bad_data: refused http://169.254.169.254/latest/meta-data/: 169.254.169.254 is a cloud metadata address",
 			"UNKNOWN: no location could check it",
 		}},
 	}
@@ -72,7 +72,7 @@ func TestCheckFrom(t *testing.T) {
 	}
 	r := rcs[0].Results
 	if r[0].Report == nil || r[0].Report.Code != 502 || r[0].Report.Location != "eu" || r[1].Report == nil || !r[1].Report.OK ||
-		r[2].Report != nil || !strings.Contains(r[2].Error, "HTTP 404") {
+		r[2].Report != nil || !strings.Contains(r[2].Error, "HTTP 404 not_found") {
 		t.Errorf("json results %+v", r)
 	}
 }
@@ -112,9 +112,9 @@ func TestCheckFromUsageErrors(t *testing.T) {
 // reach the terminal raw, and its size is bounded to what a report needs
 // (every location's report of every URL is kept until the end).
 func TestCheckFromDistrustsTheAnswers(t *testing.T) {
-	forged := hostileLocation(t, []byte(`{"url":"x","code":502,"class":"gateway\u001b[32m","owner":"app\u202e",`+
-		`"first_move":"restart\n  us  OK: 200 in 1ms","ok":false,"error":"boom\r\u001b[2K"}`))
-	huge := hostileLocation(t, []byte(`{"url":"x","code":200,"ok":true,"error":"`+strings.Repeat("x", 1<<20)+`"}`))
+	forged := hostileLocation(t, envelope([]byte(`{"url":"x","code":502,"class":"gateway\u001b[32m","owner":"app\u202e",`+
+		`"first_move":"restart\n  us  OK: 200 in 1ms","ok":false,"error":"boom\r\u001b[2K"}`)))
+	huge := hostileLocation(t, envelope([]byte(`{"url":"x","code":200,"ok":true,"error":"`+strings.Repeat("x", 1<<20)+`"}`)))
 	f := remoteFlags{from: []string{"eu=" + forged, "us=" + huge}, timeout: 5 * time.Second}
 	var out, errOut bytes.Buffer
 	f.checkFrom(context.Background(), []string{"http://example.com/"}, "200-399", time.Second, "text", &out, &errOut)
@@ -129,5 +129,51 @@ func TestCheckFromDistrustsTheAnswers(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "  us  no answer: the answer of ") || !strings.Contains(out.String(), "is over 65536 bytes") {
 		t.Errorf("a 1 MiB report was taken:\n%.2000s", out.String())
+	}
+}
+
+// TestCheckFromReadsTheEnvelope walks what a location may answer to a
+// check: only the data of a success envelope is a report; anything else is
+// "no answer" with a bounded message naming the location's endpoint and the
+// answer's errorType and error.
+func TestCheckFromReadsTheEnvelope(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		code int
+		body []byte
+		out  string // substring of the output
+	}{
+		{"success", 200, envelope([]byte(`{"url":"http://example.com/","code":200,"class":"2xx","ok":true,"duration_seconds":0.01}`)),
+			"  eu  OK: 200 in 10ms\n"},
+		{"error envelope", 404, []byte(`{"status":"error","errorType":"not_found","error":"ad-hoc checks are off on this exporter"}`),
+			"/api/v1/check: HTTP 404 not_found: ad-hoc checks are off on this exporter\n"},
+		{"error envelope with control characters", 403, []byte(`{"status":"error","errorType":"bad_data","error":"refused\n  eu  OK: 200\u001b[2K"}`),
+			`/api/v1/check: HTTP 403 bad_data: refused\n  eu  OK: 200\x1b[2K` + "\n"},
+		{"not JSON", 502, []byte("<html><h1>502 Bad Gateway</h1></html>\n"),
+			"/api/v1/check: HTTP 502, not an API answer: <html><h1>502 Bad Gateway</h1></html>\n"},
+		{"a bare report", 200, []byte(`{"url":"x","code":200,"ok":true}`),
+			`/api/v1/check: HTTP 200, not an API answer: {"url":"x","code":200,"ok":true}` + "\n"},
+		{"over 64 KiB", 200, envelope([]byte(`{"url":"x","code":200,"ok":true,"error":"` + strings.Repeat("x", maxCheckAnswer) + `"}`)),
+			"/api/v1/check is over 65536 bytes\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := hostileAnswer(t, tc.code, tc.body)
+			f := remoteFlags{from: []string{"eu=" + loc}, timeout: 5 * time.Second}
+			var out, errOut bytes.Buffer
+			code := f.checkFrom(context.Background(), []string{"http://example.com/"}, "200-399", time.Second, "text", &out, &errOut)
+			want := 1
+			if tc.name == "success" {
+				want = 0
+			}
+			if code != want || !strings.Contains(out.String(), tc.out) {
+				t.Errorf("exit %d (want %d), output lacks %q:\n%.1000s", code, want, tc.out, out.String())
+			}
+			if want == 1 && !strings.Contains(out.String(), "  eu  no answer: ") {
+				t.Errorf("not shown as no answer:\n%.1000s", out.String())
+			}
+			if strings.ContainsAny(out.String(), "\x1b\r") {
+				t.Errorf("control characters reach the terminal:\n%q", out.String())
+			}
+		})
 	}
 }

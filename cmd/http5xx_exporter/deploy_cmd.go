@@ -19,6 +19,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
 )
 
@@ -124,21 +125,21 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "http5xx_exporter deploy: HTTP %d from %s redirects to %s; not followed with the credentials: point --url at the exporter\n",
 				ans.code, redacted(endpoint), redacted(ans.location))
 			return 1
-		case ans.code/100 == 2 && ans.event.ID == "":
-			fmt.Fprintf(stderr, "http5xx_exporter deploy: HTTP %d from %s is not an answer of the deploy API; check --url\n", ans.code, redacted(endpoint))
-			return 1
-		case ans.code/100 == 2:
+		case ans.err == nil:
 			verb := "recorded"
-			if ans.Duplicate {
+			if ans.code == http.StatusOK { // 200, not 201: the id was already stored
 				verb = "already recorded"
 			}
-			fmt.Fprintf(stdout, "deploy %s: service %s version %s id %s\n", verb, ans.event.Service, ans.event.Version, ans.event.ID)
+			fmt.Fprintf(stdout, "deploy %s: service %s version %s id %s\n", verb, termSafe(ans.event.Service), termSafe(ans.event.Version), termSafe(ans.event.ID))
 			return 0
+		case ans.code/100 == 2:
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: %s: %s; check --url\n", redacted(endpoint), termSafe(ans.err.Error()))
+			return 1
 		case ans.code < 500:
-			fmt.Fprintf(stderr, "http5xx_exporter deploy: refused (HTTP %d): %s\n", ans.code, ans.reason())
+			fmt.Fprintf(stderr, "http5xx_exporter deploy: refused by %s: %s\n", redacted(endpoint), termSafe(ans.err.Error()))
 			return 1
 		default:
-			why = fmt.Sprintf("HTTP %d: %s", ans.code, ans.reason())
+			why = fmt.Sprintf("%s: %s", redacted(endpoint), termSafe(ans.err.Error()))
 			retryAfter = ans.retryAfter
 		}
 		if attempt >= c.retries || ctx.Err() != nil {
@@ -250,27 +251,12 @@ func sameOrigin(req *http.Request, via []*http.Request) error {
 type answer struct {
 	code       int
 	retryAfter time.Duration
-	location   string // of a redirect that was not followed
-	raw        string
-	Duplicate  bool            `json:"duplicate"`
-	Error      string          `json:"error"`
-	Data       json.RawMessage `json:"data"`
-	event      deploy.Event
-}
-
-// reason is the exporter's explanation, or the start of whatever answered.
-func (a *answer) reason() string {
-	if a.Error != "" {
-		return a.Error
-	}
-	s := strings.TrimSpace(a.raw)
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	if s == "" {
-		s = http.StatusText(a.code)
-	}
-	return s
+	location   string       // of a redirect that was not followed
+	event      deploy.Event // the data of a success
+	// err is why the answer is not a recorded deploy: the exporter's error
+	// envelope, or whatever else answered (a proxy's error page, a wrong
+	// --url); nil on success.
+	err error
 }
 
 func (c *deployCommand) post(ctx context.Context, client *http.Client, endpoint, token string, body []byte) (*answer, error) {
@@ -290,11 +276,11 @@ func (c *deployCommand) post(ctx context.Context, client *http.Client, endpoint,
 		return nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
-	a := &answer{code: resp.StatusCode, raw: string(raw)}
+	a := &answer{code: resp.StatusCode}
 	if resp.StatusCode/100 == 3 {
 		if loc, err := resp.Location(); err == nil {
 			a.location = loc.String()
@@ -303,10 +289,12 @@ func (c *deployCommand) post(ctx context.Context, client *http.Client, endpoint,
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		a.retryAfter = min(time.Duration(s)*time.Second, maxRetryAfter)
 	}
-	// Not every answer is the API's JSON (a proxy's error page, a wrong
-	// --url): then the raw body is the reason and event stays empty.
-	if json.Unmarshal(raw, a) == nil && len(a.Data) > 0 {
-		_ = json.Unmarshal(a.Data, &a.event)
+	if len(raw) > maxAnswerBytes {
+		a.err = fmt.Errorf("HTTP %d, an answer over %d bytes", a.code, maxAnswerBytes)
+		return a, nil
+	}
+	if _, a.err = api.Decode(a.code, raw, &a.event); a.err == nil && a.event.ID == "" {
+		a.err = fmt.Errorf("HTTP %d, a success without a deploy event", a.code)
 	}
 	return a, nil
 }

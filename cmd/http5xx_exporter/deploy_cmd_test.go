@@ -114,23 +114,50 @@ func TestDeployCommandExitCodes(t *testing.T) {
 
 		{name: "wrong token: refused", opts: deploy.Options{TokenFile: tok},
 			args: []string{"--url", "{URL}", "--service", "a", "--version", "1", "--token-file", wrong},
-			code: 1, err: "refused (HTTP 401): invalid bearer token", stored: 0},
+			code: 1, err: "/api/v1/deploys: HTTP 401 bad_data: invalid bearer token", stored: 0},
 		{name: "no token: refused", opts: deploy.Options{TokenFile: tok},
 			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
-			code: 1, err: "missing bearer token", stored: 0},
+			code: 1, err: "HTTP 401 bad_data: missing bearer token", stored: 0},
 		{name: "POST disabled: refused", opts: deploy.Options{},
 			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
-			code: 1, err: "HTTP 403", stored: 0},
+			code: 1, err: "HTTP 403 unavailable: recording deploys is disabled", stored: 0},
 		{name: "cardinality guard: refused", opts: deploy.Options{AllowUnauthenticated: true, MaxServices: 1},
 			first: [][]string{{"--url", "{URL}", "--service", "a", "--version", "1"}},
 			args:  []string{"--url", "{URL}", "--service", "b", "--version", "1"},
-			code:  1, err: "refused (HTTP 422): service: new service \"b\" would pass the limit of 1 services", stored: 1},
+			code:  1, err: "HTTP 422 execution: service: new service \"b\" would pass the limit of 1 services", stored: 1},
 		{name: "not the deploy API: refused", fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
 			w.Write([]byte("<html>welcome</html>"))
 			return true
 		}, opts: deploy.Options{AllowUnauthenticated: true},
 			args: []string{"--url", "{AUTHURL}", "--service", "a", "--version", "1"},
 			code: 1, err: "http://ci:xxxxx@127.0.0.1", stored: 0},
+		{name: "a page instead of the API: not an API answer", fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
+			w.Write([]byte("<html>welcome</html>"))
+			return true
+		}, opts: deploy.Options{AllowUnauthenticated: true},
+			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
+			code: 1, err: "/api/v1/deploys: HTTP 200, not an API answer: <html>welcome</html>; check --url", stored: 0},
+		{name: "a bare event without the envelope: not an API answer", fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"id":"x","service":"a","version":"1"}`))
+			return true
+		}, opts: deploy.Options{AllowUnauthenticated: true},
+			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
+			code: 1, err: `HTTP 201, not an API answer: {"id":"x"`, stored: 0},
+		{name: "an oversized answer: not taken", fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"status":"success","data":{"id":"x","service":"a","version":"1","author":"` + strings.Repeat("x", maxAnswerBytes) + `"}}`))
+			return true
+		}, opts: deploy.Options{AllowUnauthenticated: true},
+			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
+			code: 1, err: "HTTP 201, an answer over 65536 bytes", stored: 0},
+		{name: "an error envelope with control characters: escaped", fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"status":"error","errorType":"bad_data","error":"no\u001b[2J\nforged line"}`))
+			return true
+		}, opts: deploy.Options{AllowUnauthenticated: true},
+			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
+			code: 1, err: `HTTP 400 bad_data: no\x1b[2J\nforged line` + "\n", stored: 0},
 
 		{name: "503 twice, then recorded", opts: deploy.Options{AllowUnauthenticated: true},
 			fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
@@ -141,7 +168,7 @@ func TestDeployCommandExitCodes(t *testing.T) {
 				return false
 			},
 			args: []string{"--url", "{URL}", "--service", "a", "--version", "1", "--retries", "3"},
-			code: 0, out: "deploy recorded", err: "attempt 2 failed (HTTP 503: warming up)", stored: 1},
+			code: 0, out: "deploy recorded", err: "/api/v1/deploys: HTTP 503, not an API answer: warming up); retrying", stored: 1},
 		{name: "answer lost after storing: the retry is not recorded twice", opts: deploy.Options{AllowUnauthenticated: true},
 			fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
 				if n == 1 {
@@ -161,7 +188,7 @@ func TestDeployCommandExitCodes(t *testing.T) {
 				return true
 			},
 			args: []string{"--url", "{URL}", "--service", "a", "--version", "1", "--retries", "2"},
-			code: 1, err: "not recorded after 3 attempts: HTTP 500: boom", stored: 0},
+			code: 1, err: "/api/v1/deploys: HTTP 500, not an API answer: boom\n", stored: 0}, // the last line
 		{name: "attempt timeout, then retries run out", opts: deploy.Options{AllowUnauthenticated: true},
 			fault: func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
 				io.Copy(io.Discard, r.Body) // so the server notices the client hang up

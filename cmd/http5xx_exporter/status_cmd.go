@@ -23,6 +23,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -154,7 +155,7 @@ func (c *matrixCell) answered() bool {
 }
 
 // remoteStatus is what the matrix needs of another exporter's
-// /api/v1/status (status.Document). Only these fields are decoded, and at
+// /api/v1/status (the data of its envelope, a status.Document). Only these fields are decoded, and at
 // most maxRemoteTargets targets: the answer is bounded in bytes, but values
 // of a few bytes such as {} in a history or a target list would each
 // become a Go value of hundreds, and a broken or hostile location could
@@ -552,12 +553,14 @@ func readLocationsFile(path string) ([]string, error) {
 // maxRemoteBody bounds the status document read from another exporter.
 const maxRemoteBody = 16 << 20
 
-// get fetches path (with query) from the location and decodes its JSON
-// into out, reading at most limit bytes. A non-200 answer is an error
-// carrying the answer's message.
+// get fetches path (with query) from the location and decodes the data of
+// its api envelope into out, reading at most limit bytes. An error
+// envelope, or an answer that is not an envelope, is a *remoteError.
+// Every error names the endpoint asked (without the query).
 func (l *remoteLocation) get(ctx context.Context, client *http.Client, path string, query url.Values, limit int64, out any) error {
 	u := *l.Base
 	u.Path += path
+	endpoint := u.Redacted()
 	u.RawQuery = query.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -574,47 +577,27 @@ func (l *remoteLocation) get(ctx context.Context, client *http.Client, path stri
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", u.Redacted(), err)
+		return fmt.Errorf("reading the answer of %s: %w", endpoint, err)
 	}
 	if int64(len(body)) > limit {
-		return fmt.Errorf("the answer of %s is over %d bytes", u.Redacted(), limit)
+		return fmt.Errorf("the answer of %s is over %d bytes", endpoint, limit)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return &remoteError{Code: resp.StatusCode, Msg: errorMessage(body), RetryAfter: retryAfterOf(resp.Header.Get("Retry-After"))}
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%s answered what is not its JSON: %w", u.Redacted(), err)
+	if _, err := api.Decode(resp.StatusCode, body, out); err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			return &remoteError{Endpoint: endpoint, Answer: ae, RetryAfter: retryAfterOf(resp.Header.Get("Retry-After"))}
+		}
+		return fmt.Errorf("%s: %w", endpoint, err)
 	}
 	return nil
 }
 
-// remoteError is a non-200 answer of another exporter.
+// remoteError is an answer of another exporter without data: its error
+// envelope, or whatever else answered.
 type remoteError struct {
-	Code       int
-	Msg        string
+	Endpoint   string
+	Answer     *api.Error
 	RetryAfter time.Duration // of a 429
 }
 
-func (e *remoteError) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	return s
-}
-
-// errorMessage takes the message out of {"error": "..."}, or the first line
-// of a plain-text body.
-func errorMessage(body []byte) string {
-	var eb struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &eb) == nil && eb.Error != "" {
-		return eb.Error
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
-	if len(line) > 200 {
-		line = line[:200] + "..."
-	}
-	return line
-}
+func (e *remoteError) Error() string { return e.Endpoint + ": " + e.Answer.Error() }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -268,7 +269,8 @@ func TestStatusAuthAndTLS(t *testing.T) {
 		code int
 		out  string
 	}{
-		{"no credentials", []string{"--from=eu=" + authed.URL}, 1, "eu unreachable (not counted in the verdicts): HTTP 401: Unauthorized"},
+		{"no credentials", []string{"--from=eu=" + authed.URL}, 1, "eu unreachable (not counted in the verdicts): http://127.0.0.1"},
+		{"no credentials, the answer", []string{"--from=eu=" + authed.URL}, 1, "/api/v1/status: HTTP 401, not an API answer: Unauthorized"},
 		{"userinfo", []string{"--from=eu=" + withUser}, 0, "shop    up 200"},
 		{"password file", []string{"--from=eu=" + authed.URL, "--auth.user=prom", "--auth.password-file=" + pw}, 0, "up 200"},
 		{"wrong user", []string{"--from=eu=" + authed.URL, "--auth.user=nobody", "--auth.password-file=" + pw}, 1, "HTTP 401"},
@@ -365,12 +367,24 @@ func TestJudge(t *testing.T) {
 // exporter would.
 func hostileLocation(t *testing.T, body []byte) string {
 	t.Helper()
+	return hostileAnswer(t, http.StatusOK, body)
+}
+
+// hostileAnswer serves code and body as every answer.
+func hostileAnswer(t *testing.T, code int, body []byte) string {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
 		w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// envelope wraps data in a success answer of the api envelope.
+func envelope(data []byte) []byte {
+	return slices.Concat([]byte(`{"status":"success","data":`), data, []byte("}"))
 }
 
 // allocated is how many bytes f allocates on the heap.
@@ -392,12 +406,12 @@ func TestStatusBoundsWhatAHostileAnswerDecodesTo(t *testing.T) {
 	for len(history) < size {
 		history = append(history, ",{}"...)
 	}
-	history = append(history, "]}]}"...)
+	history = envelope(append(history, "]}]}"...))
 	targets := []byte(`{"location":"evil","targets":[{}`)
 	for len(targets) < size {
 		targets = append(targets, ",{}"...)
 	}
-	targets = append(targets, "]}"...)
+	targets = envelope(append(targets, "]}"...))
 
 	for _, tc := range []struct {
 		name string
@@ -426,8 +440,8 @@ func TestStatusBoundsWhatAHostileAnswerDecodesTo(t *testing.T) {
 // they are they could drive the terminal (escape sequences) or forge lines
 // of the matrix (newlines, carriage returns).
 func TestStatusTextOutputEscapesRemoteText(t *testing.T) {
-	url := hostileLocation(t, []byte(`{"location":"evil","targets":[
-		{"name":"shop\n\u001b[2Jdocs\tup 200","state":"down","last_probe":{"code":502,"class":"gateway\u001b]0;pwned\u0007","owner":"x\r"}}]}`))
+	url := hostileLocation(t, envelope([]byte(`{"location":"evil","targets":[
+		{"name":"shop\n\u001b[2Jdocs\tup 200","state":"down","last_probe":{"code":502,"class":"gateway\u001b]0;pwned\u0007","owner":"x\r"}}]}`)))
 	_, out, _ := runStatus(t, "--from=evil="+url)
 	if strings.ContainsAny(out, "\x1b\x07\r") {
 		t.Errorf("control characters reach the terminal:\n%q", out)
@@ -437,5 +451,55 @@ func TestStatusTextOutputEscapesRemoteText(t *testing.T) {
 	}
 	if !strings.Contains(out, `shop\n\x1b[2Jdocs\tup 200`) {
 		t.Errorf("the name is not shown escaped:\n%s", out)
+	}
+}
+
+// TestStatusReadsTheEnvelope walks what a location may answer: only the
+// data of a success envelope counts; anything else makes the location
+// unreachable with a bounded message naming it and the answer's errorType
+// and error.
+func TestStatusReadsTheEnvelope(t *testing.T) {
+	const unreachable = "evil unreachable (not counted in the verdicts): http://127.0.0.1:"
+	for _, tc := range []struct {
+		name string
+		code int
+		body []byte
+		out  []string // substrings of the output
+	}{
+		{"success", 200, envelope([]byte(`{"location":"evil","targets":[{"name":"shop","state":"up","last_probe":{"code":200}}]}`)),
+			[]string{"shop    up 200  OK from 1 location"}},
+		{"error envelope", 404, []byte(`{"status":"error","errorType":"not_found","error":"no configured target \"x\""}`),
+			[]string{unreachable, `/api/v1/status: HTTP 404 not_found: no configured target "x"` + "\n"}},
+		{"error envelope with a 200", 200, []byte(`{"status":"error","errorType":"internal","error":"boom"}`),
+			[]string{unreachable, "/api/v1/status: HTTP 200 internal: boom\n"}},
+		{"error envelope with control characters", 400, []byte(`{"status":"error","errorType":"bad\u001b[2J","error":"x\n\rforged"}`),
+			[]string{`/api/v1/status: HTTP 400 bad\x1b[2J: x\n\rforged` + "\n"}},
+		{"a long error is cut", 500, []byte(`{"status":"error","errorType":"internal","error":"` + strings.Repeat("x", 1<<20) + `"}`),
+			[]string{"/api/v1/status: HTTP 500 internal: " + strings.Repeat("x", 512) + "...\n"}},
+		{"not JSON", 502, []byte("<html>\n<h1>502 Bad Gateway</h1>\n</html>"),
+			[]string{unreachable, "/api/v1/status: HTTP 502, not an API answer: <html>\n"}},
+		{"a bare document", 200, []byte(`{"location":"evil","targets":[]}`),
+			[]string{unreachable, `/api/v1/status: HTTP 200, not an API answer: {"location":"evil","targets":[]}` + "\n"}},
+		{"over 16 MiB", 200, envelope([]byte(`{"location":"evil","targets":[],"pad":"` + strings.Repeat("x", maxRemoteBody) + `"}`)),
+			[]string{"evil unreachable (not counted in the verdicts): the answer of http://127.0.0.1:", "/api/v1/status is over 16777216 bytes\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, _ := runStatus(t, "--from=evil="+hostileAnswer(t, tc.code, tc.body))
+			want := 1
+			if tc.name == "success" {
+				want = 0
+			}
+			if code != want {
+				t.Errorf("exit %d, want %d", code, want)
+			}
+			if strings.ContainsAny(out, "\x1b\r") {
+				t.Errorf("control characters reach the terminal:\n%q", out)
+			}
+			for _, want := range tc.out {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%.1000s", want, out)
+				}
+			}
+		})
 	}
 }
