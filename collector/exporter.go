@@ -103,8 +103,7 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 		e.sched.Stop()
 		return nil, err
 	}
-	m.ReloadOK.Set(1) // the first load counts as a successful one
-	m.ReloadTime.SetToCurrentTime()
+	e.RecordReload(nil) // the first load counts as a successful one
 	return e, nil
 }
 
@@ -288,20 +287,16 @@ func (e *Exporter) Stop() {
 	}
 }
 
-// Reload loads path and applies it; on any error the running configuration
-// stays and the reload gauge drops to 0.
-func (e *Exporter) Reload(path string) error {
-	cfg, err := config.Load(path)
-	if err == nil {
-		err = e.Apply(cfg)
-	}
+// RecordReload sets the reload gauges from the outcome of a reload attempt:
+// 0 after a failure, 1 and the time after a success. Loading and filtering
+// belong to the reloader (collector/reload); the engine only applies.
+func (e *Exporter) RecordReload(err error) {
 	if err != nil {
 		e.metrics.ReloadOK.Set(0)
-		return err
+		return
 	}
 	e.metrics.ReloadOK.Set(1)
 	e.metrics.ReloadTime.SetToCurrentTime()
-	return nil
 }
 
 // Gatherer holds the per-target series of one result alone, built with the

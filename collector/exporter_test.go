@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -250,5 +251,34 @@ func TestApplyErrorNamesTheTargetOnce(t *testing.T) {
 	}
 	if n := strings.Count(err.Error(), `target "shop"`); n != 1 {
 		t.Errorf("error names the target %d times, want once: %v", n, err)
+	}
+}
+
+// TestRecordReload: the engine records what the reloader tells it. The
+// first load counts as a successful reload; a failed attempt drops the
+// gauge to 0 and keeps the time of the last good one.
+func TestRecordReload(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer origin.Close()
+	before := float64(time.Now().Unix())
+	e, err := New(Options{}, loadConfig(t, oneTarget("shop", origin.URL, "shop")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	gauges := func() (float64, float64) {
+		return testutil.ToFloat64(e.metrics.ReloadOK), testutil.ToFloat64(e.metrics.ReloadTime)
+	}
+	ok, first := gauges()
+	if ok != 1 || first < before {
+		t.Fatalf("after New: successful = %v, time = %v; want 1 and a time from %v on", ok, first, before)
+	}
+	e.RecordReload(errors.New("http5xx.yml:3: targets[0].url: missing"))
+	if ok, at := gauges(); ok != 0 || at != first {
+		t.Errorf("after a failed reload: successful = %v, time = %v; want 0 and %v", ok, at, first)
+	}
+	e.RecordReload(nil)
+	if ok, at := gauges(); ok != 1 || at < first {
+		t.Errorf("after a good reload: successful = %v, time = %v; want 1 and a time from %v on", ok, at, first)
 	}
 }

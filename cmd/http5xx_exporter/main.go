@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 )
 
 // defaultListen is outside the exhausted 9100-9999 exporter range (DESIGN.md).
@@ -41,7 +40,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.HelpFlag.Short('h')
 
 	srv := newServeCommand(app)
-	srv.web = kingpinflag.AddFlags(srv.cmd, defaultListen)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	check := newCheckCommand(app)

@@ -251,3 +251,60 @@ func TestConfigCheckExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutes walks the handler tree: every route answers the methods it
+// serves, and another method on its path gets 405 with Allow.
+func TestRoutes(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer origin.Close()
+	cfg := filepath.Join(t.TempDir(), "http5xx.yml")
+	writeConfig(t, cfg, targetsYAML(origin.URL, "alpha"))
+	e := startExporter(t, "--config.file="+cfg, "--config.watch-interval=0")
+
+	tests := []struct {
+		method, path string
+		code         int
+		body         string // a part of the body; "" checks nothing
+		allow        string // the Allow header of a 405
+	}{
+		{"GET", "/metrics", 200, "http5xx_probes_total", ""},
+		{"HEAD", "/metrics", 200, "", ""},
+		{"GET", "/-/healthy", 200, "Healthy.", ""},
+		{"GET", "/-/ready", 200, "Ready.", ""},
+		{"POST", "/-/reload", 200, "Reloaded.", ""},
+		{"PUT", "/-/reload", 200, "Reloaded.", ""},
+		{"GET", "/-/reload", 405, "", "POST, PUT"},
+		{"DELETE", "/-/reload", 405, "", "POST, PUT"},
+		{"GET", "/", 200, "alpha", ""},
+		{"GET", "/targets/alpha", 200, "alpha", ""},
+		{"GET", "/api/v1/status", 200, `"alpha"`, ""},
+		{"GET", "/probe?target=alpha", 200, "http5xx_probes_total", ""},
+		{"POST", "/probe?target=alpha", 405, "", "GET, HEAD"},
+		{"GET", "/about", 200, "http5xx_exporter", ""},
+		{"GET", "/api/v1/deploys", 200, "", ""},
+		{"POST", "/api/v1/deploys", 403, "", ""}, // reaches the API: no auth is configured
+		{"DELETE", "/api/v1/deploys", 405, "", "GET, HEAD, POST"},
+		{"GET", "/api/v1/check?url=http://example.com/", 404, "adhoc.enable", ""},
+		{"POST", "/api/v1/check", 405, "", "GET, HEAD"},
+		{"GET", "/nope", 404, "", ""},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, "http://"+e.addr+tt.path, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.method, tt.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.Contains(string(b), tt.body) {
+			t.Errorf("%s %s = %d %.200q, want %d containing %q", tt.method, tt.path, resp.StatusCode, b, tt.code, tt.body)
+		}
+		if got := resp.Header.Get("Allow"); tt.allow != "" && got != tt.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+}

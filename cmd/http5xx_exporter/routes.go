@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/http5xx/http5xx_exporter/collector/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/status"
+)
+
+// newHandler is the handler tree: every route the exporter serves, each
+// mounted once as "METHOD /path". GET also answers HEAD; another method on
+// a known path gets 405 with Allow.
+func newHandler(p *parts, metricsPath string, logger *slog.Logger) (http.Handler, error) {
+	metrics := promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+		Registry:          p.registry,
+	})
+	about, err := aboutPage(metricsPath)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := status.NewHandler(status.Options{
+		Store: p.store, Exporter: p.exporter, Saturation: p.saturation,
+		Deploys: status.DeployLookupFunc(func(service string) (string, time.Time, bool) {
+			ev, ok := p.deploys.Latest(service)
+			return ev.Version, ev.Timestamp, ok
+		}),
+		Version: version.Version,
+		Links: []status.Link{
+			{Path: metricsPath, Text: "Metrics"},
+			{Path: status.APIPath, Text: "Status API (JSON)"},
+			{Path: "/-/healthy", Text: "Health"},
+			{Path: "/about", Text: "About"},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("status pages: %w", err)
+	}
+	deploys := p.deploys.Handler()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET "+metricsPath, metrics)
+	mux.Handle("GET /-/healthy", text("Healthy."))
+	// The server starts only once the first configuration is loaded and
+	// probing, so whenever it answers, the exporter is ready.
+	mux.Handle("GET /-/ready", text("Ready."))
+	mux.Handle("POST /-/reload", p.reloader)
+	mux.Handle("PUT /-/reload", p.reloader)
+	mux.Handle("GET /{$}", pages.Index())
+	mux.Handle("GET "+status.TargetPathPrefix+"{name}", pages.Target())
+	mux.Handle("GET "+status.APIPath, pages.API())
+	mux.Handle("GET "+status.ProbePath, pages.Probe())
+	mux.Handle("GET /about", about)
+	mux.Handle("GET /api/v1/deploys", deploys)
+	mux.Handle("POST /api/v1/deploys", deploys)
+	mux.Handle("GET "+adhoc.Path, p.adhoc) // 404 while ad-hoc checks are off
+	return mux, nil
+}
+
+// text answers 200 with msg.
+func text(msg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, msg) })
+}
+
+// aboutPage is exporter-toolkit's landing page. The status page owns /, so
+// it moves to /about (it answers only its own route prefix, "/").
+func aboutPage(metricsPath string) (http.Handler, error) {
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "http5xx_exporter",
+		Description: "Probes HTTP targets and tells which 5xx, whose problem, and what changed.",
+		Version:     version.Info(),
+		Profiling:   "false",
+		Links: []web.LandingLinks{
+			{Address: "/", Text: "Status page"},
+			{Address: status.APIPath, Text: "Status API (JSON)"},
+			{Address: metricsPath, Text: "Metrics"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("landing page: %w", err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.Clone(r.Context())
+		r.URL.Path = "/"
+		landing.ServeHTTP(w, r)
+	}), nil
+}

@@ -1,0 +1,159 @@
+// Package reload brings targets in. Every configuration, the first at start
+// and every reload after it, passes one pipeline: load (the config file and
+// its target_files) → filter (which targets this exporter probes) → apply
+// (the engine) → record (the reload gauges). A Reloader owns the config
+// path, notices changes of the files, and serializes the triggers: SIGHUP,
+// POST /-/reload and file changes. The engine never reads files itself.
+package reload
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// Filter keeps the targets this exporter probes. It must not modify its
+// argument; it returns it, or a copy with fewer targets. Sharding by a
+// rendezvous hash of the target name (--shard.count, --shard.index) will be
+// one.
+type Filter func(*config.Config) *config.Config
+
+// KeepAll is the default filter: every configured target is probed here.
+func KeepAll(cfg *config.Config) *config.Config { return cfg }
+
+// Source is the front of the pipeline: load → filter.
+type Source struct {
+	// Path is the main config file (--config.file); its target_files are
+	// loaded with it.
+	Path string
+	// Filter selects the targets; nil means KeepAll.
+	Filter Filter
+}
+
+// Loaded is a configuration that came through a Source.
+type Loaded struct {
+	Config *config.Config
+	// Digest identifies the files it was read from (config.Digest), taken
+	// before reading them: a change while they were read is then seen by
+	// the next check rather than taken for what was loaded. It is "" when
+	// the main file could not be read for the digest.
+	Digest string
+}
+
+// Load reads the configuration and filters it. On error the result holds
+// the digest alone.
+func (s Source) Load() (Loaded, error) {
+	digest, _ := config.Digest(s.Path) // unreadable: config.Load says why
+	cfg, err := config.Load(s.Path)
+	if err != nil {
+		return Loaded{Digest: digest}, err
+	}
+	filter := s.Filter
+	if filter == nil {
+		filter = KeepAll
+	}
+	return Loaded{Config: filter(cfg), Digest: digest}, nil
+}
+
+// Engine is what a reload drives: collector.Exporter.
+type Engine interface {
+	// Apply switches to cfg; on error the running configuration stays.
+	Apply(cfg *config.Config) error
+	// RecordReload sets the reload gauges from the outcome of an attempt.
+	RecordReload(err error)
+}
+
+// Hook reloads something read alongside the configuration, such as the
+// deploy API's token file.
+type Hook struct {
+	Name   string // what it reloads, for the log
+	Reload func() error
+}
+
+// Options configure a Reloader.
+type Options struct {
+	Source Source
+	Engine Engine
+	// Running is the load the engine was started from; its digest is what
+	// a file change is measured against.
+	Running Loaded
+	// Hooks run on every reload before the configuration is loaded. A
+	// failing hook is logged, keeps its previous state, and does not stop
+	// the reload.
+	Hooks  []Hook
+	Logger *slog.Logger
+}
+
+// Reloader runs the pipeline on every trigger, one at a time.
+type Reloader struct {
+	o Options
+
+	mu     sync.Mutex
+	digest string // of the files the last attempt read
+}
+
+// New returns a Reloader of the engine o.Engine, which runs o.Running.
+func New(o Options) *Reloader {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Reloader{o: o, digest: o.Running.Digest}
+}
+
+// Reload runs the pipeline now; trigger says why, for the log. On error
+// the running configuration stays and the error names file and line.
+func (r *Reloader) Reload(trigger string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reloadLocked(trigger)
+}
+
+// ReloadIfChanged reloads when the config file, a target file or a TLS
+// file a target names changed since the last attempt; the watcher calls it
+// on every tick.
+func (r *Reloader) ReloadIfChanged() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, err := config.Digest(r.o.Source.Path)
+	if err != nil || d == r.digest {
+		return // an unreadable file is reported by the reload it triggers once readable
+	}
+	_ = r.reloadLocked("file change")
+}
+
+func (r *Reloader) reloadLocked(trigger string) error {
+	for _, h := range r.o.Hooks {
+		if err := h.Reload(); err != nil {
+			r.o.Logger.Error("reload of "+h.Name+" failed; its previous state stays", "trigger", trigger, "err", err)
+		}
+	}
+	loaded, err := r.o.Source.Load()
+	// Kept after a failed attempt too, so the watcher does not retry an
+	// unchanged broken file.
+	if loaded.Digest != "" {
+		r.digest = loaded.Digest
+	}
+	if err == nil {
+		err = r.o.Engine.Apply(loaded.Config)
+	}
+	r.o.Engine.RecordReload(err)
+	if err != nil {
+		r.o.Logger.Error("reload failed; the running configuration stays", "trigger", trigger, "file", r.o.Source.Path, "err", err)
+		return err
+	}
+	r.o.Logger.Info("configuration reloaded", "trigger", trigger, "file", r.o.Source.Path, "targets", len(loaded.Config.Targets))
+	return nil
+}
+
+// ServeHTTP reloads for /-/reload: 200 "Reloaded." or 500 with the error.
+// The handler tree mounts it for POST and PUT only.
+func (r *Reloader) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	if err := r.Reload("web"); err != nil {
+		http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "Reloaded.")
+}
