@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app.Terminate(func(code int) { terminated, exitCode = true, code })
 	app.Version(version.Print("http5xx_exporter"))
 	app.HelpFlag.Short('h')
+	app.UsageTemplate(usageTemplate())
 
 	srv := newServeCommand(app)
 	logCfg := &promslog.Config{}
@@ -72,4 +74,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "http5xx_exporter: unknown command %q\n", cmd)
 	return 2
+}
+
+// usageTemplate is kingpin's default with one more section: the top-level
+// help also lists the flags of the default command, serve, so
+// `http5xx_exporter --help` shows how to run the exporter. They stay flags
+// of serve because subcommands have flags of the same names and other
+// meanings (check --config.file, --location).
+func usageTemplate() string {
+	const before = "{{if .Context.Args -}}\nArgs:"
+	const serving = `{{if not .Context.SelectedCommand -}}
+{{range .App.Commands}}{{if .Default -}}
+Flags of {{.Name}}, the default command:
+{{.Flags|FlagsToTwoColumns|FormatTwoColumns}}
+{{end}}{{end -}}
+{{end -}}
+`
+	return strings.Replace(kingpin.DefaultUsageTemplate, before, serving+before, 1)
 }

@@ -308,3 +308,24 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpListsServingFlags: the top-level help shows how to run the
+// exporter, not only the commands; subcommands keep their own flags.
+func TestHelpListsServingFlags(t *testing.T) {
+	serving := []string{"--config.file", "--web.listen-address", "--web.config.file", "--log.level", "--storage.path"}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"serve", "--help"}} {
+		var out bytes.Buffer
+		if code := run(context.Background(), args, &out, &out); code != 0 {
+			t.Errorf("%v: exit %d, want 0", args, code)
+		}
+		for _, f := range serving {
+			if !strings.Contains(out.String(), f+"=") && !strings.Contains(out.String(), f+" ") {
+				t.Errorf("%v does not list %s:\n%s", args, f, out.String())
+			}
+		}
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--help"}, &out, &out); code != 0 || strings.Contains(out.String(), "--storage.path") {
+		t.Errorf("check --help: exit %d, want 0 and check's flags alone:\n%s", code, out.String())
+	}
+}
