@@ -1,0 +1,176 @@
+// Package fetch reads a target's side channels (its saturation source, its
+// version_url): one client per target, built the way the prober builds its
+// own, and one bounded GET.
+//
+// The client follows the prober's rules: no proxy, not even one from the
+// environment, unless the target sets proxy_url; the target's tls settings;
+// the exporter's User-Agent. A Get is bounded in time (the whole request,
+// body included) and in size (a longer body is an error, never silently
+// cut).
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	commoncfg "github.com/prometheus/common/config"
+	"github.com/prometheus/common/version"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+)
+
+// Transport bounds that do not depend on a request.
+const (
+	dialTimeout            = 10 * time.Second
+	tlsHandshakeTimeout    = 10 * time.Second
+	idleConnTimeout        = 2 * time.Minute
+	maxResponseHeaderBytes = 64 << 10
+)
+
+// ErrTooLarge is wrapped by Get's error for a body over the limit.
+var ErrTooLarge = errors.New("body over the size limit")
+
+// StatusError is Get's error for an answer that is not 2xx.
+type StatusError struct {
+	Code   int
+	Status string // "503 Service Unavailable"
+}
+
+func (e *StatusError) Error() string { return "HTTP " + e.Status }
+
+// Options are the exporter-wide inputs of a Client.
+type Options struct {
+	// Version goes into the User-Agent; empty uses the build's version.
+	Version string
+}
+
+// Client fetches one target's side channels. It is safe for concurrent use.
+type Client struct {
+	transport *http.Transport
+	client    *http.Client
+	userAgent string
+}
+
+// New builds the client of t's side channels, with t's proxy_url and tls
+// settings (defaults applied, as config.Load hands them over).
+func New(t *config.Target, o Options) (*Client, error) {
+	tlsSettings := t.TLS // NewTLSConfig keeps a pointer for client certificates
+	tlsConfig, err := commoncfg.NewTLSConfig(&tlsSettings)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: tls: %w", t.Name, err)
+	}
+	var proxy func(*http.Request) (*url.URL, error) // no proxy, not even from the environment
+	if t.ProxyURL != "" {
+		pu, err := url.Parse(t.ProxyURL)
+		if err != nil {
+			return nil, fmt.Errorf("target %q: proxy_url: %w", t.Name, err)
+		}
+		proxy = http.ProxyURL(pu)
+	}
+	v := o.Version
+	if v == "" {
+		v = version.Version
+	}
+	if v == "" {
+		v = "unknown"
+	}
+	tr := &http.Transport{
+		Proxy: proxy,
+		// A Get's context bounds the dial, but net/http lets a dial outlive
+		// the request it was for; the dialer's own timeout bounds it.
+		DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
+		TLSClientConfig:        tlsConfig,
+		TLSHandshakeTimeout:    tlsHandshakeTimeout,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConnsPerHost:    1, // one URL per channel, read one at a time
+		IdleConnTimeout:        idleConnTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+	}
+	return &Client{
+		transport: tr,
+		client:    &http.Client{Transport: tr},
+		userAgent: "http5xx_exporter/" + v,
+	}, nil
+}
+
+// Close closes the client's idle connections.
+func (c *Client) Close() { c.transport.CloseIdleConnections() }
+
+// Request is one GET.
+type Request struct {
+	URL    string
+	Accept string
+	// Header is sent as it is; it may replace the User-Agent, and "Host"
+	// sets the Host header.
+	Header map[string]string
+	// Timeout bounds the whole request: connecting, the answer and reading
+	// its body.
+	Timeout time.Duration
+	// Limit is the most body bytes read; a longer body is ErrTooLarge.
+	Limit int64
+}
+
+// errTimeout is the cause of a Get's own deadline, told apart from the end
+// of the caller's context.
+var errTimeout = errors.New("fetch timeout")
+
+// Get reads r.URL and returns the body of a 2xx answer. Another answer is a
+// *StatusError; a body over r.Limit wraps ErrTooLarge.
+func (c *Client) Get(ctx context.Context, r Request) ([]byte, error) {
+	if r.Timeout <= 0 || r.Limit <= 0 {
+		return nil, fmt.Errorf("a fetch needs a timeout and a body size limit (got %s, %d)", r.Timeout, r.Limit)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, r.Timeout, errTimeout)
+	defer cancel()
+	body, err := c.get(ctx, r)
+	if err != nil && context.Cause(ctx) == errTimeout {
+		return nil, fmt.Errorf("no complete answer within %s: %w", r.Timeout, context.DeadlineExceeded)
+	}
+	return body, err
+}
+
+func (c *Client) get(ctx context.Context, r Request) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.Accept != "" {
+		req.Header.Set("Accept", r.Accept)
+	}
+	for k, v := range r.Header {
+		if strings.EqualFold(k, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		// A little of the body, so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return nil, &StatusError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	if resp.ContentLength > r.Limit {
+		return nil, fmt.Errorf("%w: %d bytes announced, the limit is %d", ErrTooLarge, resp.ContentLength, r.Limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, r.Limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading body: %w", err)
+	}
+	if int64(len(body)) > r.Limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, r.Limit)
+	}
+	return body, nil
+}
