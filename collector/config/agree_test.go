@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,14 +11,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
-	"github.com/http5xx/http5xx_exporter/collector/saturation"
 )
 
 // runtimeAccepts builds what the exporter builds from a loaded config when
-// it starts or reloads: a prober per target, the fingerprint matcher and
-// the saturation sources. A config that loads must get through all of it.
+// it starts or reloads: a prober per target, the side-channel client of
+// targets with a saturation source or a version_url, and the fingerprint
+// matcher. A config that loads must get through all of it. (The saturation
+// package's own test builds its sources from the same files.)
 func runtimeAccepts(t *testing.T, cfg *config.Config) {
 	t.Helper()
 	for i := range cfg.Targets {
@@ -28,10 +31,13 @@ func runtimeAccepts(t *testing.T, cfg *config.Config) {
 			continue
 		}
 		p.Close()
-		if tg.Saturation != nil {
-			if err := saturation.Validate(tg.Saturation); err != nil {
-				t.Errorf("%s: target %s loads but its saturation source fails: %v", tg.File, tg.Name, err)
+		if tg.Saturation != nil || tg.VersionURL != "" {
+			c, err := fetch.New(tg, fetch.Options{})
+			if err != nil {
+				t.Errorf("%s: target %s loads but its side-channel client fails: %v", tg.File, tg.Name, err)
+				continue
 			}
+			c.Close()
 		}
 	}
 	if _, err := fingerprint.New(cfg.Fingerprints); err != nil {
@@ -57,7 +63,8 @@ func TestGoodConfigsStartTheExporter(t *testing.T) {
 	}
 }
 
-// A tls block is accepted by Load exactly when the prober can use it, so a
+// A tls block is accepted by Load exactly when the prober (and the client
+// of the saturation and version_url side channels) can use it, so a
 // config that passes `config check` cannot fail on reload (or at startup)
 // because of its certificates, and one that would is reported with its
 // field.
@@ -104,47 +111,25 @@ func TestTLSLoadAgreesWithProber(t *testing.T) {
 				"cert_file: ", "cert_file: "+tlsDir+"/",
 				"key_file: ", "key_file: "+tlsDir+"/",
 			).Replace(tc.tls)
-			cfg := checkAgreement(t, "tls", block, tc.wantField, "the prober", func(c *commoncfg.TLSConfig) error {
+			cfg := checkAgreement(t, "tls", block, tc.wantField, "the prober and the side-channel client", func(c *commoncfg.TLSConfig) error {
 				tg := config.NewTarget("a", "https://a.example/")
 				tg.TLS = *c
-				p, err := probe.New(&tg, probe.Options{})
-				if err == nil {
+				p, perr := probe.New(&tg, probe.Options{})
+				if perr == nil {
 					p.Close()
 				}
-				return err
+				f, ferr := fetch.New(&tg, fetch.Options{})
+				if ferr == nil {
+					f.Close()
+				}
+				if (perr == nil) != (ferr == nil) {
+					t.Errorf("the prober (%v) and the side-channel client (%v) disagree", perr, ferr)
+				}
+				return errors.Join(perr, ferr)
 			})
 			if cfg != nil {
 				runtimeAccepts(t, cfg)
 			}
-		})
-	}
-}
-
-// A saturation block is accepted by Load exactly when its source can read
-// with it; otherwise the source would fail every reading after a clean
-// `config check`.
-func TestSaturationLoadAgreesWithSources(t *testing.T) {
-	for _, tc := range []struct {
-		name, block string
-		wantField   string // in Load's error; "" when the block is good
-	}{
-		{"nginx", "{type: nginx_stub_status, url: 'http://s/', max: 1024}", ""},
-		{"php-fpm without max", "{type: php_fpm_status, url: 'http://s/'}", ""},
-		{"json", "{type: json, url: 'http://s/', field: workers.0.busy, max: 1}", ""},
-		{"prometheus", `{type: prometheus, url: 'http://s/', metric: 'x{a="1", b=~"c|d", e!="", f!~"g",}', max: 1}`, ""},
-		{"max nan", "{type: json, url: 'http://s/', field: a, max: .nan}", "saturation.max"},
-		{"max inf", "{type: nginx_stub_status, url: 'http://s/', max: .inf}", "saturation.max"},
-		{"max -inf", "{type: php_fpm_status, url: 'http://s/', max: -.inf}", "saturation.max"},
-		{"json empty element", "{type: json, url: 'http://s/', field: a..b, max: 1}", "saturation.field"},
-		{"json trailing dot", "{type: json, url: 'http://s/', field: 'a.', max: 1}", "saturation.field"},
-		{"unquoted value", "{type: prometheus, url: 'http://s/', metric: 'x{a=b}', max: 1}", "saturation.metric"},
-		{"no operator", `{type: prometheus, url: 'http://s/', metric: 'x{a>"b"}', max: 1}`, "saturation.metric"},
-		{"no comma", `{type: prometheus, url: 'http://s/', metric: 'x{a="b" c="d"}', max: 1}`, "saturation.metric"},
-		{"bad regexp", `{type: prometheus, url: 'http://s/', metric: 'x{a=~"("}', max: 1}`, "saturation.metric"},
-		{"label name with colon", `{type: prometheus, url: 'http://s/', metric: 'x{a:b="c"}', max: 1}`, "saturation.metric"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkAgreement(t, "saturation", tc.block, tc.wantField, "the source", saturation.Validate)
 		})
 	}
 }

@@ -88,6 +88,7 @@ var badConfigs = map[string]string{
 	"bad-valid-status-codes-empty.yml":         `testdata/bad-valid-status-codes-empty.yml:4: targets[0].valid_status_codes: must list at least one code`,
 	"bad-valid-status-codes-reversed.yml":      `testdata/bad-valid-status-codes-reversed.yml:5: targets[0].valid_status_codes[0]: "399-200" is reversed: 399 is greater than 200`,
 	"bad-valid-status-codes.yml":               `testdata/bad-valid-status-codes.yml:4: targets[0].valid_status_codes[1]: "2oo" is not a status code, a range like 200-399 or a class like 5xx`,
+	"bad-version-field-path.yml":               `testdata/bad-version-field-path.yml:5: targets[0].version_field: "build..version" is not a dotted path such as build.version: empty path element`,
 	"bad-version-field-without-url.yml":        `testdata/bad-version-field-without-url.yml:4: targets[0].version_field: needs version_url as well`,
 	"bad-version-header.yml":                   `testdata/bad-version-header.yml:4: targets[0].version_header: "X App Version" is not a valid header name`,
 	"bad-version-url-without-field.yml":        `testdata/bad-version-url-without-field.yml:4: targets[0].version_url: needs version_field as well`,

@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
-	"github.com/http5xx/http5xx_exporter/collector/saturation/selector"
+	"github.com/http5xx/http5xx_exporter/collector/selector"
 )
 
 const (
@@ -182,6 +182,12 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	case t.VersionURL != "":
 		r.checkURL(p+".version_url", t.VersionURL, "http", "https")
 	}
+	// The version poller reads the field with this same parser.
+	if t.VersionField != "" {
+		if _, err := selector.ParseField(t.VersionField); err != nil {
+			r.errorf(p+".version_field", "%q is not a dotted path such as build.version: %v", t.VersionField, err)
+		}
+	}
 	if t.Saturation != nil {
 		r.validateSaturation(p+".saturation", t.Saturation)
 	}
@@ -202,7 +208,7 @@ func (r report) validateSaturation(p string, s *Saturation) {
 	r.checkTiming(p, s.Interval, s.Timeout)
 	r.checkPositiveSize(p+".body_size_limit", s.BodySizeLimit)
 
-	// The sources parse field and metric with these same functions.
+	// The sources read field and metric with these same parsers.
 	switch {
 	case src.Field:
 		if s.Field == "" {
@@ -336,6 +342,7 @@ func (r report) checkRegexp(p, expr string) {
 }
 
 // checkURL reports raw unless it parses with one of schemes and has a host.
+// Messages never show a password the URL holds.
 func (r report) checkURL(p, raw string, schemes ...string) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -343,16 +350,38 @@ func (r report) checkURL(p, raw string, schemes ...string) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		r.errorf(p, "%q is not a valid URL: %v", raw, err)
+		r.errorf(p, "%q is not a valid URL: %v", redactURL(raw), err)
 		return
 	}
 	if !slices.Contains(schemes, u.Scheme) {
-		r.errorf(p, "%q is not an %s URL", raw, orList(schemes))
+		r.errorf(p, "%q is not an %s URL", redactURL(raw), orList(schemes))
 		return
 	}
 	if u.Hostname() == "" {
-		r.errorf(p, "%q has no host", raw)
+		r.errorf(p, "%q has no host", redactURL(raw))
 	}
+}
+
+// redactURL hides the password of a URL that may not parse, as
+// url.URL.Redacted does for one that does.
+func redactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx@" + rest[at+1:]
 }
 
 func orList(s []string) string {

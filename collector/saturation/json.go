@@ -8,14 +8,16 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/http5xx/http5xx_exporter/collector/selector"
 )
 
 // jsonSource reads a number from a JSON document by a dotted path
 // ("pools.web.busy", "workers.0.busy" for an array element) and divides it
 // by max. A string holding a number counts as that number.
 type jsonSource struct {
-	path []string
-	max  float64
+	field selector.Field
+	max   float64
 }
 
 func (jsonSource) accept() string { return "application/json" }
@@ -30,28 +32,12 @@ func (s jsonSource) ratio(body []byte) (float64, error) {
 	if _, err := d.Token(); err != io.EOF {
 		return 0, errors.New("json: data after the document")
 	}
-	v := doc
-	for i, p := range s.path {
-		switch node := v.(type) {
-		case map[string]any:
-			next, ok := node[p]
-			if !ok {
-				return 0, fmt.Errorf("json: no %q", strings.Join(s.path[:i+1], "."))
-			}
-			v = next
-		case []any:
-			n, err := strconv.Atoi(p)
-			if err != nil || n < 0 || n >= len(node) {
-				return 0, fmt.Errorf("json: %q is an array of %d, %q is no index in it", strings.Join(s.path[:i], "."), len(node), p)
-			}
-			v = node[n]
-		default:
-			return 0, fmt.Errorf("json: %q is not an object or array", strings.Join(s.path[:i], "."))
-		}
+	v, err := s.field.Lookup(doc)
+	if err != nil {
+		return 0, fmt.Errorf("json: %w", err)
 	}
-	field := strings.Join(s.path, ".")
+	field := s.field.String()
 	var f float64
-	var err error
 	switch v := v.(type) {
 	case json.Number:
 		f, err = v.Float64()

@@ -3,8 +3,9 @@
 // its own schedule and exposes the reading as a 0..1 ratio, so a 503 can be
 // read next to how full the origin was.
 //
-// A reading is bounded in time (the source's timeout) and size (its body
-// limit). A failed reading is counted and logged, never fatal: the last good
+// A reading is one bounded GET of collector/fetch, with the target's proxy
+// and tls settings, and the block's timeout and body limit as config.Load
+// applied them. A failed reading is counted and logged, never fatal: the last good
 // ratio stays exported through brief failures and is dropped after
 // StaleAfter failures in a row, so a dead source shows as a gap next to a
 // rising error counter, not as a frozen value.
@@ -14,18 +15,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/http5xx/http5xx_exporter/collector/config"
-)
+	commoncfg "github.com/prometheus/common/config"
 
-// Defaults for settings neither the saturation block nor its target set.
-const (
-	DefaultInterval      = 30 * time.Second
-	DefaultTimeout       = 5 * time.Second
-	DefaultBodySizeLimit = 256 << 10
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 )
 
 // StaleAfter is how many failed readings in a row drop the last good ratio.
@@ -39,19 +35,15 @@ type Options struct {
 	// Location becomes the location label of every series; none when empty.
 	Location string
 	Logger   *slog.Logger
-	// Client fetches the sources; nil uses a client of the manager's own.
-	// Per-reading timeouts come from the config, not from the client.
-	Client *http.Client
+	// Version goes into the User-Agent of the readings.
+	Version string
 }
 
 // Manager runs one poller per target with a saturation block.
 type Manager struct {
-	log    *slog.Logger
-	client *http.Client
-	// ownClient: the manager made client itself, so Close closes its
-	// connections.
-	ownClient bool
-	descs     descs
+	log   *slog.Logger
+	fetch fetch.Options
+	descs descs
 
 	setMu sync.Mutex // serialises SetTargets and Close
 
@@ -64,8 +56,8 @@ type Manager struct {
 // seriesKey is the label values of one target's series.
 type seriesKey struct{ target, service, source string }
 
-// spec is everything a poller depends on, with defaults applied; a change in
-// any field restarts the target's poller.
+// spec is everything a poller depends on, as config.Load handed it over
+// (defaults applied); a change in any field restarts the target's poller.
 type spec struct {
 	target, service string
 	typ, url        string
@@ -74,36 +66,21 @@ type spec struct {
 	max             float64
 	field, metric   string
 	limit           int64
+	// The target's settings the source is fetched with.
+	tls      commoncfg.TLSConfig
+	proxyURL string
 }
 
 func specOf(t *config.Target) spec {
 	s := t.Saturation
-	sp := spec{
+	return spec{
 		target: t.Name, service: t.Service,
 		typ: s.Type, url: s.URL,
 		interval: time.Duration(s.Interval), timeout: time.Duration(s.Timeout),
 		max: s.Max, field: s.Field, metric: s.Metric,
 		limit: int64(s.BodySizeLimit),
+		tls:   t.TLS, proxyURL: t.ProxyURL,
 	}
-	if sp.service == "" {
-		sp.service = t.Name
-	}
-	if sp.interval <= 0 {
-		sp.interval = t.IntervalDuration()
-	}
-	if sp.interval <= 0 {
-		sp.interval = DefaultInterval
-	}
-	if sp.timeout <= 0 {
-		sp.timeout = t.TimeoutDuration()
-	}
-	if sp.timeout <= 0 {
-		sp.timeout = DefaultTimeout
-	}
-	if sp.limit <= 0 {
-		sp.limit = DefaultBodySizeLimit
-	}
-	return sp
 }
 
 func (s spec) key() seriesKey { return seriesKey{s.target, s.service, s.typ} }
@@ -112,7 +89,8 @@ func (s spec) key() seriesKey { return seriesKey{s.target, s.service, s.typ} }
 type poller struct {
 	spec   spec
 	src    source
-	srcErr error // a source the config does not allow; every reading fails with it
+	client *fetch.Client
+	srcErr error // a source or client that cannot be built; the one reading fails with it
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -132,17 +110,12 @@ func NewManager(o Options) *Manager {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	own := o.Client == nil
-	if own {
-		o.Client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
 	return &Manager{
-		log:       o.Logger,
-		client:    o.Client,
-		ownClient: own,
-		descs:     newDescs(o.Location),
-		pollers:   map[string]*poller{},
-		errors:    map[seriesKey]float64{},
+		log:     o.Logger,
+		fetch:   fetch.Options{Version: o.Version},
+		descs:   newDescs(o.Location),
+		pollers: map[string]*poller{},
+		errors:  map[seriesKey]float64{},
 	}
 }
 
@@ -200,25 +173,40 @@ func (m *Manager) SetTargets(ts []*config.Target) {
 	}
 }
 
+// newPoller builds a poller for sp. Config validation makes its source and
+// client buildable; one that is not anyway is a poller whose only reading
+// fails with why.
 func (m *Manager) newPoller(sp spec) *poller {
+	p := &poller{spec: sp, done: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	src, err := newSource(&config.Saturation{
 		Type: sp.typ, URL: sp.url, Max: sp.max, Field: sp.field, Metric: sp.metric,
 	})
 	if err != nil {
-		// Config validation should have caught it; read as a failing source.
-		err = fmt.Errorf("invalid saturation source: %w", err)
+		p.srcErr = fmt.Errorf("invalid saturation source: %w", err)
+		return p
 	}
-	p := &poller{spec: sp, src: src, srcErr: err, done: make(chan struct{})}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
+	client, err := fetch.New(&config.Target{Name: sp.target, TLS: sp.tls, ProxyURL: sp.proxyURL}, m.fetch)
+	if err != nil {
+		p.srcErr = fmt.Errorf("saturation source client: %w", err)
+		return p
+	}
+	p.src, p.client = src, client
 	return p
 }
 
+// stopAll stops the pollers, waits for them, and closes their clients'
+// connections: kept-alive connections to every source, and their
+// goroutines, must not outlive the poller until the idle timeout.
 func stopAll(ps []*poller) {
 	for _, p := range ps {
 		p.cancel()
 	}
 	for _, p := range ps {
 		<-p.done
+		if p.client != nil {
+			p.client.Close()
+		}
 	}
 }
 
@@ -234,9 +222,8 @@ func (m *Manager) Get(target string) (ratio float64, source string, ok bool) {
 	return p.ratio, p.spec.typ, true
 }
 
-// Close stops every poller and waits for them, and closes the idle
-// connections of the manager's own client (a client from Options is the
-// caller's). The manager exports nothing afterwards and ignores SetTargets.
+// Close stops every poller, waits for them and closes their connections.
+// The manager exports nothing afterwards and ignores SetTargets.
 func (m *Manager) Close() {
 	m.setMu.Lock()
 	defer m.setMu.Unlock()
@@ -254,9 +241,4 @@ func (m *Manager) Close() {
 	clear(m.errors)
 	m.mu.Unlock()
 	stopAll(ps)
-	if m.ownClient {
-		// Otherwise kept-alive connections to every source, and their
-		// goroutines, outlive the manager until the idle timeout.
-		m.client.CloseIdleConnections()
-	}
 }

@@ -99,7 +99,10 @@ func (o *origin) setFailing(path string, fail bool) {
 // target is a config.Target with defaults applied, as config.Load hands
 // them over. Its saturation block polls once an hour unless a test changes it.
 func target(name, typ, url string, mod ...func(*config.Saturation)) *config.Target {
-	s := &config.Saturation{Type: typ, URL: url, Interval: model.Duration(time.Hour), Timeout: model.Duration(2 * time.Second)}
+	s := &config.Saturation{
+		Type: typ, URL: url, Interval: model.Duration(time.Hour), Timeout: model.Duration(2 * time.Second),
+		BodySizeLimit: config.DefaultSaturationBodySizeLimit,
+	}
 	switch typ {
 	case contract.SaturationNginx:
 		s.Max = 1024
@@ -433,21 +436,6 @@ func TestClose(t *testing.T) {
 	}
 }
 
-func TestDefaults(t *testing.T) {
-	tg := &config.Target{
-		Name: "t", Interval: model.Duration(7 * time.Second), Timeout: model.Duration(3 * time.Second),
-		Saturation: &config.Saturation{Type: contract.SaturationJSON, URL: "http://x/"},
-	}
-	sp := specOf(tg)
-	if sp.interval != 7*time.Second || sp.timeout != 3*time.Second || sp.limit != DefaultBodySizeLimit || sp.service != "t" {
-		t.Errorf("target defaults not applied: %+v", sp)
-	}
-	sp = specOf(&config.Target{Name: "t", Saturation: &config.Saturation{}})
-	if sp.interval != DefaultInterval || sp.timeout != DefaultTimeout {
-		t.Errorf("package defaults not applied: %+v", sp)
-	}
-}
-
 // constSource reads the same ratio from any document.
 type constSource float64
 
@@ -474,7 +462,7 @@ func TestReadClampsAndRejectsNaN(t *testing.T) {
 		{src: math.NaN(), wantErr: true},
 	} {
 		p.src = constSource(tc.src)
-		got, err := p.read(m.client)
+		got, err := p.read()
 		switch {
 		case tc.wantErr && err == nil:
 			t.Errorf("source ratio %v: read %v, want an error", tc.src, got)
@@ -485,7 +473,7 @@ func TestReadClampsAndRejectsNaN(t *testing.T) {
 }
 
 // Close leaves no kept-alive connection to a source behind (nor the
-// transport goroutines that serve it) when the client is the manager's.
+// transport goroutines that serve it).
 func TestCloseClosesSourceConnections(t *testing.T) {
 	var open atomic.Int64
 	body := fixture(t, "nginx_stub_status.txt")
@@ -511,4 +499,38 @@ func TestCloseClosesSourceConnections(t *testing.T) {
 	}
 	m.Close()
 	waitFor(t, "the source's connection to close", func() bool { return open.Load() == 0 })
+}
+
+// Readings go out with the exporter's User-Agent and through the target's
+// proxy_url, as probes do (collector/fetch holds the rule and its tests).
+func TestReadingsUseTheTargetsClient(t *testing.T) {
+	doc := fixture(t, "app_status.json")
+	var mu sync.Mutex
+	seen := map[string]string{} // request URL -> User-Agent
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.String()] = r.Header.Get("User-Agent")
+		mu.Unlock()
+		_, _ = w.Write(doc)
+	}))
+	defer srv.Close()
+	m := NewManager(Options{Version: "9.9.9"})
+	defer m.Close()
+	direct := target("direct", contract.SaturationJSON, srv.URL+"/health")
+	// Only the proxy knows sat.test: the reading works only through it.
+	proxied := target("proxied", contract.SaturationJSON, "http://sat.test/health")
+	proxied.ProxyURL = srv.URL
+	m.SetTargets([]*config.Target{direct, proxied})
+	waitFor(t, "both read", func() bool {
+		_, _, a := m.Get("direct")
+		_, _, b := m.Get("proxied")
+		return a && b
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range []string{"/health", "http://sat.test/health"} {
+		if ua, ok := seen[u]; !ok || ua != "http5xx_exporter/9.9.9" {
+			t.Errorf("%s: requested %v with User-Agent %q, want http5xx_exporter/9.9.9", u, ok, ua)
+		}
+	}
 }

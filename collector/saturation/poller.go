@@ -1,23 +1,29 @@
 package saturation
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 )
 
 // run reads the source right away and then every interval until the
 // poller's context ends. Readings never overlap: a slow one delays the next.
+// A poller that cannot read records its one failure and waits to be
+// replaced: only a new configuration can change that.
 func (m *Manager) run(p *poller) {
 	defer close(p.done)
+	if p.srcErr != nil {
+		m.record(p, 0, p.srcErr)
+		<-p.ctx.Done()
+		return
+	}
 	t := time.NewTicker(p.spec.interval)
 	defer t.Stop()
 	for {
-		ratio, err := p.read(m.client)
+		ratio, err := p.read()
 		if p.ctx.Err() != nil {
 			return // stopped mid-reading: not the source's failure
 		}
@@ -31,17 +37,18 @@ func (m *Manager) run(p *poller) {
 }
 
 // read takes one reading, bounded by the timeout and the body limit.
-func (p *poller) read(client *http.Client) (float64, error) {
+func (p *poller) read() (float64, error) {
 	if p.srcErr != nil {
 		return 0, p.srcErr
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, p.spec.timeout)
-	defer cancel()
-	body, err := fetch(ctx, client, p.spec.url, p.src.accept(), p.spec.limit)
+	body, err := p.client.Get(p.ctx, fetch.Request{
+		URL: p.spec.url, Accept: p.src.accept(), Timeout: p.spec.timeout, Limit: p.spec.limit,
+	})
+	var status *fetch.StatusError
+	if errors.As(err, &status) {
+		return 0, fmt.Errorf("source answered %s", status.Status)
+	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, fmt.Errorf("no complete answer within %s: %w", p.spec.timeout, err)
-		}
 		return 0, err
 	}
 	r, err := p.src.ratio(body)
@@ -53,34 +60,6 @@ func (p *poller) read(client *http.Client) (float64, error) {
 		return 0, errors.New("the reading is not a number")
 	}
 	return math.Max(0, math.Min(1, r)), nil
-}
-
-func fetch(ctx context.Context, client *http.Client, url, accept string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", accept)
-	req.Header.Set("User-Agent", "http5xx_exporter (saturation)")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("source answered %s", resp.Status)
-	}
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("body of %d bytes is over the %d byte limit", resp.ContentLength, limit)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading body: %w", err)
-	}
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("body is over the %d byte limit", limit)
-	}
-	return body, nil
 }
 
 // record stores a reading's outcome and logs failures, at most one line per

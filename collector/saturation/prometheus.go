@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/http5xx/http5xx_exporter/collector/saturation/selector"
+	"github.com/http5xx/http5xx_exporter/collector/selector"
 )
 
 // promSource reads a Prometheus text exposition, sums the series a selector

@@ -102,43 +102,57 @@ func TestSourceRatio(t *testing.T) {
 	}
 }
 
-func TestValidate(t *testing.T) {
-	tests := []struct {
-		cfg     config.Saturation
+// What config.Load accepts, the manager can read: every saturation block of
+// the good configs and the example builds a source and a client.
+func TestLoadedConfigsBuildSources(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "config", "testdata", "good-*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join("..", "..", "examples", "http5xx.yml"))
+	m := NewManager(Options{})
+	defer m.Close()
+	blocks := 0
+	for _, f := range files {
+		cfg, err := config.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range cfg.Targets {
+			tg := &cfg.Targets[i]
+			if tg.Saturation == nil {
+				continue
+			}
+			blocks++
+			if p := m.newPoller(specOf(tg)); p.srcErr != nil {
+				t.Errorf("%s: target %s loads but its saturation source fails: %v", f, tg.Name, p.srcErr)
+			}
+		}
+	}
+	if blocks == 0 {
+		t.Fatal("no saturation block in the good configs")
+	}
+}
+
+// The manager trusts a loaded config, but a block Load would have refused
+// becomes a failing source, never a panic.
+func TestNewSourceDefends(t *testing.T) {
+	for _, tc := range []struct {
+		cfg     *config.Saturation
 		wantErr string
 	}{
-		{config.Saturation{Type: "nginx_stub_status", URL: "http://web:8080/nginx_status", Max: 1024}, ""},
-		{config.Saturation{Type: "php_fpm_status", URL: "http://web/fpm-status?json"}, ""},
-		{config.Saturation{Type: "json", URL: "https://api/health", Field: "a.b", Max: 1}, ""},
-		{config.Saturation{Type: "prometheus", URL: "http://app:9000/metrics", Metric: `x{a="1",b=~"c|d",}`, Max: 1}, ""},
-		{config.Saturation{Type: "redis", URL: "http://x/", Max: 1}, `type "redis": want one of`},
-		{config.Saturation{Type: "json", URL: "/health", Field: "a", Max: 1}, "want an absolute http or https URL"},
-		{config.Saturation{Type: "json", URL: "ftp://x/", Field: "a", Max: 1}, "want an absolute http or https URL"},
-		{config.Saturation{Type: "json", URL: "http://u:secret@x/%zz", Field: "a", Max: 1}, "url: "},
-		{config.Saturation{Type: "nginx_stub_status", URL: "http://x/"}, "type nginx_stub_status needs max"},
-		{config.Saturation{Type: "json", URL: "http://x/", Max: 1}, "needs field"},
-		{config.Saturation{Type: "json", URL: "http://x/", Field: "a..b", Max: 1}, "empty path element"},
-		{config.Saturation{Type: "json", URL: "http://x/", Field: "a", Max: -2}, "max -2: want a positive number"},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Max: 1}, "needs metric"},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `{a="b"}`, Max: 1}, "want a metric name first"},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a="b"`, Max: 1}, `unexpected "{a=\"b\""`},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a>"b"}`, Max: 1}, "label a: want =, !=, =~ or !~"},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a=b}`, Max: 1}, "want a double-quoted value"},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a="b" c="d"}`, Max: 1}, "want , or }"},
-		{config.Saturation{Type: "prometheus", URL: "http://x/", Metric: `x{a=~"("}`, Max: 1}, "label a: error parsing regexp"},
+		{nil, "no saturation block"},
+		{&config.Saturation{Type: "redis"}, `unknown type "redis"`},
+		{&config.Saturation{Type: contract.SaturationJSON, Field: "a..b"}, "empty path element"},
+		{&config.Saturation{Type: contract.SaturationPrometheus, Metric: `x{a=b}`}, "want a double-quoted value"},
+	} {
+		if _, err := newSource(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%+v: %v, want an error containing %q", tc.cfg, err, tc.wantErr)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.cfg.Type+" "+tt.cfg.Metric+tt.cfg.Field, func(t *testing.T) {
-			err := Validate(&tt.cfg)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("Validate: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("Validate: got %v, want error containing %q", err, tt.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), "secret") {
-				t.Errorf("error leaks the URL's password: %v", err)
-			}
-		})
+	// A max of 0 (refused by Load for this type) divides nothing.
+	src, _ := newSource(&config.Saturation{Type: contract.SaturationNginx})
+	if r, err := src.ratio(fixture(t, "nginx_stub_status.txt")); err == nil {
+		t.Errorf("nginx without max: ratio %v, want an error", r)
 	}
 }

@@ -1,8 +1,9 @@
-// Package selector parses the two ways a saturation block points at its
-// reading: a Prometheus series selector (metric) and a dotted JSON path
-// (field). The config loader validates with these parsers and the
-// saturation sources read with them, so a block that passes `config check`
-// is one the sources can use.
+// Package selector parses the two ways a configuration points at one value
+// in a document another server serves: a Prometheus series selector
+// (saturation metric) and a dotted JSON path (saturation field,
+// version_field). The config loader validates with these parsers and the
+// readers read with them, so a value that passes `config check` is one
+// they can use.
 package selector
 
 import (
@@ -122,19 +123,4 @@ func ParseMetric(text string) (Metric, error) {
 
 func isNameByte(b byte, first bool) bool {
 	return b == '_' || b == ':' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || !first && b >= '0' && b <= '9'
-}
-
-// ParseField splits a dotted JSON path ("pools.web.busy", "workers.0.busy"
-// for an array element) into its elements.
-func ParseField(field string) ([]string, error) {
-	if field == "" {
-		return nil, errors.New("type json needs field, the dotted path of the value")
-	}
-	path := strings.Split(field, ".")
-	for _, p := range path {
-		if p == "" {
-			return nil, errors.New("empty path element")
-		}
-	}
-	return path, nil
 }
