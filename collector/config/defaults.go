@@ -21,6 +21,31 @@ const (
 	DefaultSaturationBodySizeLimit = ByteSize(256 << 10)
 )
 
+// How a target's version_url is polled: every target interval, each read
+// bounded by the target's timeout but never longer than
+// MaxVersionPollTimeout (the probe may be allowed longer; a side channel is
+// not), and the document by VersionBodySizeLimit.
+const (
+	MaxVersionPollTimeout = model.Duration(10 * time.Second)
+	VersionBodySizeLimit  = ByteSize(256 << 10)
+)
+
+// VersionPoll is how a target's version_url is read.
+type VersionPoll struct {
+	Interval, Timeout time.Duration
+	BodySizeLimit     ByteSize
+}
+
+// VersionPoll returns how t's version_url is read, from t's settings as
+// Load applied them; the poller uses it as it is.
+func (t *Target) VersionPoll() VersionPoll {
+	return VersionPoll{
+		Interval:      t.IntervalDuration(),
+		Timeout:       time.Duration(min(t.Timeout, MaxVersionPollTimeout)),
+		BodySizeLimit: VersionBodySizeLimit,
+	}
+}
+
 // DefaultGlobal returns the global section used where the file says nothing.
 func DefaultGlobal() Global {
 	follow := true

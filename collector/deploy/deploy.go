@@ -62,6 +62,8 @@ type Options struct {
 	Logger              *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Version goes into the User-Agent of version_url polls.
+	Version string
 }
 
 // Manager owns the deploy history: storage, API, detection and metrics.

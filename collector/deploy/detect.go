@@ -6,28 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
-	promconfig "github.com/prometheus/common/config"
-
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
-)
-
-// Version polling bounds.
-const (
-	// versionBodyLimit bounds a version_url document.
-	versionBodyLimit = 256 << 10
-	// defaultPollInterval and maxPollTimeout apply when the target sets none.
-	defaultPollInterval = 30 * time.Second
-	maxPollTimeout      = 10 * time.Second
-	minPollInterval     = 10 * time.Millisecond
+	"github.com/http5xx/http5xx_exporter/collector/selector"
 )
 
 // Where a version was seen.
@@ -145,13 +133,15 @@ func serviceOf(t *config.Target) string {
 // poller polls one target's version_url.
 type poller struct {
 	target config.Target // the configuration it was started with
+	field  selector.Field
+	poll   config.VersionPoll
 	cancel context.CancelFunc
-	client *http.Client
+	client *fetch.Client
 }
 
 func (p *poller) stop() {
 	p.cancel()
-	p.client.CloseIdleConnections()
+	p.client.Close()
 }
 
 // SetTargets follows a (re)loaded configuration: it starts a version_url
@@ -202,26 +192,23 @@ func (m *Manager) SetTargets(ts []*config.Target) {
 	}
 }
 
-// newPoller starts polling t.VersionURL. Callers hold dmu.
+// newPoller starts polling t.VersionURL with the settings config.Load
+// applied and validated. Callers hold dmu.
 func (m *Manager) newPoller(t config.Target) (*poller, error) {
-	tlsCfg, err := promconfig.NewTLSConfig(&t.TLS)
+	field, err := selector.ParseField(t.VersionField)
 	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+		return nil, fmt.Errorf("version_field %q: %w", t.VersionField, err)
 	}
-	tr := &http.Transport{
-		TLSClientConfig:     tlsCfg,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     2 * time.Minute,
+	poll := t.VersionPoll()
+	if poll.Interval <= 0 {
+		return nil, errors.New("no interval: the target did not come from config.Load")
 	}
-	if t.ProxyURL != "" {
-		u, err := url.Parse(t.ProxyURL)
-		if err != nil {
-			return nil, fmt.Errorf("proxy_url: %w", err)
-		}
-		tr.Proxy = http.ProxyURL(u)
+	client, err := fetch.New(&t, fetch.Options{Version: m.opts.Version})
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &poller{target: t, cancel: cancel, client: &http.Client{Transport: tr}}
+	p := &poller{target: t, field: field, poll: poll, cancel: cancel, client: client}
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
@@ -233,26 +220,12 @@ func (m *Manager) newPoller(t config.Target) (*poller, error) {
 // poll reads the version at once (the baseline) and then every interval.
 func (m *Manager) poll(ctx context.Context, p *poller) {
 	t := &p.target
-	interval := t.IntervalDuration()
-	if interval <= 0 {
-		interval = defaultPollInterval
-	}
-	interval = max(interval, minPollInterval)
-	timeout := t.TimeoutDuration()
-	if timeout <= 0 || timeout > maxPollTimeout {
-		timeout = maxPollTimeout
-	}
-	timeout = min(timeout, interval)
-	field := t.VersionField
-	if field == "" {
-		field = "version"
-	}
-	how := t.VersionURL + "#" + field
+	how := t.VersionURL + "#" + p.field.String()
 	failing := false
-	tick := time.NewTicker(interval)
+	tick := time.NewTicker(p.poll.Interval)
 	defer tick.Stop()
 	for {
-		v, err := fetchVersion(ctx, p.client, t, field, timeout)
+		v, err := fetchVersion(ctx, p.client, t, p.field, p.poll)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -279,79 +252,44 @@ func (m *Manager) poll(ctx context.Context, p *poller) {
 
 // fetchVersion GETs the target's version_url (bounded in time and size)
 // and returns the string at the dotted field.
-func fetchVersion(ctx context.Context, c *http.Client, t *config.Target, field string, timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.VersionURL, nil)
+func fetchVersion(ctx context.Context, c *fetch.Client, t *config.Target, field selector.Field, poll config.VersionPoll) (string, error) {
+	body, err := c.Get(ctx, fetch.Request{
+		URL:     t.VersionURL,
+		Accept:  "application/json",
+		Header:  t.Headers,
+		Timeout: poll.Timeout,
+		Limit:   int64(poll.BodySizeLimit),
+	})
 	if err != nil {
 		return "", err
 	}
-	for k, v := range t.Headers {
-		if strings.EqualFold(k, "Host") {
-			req.Host = v
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return "", fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, versionBodyLimit+1))
-	if err != nil {
-		return "", fmt.Errorf("reading body: %w", err)
-	}
-	if len(body) > versionBodyLimit {
-		return "", fmt.Errorf("body over %d bytes", versionBodyLimit)
-	}
-	return jsonField(body, field)
+	return versionIn(body, field)
 }
 
-// jsonField returns the value at a dotted path ("build.version",
-// "items.0.version") of a JSON document, as a string: strings as they are,
-// numbers as written.
-func jsonField(doc []byte, path string) (string, error) {
+// versionIn returns the value at field of a JSON document, as a string:
+// strings as they are, numbers as written.
+func versionIn(doc []byte, field selector.Field) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return "", fmt.Errorf("not JSON: %w", err)
 	}
-	for _, part := range strings.Split(path, ".") {
-		switch node := v.(type) {
-		case map[string]any:
-			next, ok := node[part]
-			if !ok {
-				return "", fmt.Errorf("field %q: no %q", path, part)
-			}
-			v = next
-		case []any:
-			i, err := strconv.Atoi(part)
-			if err != nil || i < 0 || i >= len(node) {
-				return "", fmt.Errorf("field %q: %q is not an index of an array of %d", path, part, len(node))
-			}
-			v = node[i]
-		default:
-			return "", fmt.Errorf("field %q: %q is inside a scalar", path, part)
-		}
+	v, err := field.Lookup(v)
+	if err != nil {
+		return "", fmt.Errorf("field %q: %w", field, err)
 	}
 	switch x := v.(type) {
 	case string:
 		s := strings.TrimSpace(x)
 		if s == "" {
-			return "", fmt.Errorf("field %q is empty", path)
+			return "", fmt.Errorf("field %q is empty", field)
 		}
 		return s, nil
 	case json.Number:
 		return x.String(), nil
 	case nil:
-		return "", fmt.Errorf("field %q is null", path)
+		return "", fmt.Errorf("field %q is null", field)
 	}
-	return "", errors.New("field " + strconv.Quote(path) + " is not a string or number")
+	return "", errors.New("field " + strconv.Quote(field.String()) + " is not a string or number")
 }

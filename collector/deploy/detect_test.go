@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/selector"
 )
 
 // origin is a loopback server whose version can be switched, like the demo
@@ -248,7 +250,7 @@ func TestVersionURLBounds(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/huge":
-			fmt.Fprintf(w, `{"version":"1","pad":"%s"}`, strings.Repeat("x", versionBodyLimit))
+			fmt.Fprintf(w, `{"version":"1","pad":"%s"}`, strings.Repeat("x", int(config.VersionBodySizeLimit)))
 		case "/slow":
 			select {
 			case <-slow:
@@ -259,14 +261,24 @@ func TestVersionURLBounds(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	field, err := selector.ParseField("version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := config.VersionPoll{Interval: time.Second, Timeout: 200 * time.Millisecond, BodySizeLimit: config.VersionBodySizeLimit}
 	for _, tc := range []struct{ path, want string }{
 		{"/huge", "over"},
 		{"/slow", "deadline"},
 		{"/500", "HTTP 500"},
 	} {
 		target := &config.Target{Name: "x", VersionURL: srv.URL + tc.path}
+		c, err := fetch.New(target, fetch.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
 		start := time.Now()
-		_, err := fetchVersion(t.Context(), srv.Client(), target, "version", 200*time.Millisecond)
+		_, err = fetchVersion(t.Context(), c, target, field, poll)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.path, err, tc.want)
 		}
@@ -288,12 +300,17 @@ func TestJSONField(t *testing.T) {
 		{`{"version":""}`, "version", "", "empty"},
 		{`{"version":true}`, "version", "", "not a string or number"},
 		{`{"version":{"a":1}}`, "version", "", "not a string or number"},
-		{`{"build":{}}`, "build.version", "", `no "version"`},
-		{`{"items":[1]}`, "items.3", "", "not an index"},
-		{`{"version":"1"}`, "version.major", "", "inside a scalar"},
+		// The walk is selector.Field.Lookup's, with its wording.
+		{`{"build":{}}`, "build.version", "", `no "build.version"`},
+		{`{"items":[1]}`, "items.3", "", `"3" is no index`},
+		{`{"version":"1"}`, "version.major", "", `"version" is not an object or array`},
 		{`<html>`, "version", "", "not JSON"},
 	} {
-		got, err := jsonField([]byte(tc.doc), tc.path)
+		field, err := selector.ParseField(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := versionIn([]byte(tc.doc), field)
 		if tc.err == "" && (err != nil || got != tc.want) {
 			t.Errorf("%s %s: %q %v, want %q", tc.doc, tc.path, got, err, tc.want)
 		}
@@ -318,4 +335,45 @@ func BenchmarkObserve(b *testing.B) {
 			m.Observe(t, r)
 		}
 	})
+}
+
+// version_url is read with the exporter's User-Agent and through the
+// target's proxy_url, as probes are (collector/fetch holds the rule and its
+// tests); a target Load would have refused is logged, not polled.
+func TestVersionURLUsesTheTargetsClient(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]string{} // request URL -> User-Agent
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.String()] = r.Header.Get("User-Agent")
+		mu.Unlock()
+		fmt.Fprint(w, `{"build":{"version":"7.0"}}`)
+	}))
+	defer proxy.Close()
+	m, logs := openManager(t, t.TempDir(), Options{Version: "9.9.9"})
+	loaded := func(name string) *config.Target {
+		tg := config.NewTarget(name, "http://version.test/")
+		tg.VersionURL, tg.VersionField, tg.ProxyURL = "http://version.test/info", "build.version", proxy.URL
+		return &tg
+	}
+	badField := loaded("bad-field")
+	badField.VersionField = "build..version"
+	noInterval := loaded("no-interval")
+	noInterval.Interval = 0
+	m.SetTargets([]*config.Target{loaded("api"), badField, noInterval})
+	waitFor(t, 5*time.Second, "the baseline through the proxy", func() bool {
+		m.dmu.Lock()
+		defer m.dmu.Unlock()
+		s := m.seen[sightingKey{"api", kindURL}]
+		return s != nil && s.version == "7.0"
+	})
+	mu.Lock()
+	ua, ok := seen["http://version.test/info"]
+	mu.Unlock()
+	if !ok || ua != "http5xx_exporter/9.9.9" {
+		t.Errorf("proxy asked: %v, User-Agent %q; want http5xx_exporter/9.9.9", ok, ua)
+	}
+	if c := strings.Count(logs.String(), "cannot poll version_url"); c != 2 {
+		t.Errorf("%d targets refused, want 2:\n%s", c, logs)
+	}
 }
