@@ -171,7 +171,7 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 		Source:  src,
 		Engine:  p.exporter,
 		Running: first,
-		Hooks:   []reload.Hook{{Name: "the deploy token file", Reload: p.deploys.ReloadTokens}},
+		Hooks:   []reload.Hook{{Name: "deploy token file", Reload: p.deploys.ReloadTokens}},
 		Logger:  logger,
 	})
 

@@ -127,7 +127,7 @@ func (r *Reloader) ReloadIfChanged() {
 func (r *Reloader) reloadLocked(trigger string) error {
 	for _, h := range r.o.Hooks {
 		if err := h.Reload(); err != nil {
-			r.o.Logger.Error("reload of "+h.Name+" failed; its previous state stays", "trigger", trigger, "err", err)
+			r.o.Logger.Error("reload hook failed; its previous state stays", "hook", h.Name, "trigger", trigger, "err", err)
 		}
 	}
 	loaded, err := r.o.Source.Load()
