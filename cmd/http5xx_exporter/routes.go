@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -62,6 +63,10 @@ func newHandler(p *parts, metricsPath string, logger *slog.Logger) (http.Handler
 	mux.Handle("GET /api/v1/deploys", deploys)
 	mux.Handle("POST /api/v1/deploys", deploys)
 	mux.Handle("GET "+adhoc.Path, p.adhoc) // 404 while ad-hoc checks are off
+	// Other methods on an /api/v1 path get the 405 in the JSON envelope.
+	mux.Handle(status.APIPath, api.MethodNotAllowed("GET", "HEAD"))
+	mux.Handle("/api/v1/deploys", api.MethodNotAllowed("GET", "HEAD", "POST"))
+	mux.Handle(adhoc.Path, api.MethodNotAllowed("GET", "HEAD"))
 	return mux, nil
 }
 

@@ -283,9 +283,10 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/about", 200, "http5xx_exporter", ""},
 		{"GET", "/api/v1/deploys", 200, "", ""},
 		{"POST", "/api/v1/deploys", 403, "", ""}, // reaches the API: no auth is configured
-		{"DELETE", "/api/v1/deploys", 405, "", "GET, HEAD, POST"},
+		{"DELETE", "/api/v1/deploys", 405, `"errorType": "bad_data"`, "GET, HEAD, POST"},
+		{"POST", "/api/v1/status", 405, `"status": "error"`, "GET, HEAD"},
 		{"GET", "/api/v1/check?url=http://example.com/", 404, "adhoc.enable", ""},
-		{"POST", "/api/v1/check", 405, "", "GET, HEAD"},
+		{"POST", "/api/v1/check", 405, `"errorType": "bad_data"`, "GET, HEAD"},
 		{"GET", "/nope", 404, "", ""},
 	}
 	for _, tt := range tests {

@@ -196,3 +196,14 @@ func bound(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// MethodNotAllowed answers 405 in the envelope, with the Allow header, for a
+// request whose method the endpoint does not take: the router's own 405 is
+// plain text, and every /api/v1 answer is JSON.
+func MethodNotAllowed(allow ...string) http.Handler {
+	list := strings.Join(allow, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", list)
+		WriteError(w, http.StatusMethodNotAllowed, ErrBadData, fmt.Sprintf("method %s not allowed; use %s", r.Method, list))
+	})
+}

@@ -156,3 +156,15 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestMethodNotAllowed(t *testing.T) {
+	srv := httptest.NewServer(MethodNotAllowed("GET", "HEAD"))
+	defer srv.Close()
+	code, h, body := get(t, srv, "/")
+	if code != http.StatusMethodNotAllowed || h.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("got %d, Allow %q", code, h.Get("Allow"))
+	}
+	if _, err := Decode(code, body, nil); err == nil || !strings.Contains(err.Error(), "bad_data") {
+		t.Errorf("Decode = %v, want a bad_data error", err)
+	}
+}
