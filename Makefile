@@ -8,13 +8,19 @@ export PATH := $(BIN):$(PATH)
 PROMETHEUS_VERSION   := v0.316.0
 ALERTMANAGER_VERSION := v0.28.1
 
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
-LDFLAGS  := -X github.com/prometheus/common/version.Version=$(VERSION) \
-            -X github.com/prometheus/common/version.Revision=$(REVISION) \
-            -X github.com/prometheus/common/version.Branch=$(BRANCH) \
-            -X github.com/prometheus/common/version.BuildUser=make
+# Versions come from the git tags v<semver> (examples/release/version.sh):
+# 0.1.0 on a tag, 0.1.0-3-g<sha> after one, 0.0.0-dev+<sha> before the first,
+# "+dirty" when tracked files are changed. make release builds the commit.
+VERSION    ?= $(shell examples/release/version.sh --dirty 2>/dev/null || echo 0.0.0-dev)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell id -un 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+LDFLAGS    := -X github.com/prometheus/common/version.Version=$(VERSION) \
+              -X github.com/prometheus/common/version.Revision=$(REVISION) \
+              -X github.com/prometheus/common/version.Branch=$(BRANCH) \
+              -X github.com/prometheus/common/version.BuildUser=$(BUILD_USER) \
+              -X github.com/prometheus/common/version.BuildDate=$(BUILD_DATE)
 
 GOTEST_FLAGS ?= -count=1
 
@@ -71,7 +77,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -rf $(BIN) .data .e2e
+	rm -rf $(BIN) .data .e2e dist
 
 # promtool and promlint on the golden /metrics output.
 check-metrics: $(BIN)/promtool
