@@ -126,6 +126,7 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 	}
 	p.saturation = saturation.NewManager(saturation.Options{
 		Location: collector.EffectiveLocation(c.location, first.Config),
+		Version:  version.Version,
 		Logger:   logger.With("component", "saturation"),
 	})
 	p.registry.MustRegister(p.saturation.Collector())
@@ -147,6 +148,7 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 		WebConfigFile:        webConfig,
 		MaxServices:          c.deployMaxServices,
 		MaxEventsPerService:  c.deployMaxPerService,
+		Version:              version.Version,
 		Logger:               logger.With("component", "deploy"),
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ package fetch
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,6 @@ import (
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
-	"github.com/prometheus/common/version"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 )
@@ -47,8 +47,46 @@ func (e *StatusError) Error() string { return "HTTP " + e.Status }
 
 // Options are the exporter-wide inputs of a Client.
 type Options struct {
-	// Version goes into the User-Agent; empty uses the build's version.
+	// Version goes into the User-Agent.
 	Version string
+}
+
+// Shared is what a target's prober and its side channels build alike: the
+// TLS configuration, the proxy policy and the User-Agent.
+type Shared struct {
+	TLS *tls.Config
+	// Proxy is the target's proxy_url, or nil: no proxy, not even one from
+	// the environment (a probe measures the path to the target, not to a
+	// proxy the exporter's host happens to have set).
+	Proxy     func(*http.Request) (*url.URL, error)
+	UserAgent string
+}
+
+// SharedFor builds t's TLS configuration and proxy policy and the exporter's
+// User-Agent for version.
+func SharedFor(t *config.Target, version string) (Shared, error) {
+	tlsSettings := t.TLS // NewTLSConfig keeps a pointer for client certificates
+	tlsConfig, err := commoncfg.NewTLSConfig(&tlsSettings)
+	if err != nil {
+		return Shared{}, fmt.Errorf("target %q: tls: %w", t.Name, err)
+	}
+	s := Shared{TLS: tlsConfig, UserAgent: UserAgent(version)}
+	if t.ProxyURL != "" {
+		pu, err := url.Parse(t.ProxyURL)
+		if err != nil {
+			return Shared{}, fmt.Errorf("target %q: proxy_url: %w", t.Name, err)
+		}
+		s.Proxy = http.ProxyURL(pu)
+	}
+	return s, nil
+}
+
+// UserAgent is the User-Agent of every request the exporter makes.
+func UserAgent(version string) string {
+	if version == "" {
+		version = "unknown"
+	}
+	return "http5xx_exporter/" + version
 }
 
 // Client fetches one target's side channels. It is safe for concurrent use.
@@ -61,32 +99,16 @@ type Client struct {
 // New builds the client of t's side channels, with t's proxy_url and tls
 // settings (defaults applied, as config.Load hands them over).
 func New(t *config.Target, o Options) (*Client, error) {
-	tlsSettings := t.TLS // NewTLSConfig keeps a pointer for client certificates
-	tlsConfig, err := commoncfg.NewTLSConfig(&tlsSettings)
+	sh, err := SharedFor(t, o.Version)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: tls: %w", t.Name, err)
-	}
-	var proxy func(*http.Request) (*url.URL, error) // no proxy, not even from the environment
-	if t.ProxyURL != "" {
-		pu, err := url.Parse(t.ProxyURL)
-		if err != nil {
-			return nil, fmt.Errorf("target %q: proxy_url: %w", t.Name, err)
-		}
-		proxy = http.ProxyURL(pu)
-	}
-	v := o.Version
-	if v == "" {
-		v = version.Version
-	}
-	if v == "" {
-		v = "unknown"
+		return nil, err
 	}
 	tr := &http.Transport{
-		Proxy: proxy,
+		Proxy: sh.Proxy,
 		// A Get's context bounds the dial, but net/http lets a dial outlive
 		// the request it was for; the dialer's own timeout bounds it.
 		DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
-		TLSClientConfig:        tlsConfig,
+		TLSClientConfig:        sh.TLS,
 		TLSHandshakeTimeout:    tlsHandshakeTimeout,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConnsPerHost:    1, // one URL per channel, read one at a time
@@ -96,7 +118,7 @@ func New(t *config.Target, o Options) (*Client, error) {
 	return &Client{
 		transport: tr,
 		client:    &http.Client{Transport: tr},
-		userAgent: "http5xx_exporter/" + v,
+		userAgent: sh.UserAgent,
 	}, nil
 }
 

@@ -12,10 +12,9 @@ import (
 	"strings"
 	"time"
 
-	commoncfg "github.com/prometheus/common/config"
-
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
@@ -68,20 +67,10 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("target %q: url %q: scheme must be http or https", t.Name, t.URL)
 	}
-	tlsSettings := t.TLS // NewTLSConfig keeps a pointer for client certificates
-	tlsConfig, err := commoncfg.NewTLSConfig(&tlsSettings)
+	shared, err := fetch.SharedFor(t, opts.Version)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: tls: %w", t.Name, err)
+		return nil, err
 	}
-	var proxy func(*http.Request) (*url.URL, error) // no proxy, not even from the environment
-	if t.ProxyURL != "" {
-		pu, err := url.Parse(t.ProxyURL)
-		if err != nil {
-			return nil, fmt.Errorf("target %q: proxy_url: %w", t.Name, err)
-		}
-		proxy = http.ProxyURL(pu)
-	}
-
 	p := &Prober{
 		name:      t.Name,
 		method:    t.Method,
@@ -117,13 +106,9 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if p.finisher == nil {
 		p.finisher = triage.Default()
 	}
-	version := opts.Version
-	if version == "" {
-		version = "unknown"
-	}
 	// The target's headers may replace the User-Agent (some WAFs insist),
 	// never the probe marker.
-	p.header.Set("User-Agent", "http5xx_exporter/"+version)
+	p.header.Set("User-Agent", shared.UserAgent)
 	for k, v := range t.Headers {
 		if strings.EqualFold(k, "Host") {
 			p.host = v
@@ -140,11 +125,11 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	p.transport = &http.Transport{
-		Proxy: proxy,
+		Proxy: shared.Proxy,
 		// The probe's context bounds the dial, but net/http lets a dial
 		// outlive the request it was for; the dialer's own timeout bounds it.
 		DialContext:         (&net.Dialer{Timeout: timeout}).DialContext,
-		TLSClientConfig:     tlsConfig,
+		TLSClientConfig:     shared.TLS,
 		TLSHandshakeTimeout: timeout,
 		// A fresh connection per probe measures what a new visitor gets
 		// (resolve, connect, tls); keep_alive measures a pooled client.
