@@ -61,6 +61,7 @@ func TestFixtures(t *testing.T) {
 			}
 		})
 	}
+	checkAlike(t)
 	entries, err := os.ReadDir(fixtureDir)
 	if err != nil {
 		t.Fatal(err)
@@ -69,5 +70,23 @@ func TestFixtures(t *testing.T) {
 		if name, ok := strings.CutSuffix(e.Name(), ".http"); !ok || !names[name] {
 			t.Errorf("%s: no scenario records it", filepath.Join(fixtureDir, e.Name()))
 		}
+	}
+}
+
+// checkAlike: scenarios whose answers are byte for byte the same cannot be
+// told apart by the answer, so the ones whose cause the answer shows must
+// agree on the class.
+func checkAlike(t *testing.T) {
+	shown := map[string]scenario{} // by answer
+	for _, sc := range scenarios {
+		raw, err := os.ReadFile(fixturePath(sc.Name))
+		if err != nil || !sc.Truth.CauseShown {
+			continue
+		}
+		if other, ok := shown[string(raw)]; ok && other.Truth.Class != sc.Truth.Class {
+			t.Errorf("%s (%s) and %s (%s) answer alike: at most one class can be shown by the answer",
+				other.Name, other.Truth.Class, sc.Name, sc.Truth.Class)
+		}
+		shown[string(raw)] = sc
 	}
 }

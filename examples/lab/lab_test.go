@@ -42,14 +42,16 @@ type product struct {
 	want    *regexp.Regexp
 }
 
-var products = map[string]product{
-	"nginx":   {"nginx", []string{"-v"}, regexp.MustCompile(`nginx/1\.22\.`)},
-	"haproxy": {"haproxy", []string{"-v"}, regexp.MustCompile(`HAProxy version 2\.6\.`)},
-	"apache":  {"apache2", []string{"-v"}, regexp.MustCompile(`Apache/2\.4\.`)},
-	"varnish": {"varnishd", []string{"-V"}, regexp.MustCompile(`varnish-7\.1\.`)},
-	"varnlog": {"varnishlog", []string{"-V"}, regexp.MustCompile(`varnish-7\.1\.`)},
-	"caddy":   {"caddy", []string{"version"}, regexp.MustCompile(`^v?2\.6\.`)},
-	"php-fpm": {"php-fpm8.2", []string{"-v"}, regexp.MustCompile(`PHP 8\.2\.`)},
+func products() map[string]product {
+	return map[string]product{
+		"nginx":   {"nginx", []string{"-v"}, regexp.MustCompile(`nginx/1\.22\.`)},
+		"haproxy": {"haproxy", []string{"-v"}, regexp.MustCompile(`HAProxy version 2\.6\.`)},
+		"apache":  {"apache2", []string{"-v"}, regexp.MustCompile(`Apache/2\.4\.`)},
+		"varnish": {"varnishd", []string{"-V"}, regexp.MustCompile(`varnish-7\.1\.`)},
+		"varnlog": {"varnishlog", []string{"-V"}, regexp.MustCompile(`varnish-7\.1\.`)},
+		"caddy":   {"caddy", []string{"version"}, regexp.MustCompile(`^v?2\.6\.`)},
+		"php-fpm": {"php-fpm8.2", []string{"-v"}, regexp.MustCompile(`PHP 8\.2\.`)},
+	}
 }
 
 // findBinary looks in PATH and in the sbin directories an unprivileged
@@ -70,11 +72,13 @@ func findBinary(name string) (string, error) {
 // nominalPorts replace the ports chosen at run time in the fixtures, so a
 // rerun writes the same bytes. Five digits, like the ephemeral ports they
 // stand for, so lengths do not change.
-var nominalPorts = map[string]int{
-	"nginx": 18080, "haproxy": 18081, "apache": 18082, "varnish": 18083, "caddy": 18084,
-	"fpm-main": 19000, "fpm-small": 19001, "fpm-term": 19002,
-	"refused": 19100, "ok": 19102, "app500": 19103, "maint503": 19104,
-	"hang": 19105, "hang2": 19106, "garbage": 19107, "close": 19108,
+func nominalPorts() map[string]int {
+	return map[string]int{
+		"nginx": 18080, "haproxy": 18081, "apache": 18082, "varnish": 18083, "caddy": 18084,
+		"fpm-main": 19000, "fpm-small": 19001, "fpm-term": 19002,
+		"refused": 19100, "ok": 19102, "app500": 19103, "maint503": 19104,
+		"hang": 19105, "hang2": 19106, "garbage": 19107, "close": 19108,
+	}
 }
 
 // lab is one run: a directory with the rendered configs, pid files, logs
@@ -107,7 +111,7 @@ func TestLab(t *testing.T) {
 
 func newLab(t *testing.T) *lab {
 	l := &lab{t: t, ports: map[string]int{}, listener: map[string]net.Listener{}, bins: map[string]string{}}
-	for name, p := range products {
+	for name, p := range products() {
 		bin, err := findBinary(p.bin)
 		if err != nil {
 			t.Fatal(err)
@@ -151,7 +155,7 @@ func newLab(t *testing.T) *lab {
 	}
 
 	// Every port is chosen now, so the configs can name each other.
-	for name := range nominalPorts {
+	for name := range nominalPorts() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -396,9 +400,9 @@ func (l *lab) busy() int64 {
 }
 
 func (l *lab) portMap() map[string]string {
-	m := map[string]string{}
+	nominal, m := nominalPorts(), map[string]string{}
 	for name, p := range l.ports {
-		m[fmt.Sprint(p)] = fmt.Sprint(nominalPorts[name])
+		m[fmt.Sprint(p)] = fmt.Sprint(nominal[name])
 	}
 	return m
 }

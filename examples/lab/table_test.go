@@ -26,8 +26,11 @@ type truth struct {
 	Layer    string // of the hop that wrote the page: cdn, load_balancer, proxy, origin, unknown
 	Product  string // that wrote the page: nginx, haproxy, apache, varnish, caddy, php-fpm, app
 	Evidence string // where the answer shows Product: headers, body, both, none
-	// CauseShown is false when the answer alone cannot prove Class: the
-	// same answer is written for another cause, and only the log tells.
+	// CauseShown says whether the answer alone points at Class: its code,
+	// read with what the product's page is known to mean. It is false when
+	// the product writes the same answer for another cause and only its
+	// log tells (TestFixtures checks that answers alike never point at two
+	// classes).
 	CauseShown bool
 	Log        logLine // the line the lab's logs hold when this happens
 	Why        string
