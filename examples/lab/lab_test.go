@@ -31,8 +31,11 @@ const (
 	stopTimeout    = 5 * time.Second  // a product exits after SIGTERM
 )
 
-// apacheModules is where Debian's apache2 package installs its modules.
-const apacheModules = "/usr/lib/apache2/modules"
+// apacheModules is where Debian's apache2 package installs its modules:
+// lib/apache2/modules beside the sbin directory of the binary.
+func apacheModules(bin string) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(bin)), "lib", "apache2", "modules")
+}
 
 // product is one Debian binary the lab starts, and the version Debian
 // bookworm ships (the fixtures were recorded with it).
@@ -54,14 +57,17 @@ func products() map[string]product {
 	}
 }
 
-// findBinary looks in PATH and in the sbin directories an unprivileged
-// user's PATH often lacks.
+// findBinary looks in PATH and in the sbin directories beside its bin
+// directories, which an unprivileged user's PATH often lacks.
 func findBinary(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		p := filepath.Join(dir, name)
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if filepath.Base(dir) != "bin" {
+			continue
+		}
+		p := filepath.Join(filepath.Dir(dir), "sbin", name)
 		if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 {
 			return p, nil
 		}
@@ -198,7 +204,7 @@ func (l *lab) render(name string) string {
 		l.t.Fatal(err)
 	}
 	var b bytes.Buffer
-	data := map[string]any{"Dir": l.dir, "WWW": l.www, "Root": root, "ApacheModules": apacheModules}
+	data := map[string]any{"Dir": l.dir, "WWW": l.www, "Root": root, "ApacheModules": apacheModules(l.bins["apache"])}
 	if err := tmpl.Execute(&b, data); err != nil {
 		l.t.Fatal(err)
 	}
@@ -407,16 +413,21 @@ func (l *lab) portMap() map[string]string {
 	return m
 }
 
-func (l *lab) logPath(source string) string {
+func (l *lab) logPath(source string) (string, error) {
 	file, ok := logFile(source)
 	if !ok {
-		l.t.Fatalf("no log source %q", source)
+		return "", fmt.Errorf("no log source %q", source)
 	}
-	return filepath.Join(l.dir, file)
+	return filepath.Join(l.dir, file), nil
 }
 
+// logSize is where the new lines of a log will start.
 func (l *lab) logSize(source string) int64 {
-	st, err := os.Stat(l.logPath(source))
+	path, err := l.logPath(source)
+	if err != nil {
+		return 0 // waitLog reports it
+	}
+	st, err := os.Stat(path)
 	if err != nil {
 		return 0
 	}
@@ -431,11 +442,16 @@ func (l *lab) waitLog(scenarioName string, want logLine, offset int64, timeout t
 	if err != nil {
 		return "", err
 	}
-	path := l.logPath(want.Source)
+	path, err := l.logPath(want.Source)
+	if err != nil {
+		return "", err
+	}
 	deadline := time.Now().Add(timeout)
 	for {
 		if want.Source == "varnish" {
-			l.varnishLog(scenarioName, offset)
+			if err := l.varnishLog(scenarioName, path, offset); err != nil {
+				return "", err
+			}
 		}
 		raw, _ := os.ReadFile(path)
 		if int64(len(raw)) >= offset {
@@ -459,7 +475,7 @@ func (l *lab) waitLog(scenarioName string, want logLine, offset int64, timeout t
 // varnishLog writes what varnishlog holds of the scenario's request (and
 // its backend fetch) to varnish.log, replacing what it wrote before for
 // the same scenario from offset on.
-func (l *lab) varnishLog(scenarioName string, offset int64) {
+func (l *lab) varnishLog(scenarioName, path string, offset int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, l.bins["varnlog"], "-n", filepath.Join(l.dir, "varnish"), "-d", "-g", "request",
@@ -467,17 +483,18 @@ func (l *lab) varnishLog(scenarioName string, offset int64) {
 	if err != nil {
 		out = append(out, fmt.Sprintf("varnishlog: %v\n", err)...)
 	}
-	path := l.logPath("varnish")
 	if err := os.Truncate(path, offset); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		l.t.Error(err)
+		return err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		l.t.Error(err)
-		return
+		return err
 	}
-	defer f.Close()
-	f.Write(out)
+	if _, err := f.Write(out); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func tail(b []byte, n int) []byte {
