@@ -160,19 +160,25 @@ func newLab(t *testing.T) *lab {
 		}
 	}
 
-	// Every port is chosen now, so the configs can name each other.
+	// Every port is chosen now, so the configs can name each other. All
+	// are held until all are chosen, so no two are the same.
+	var release []net.Listener
 	for name := range nominalPorts() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { ln.Close() })
 		l.ports[name] = ln.Addr().(*net.TCPAddr).Port
 		switch name {
 		case "ok", "app500", "maint503", "hang", "hang2", "garbage", "close":
 			l.listener[name] = ln
 		default:
-			ln.Close() // a product binds it, or nothing does (refused)
+			release = append(release, ln) // a product binds it, or nothing does (refused)
 		}
+	}
+	for _, ln := range release {
+		ln.Close()
 	}
 	return l
 }
