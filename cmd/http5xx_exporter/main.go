@@ -17,7 +17,8 @@ import (
 	"github.com/prometheus/common/version"
 )
 
-// defaultListen is outside the exhausted 9100-9999 exporter range (DESIGN.md).
+// defaultListen is outside the exhausted 9100-9999 exporter range
+// (docs/architecture.md).
 const defaultListen = ":10505"
 
 func main() {

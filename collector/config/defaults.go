@@ -46,8 +46,8 @@ func (t *Target) VersionPoll() VersionPoll {
 	}
 }
 
-// DefaultGlobal returns the global section used where the file says nothing.
-func DefaultGlobal() Global {
+// defaultGlobal returns the global section used where the file says nothing.
+func defaultGlobal() Global {
 	follow := true
 	return Global{
 		Interval:         DefaultInterval,
@@ -64,7 +64,7 @@ func DefaultGlobal() Global {
 // had been configured with only a name and a url (for one-shot checks).
 func NewTarget(name, url string) Target {
 	t := Target{Name: name, URL: url}
-	g := DefaultGlobal()
+	g := defaultGlobal()
 	t.inherit(&g, func(string) bool { return false })
 	return t
 }
@@ -73,7 +73,7 @@ func NewTarget(name, url string) Target {
 // when its key is absent or null, so an explicit 0 is kept for validation
 // to judge.
 func (l *loader) applyDefaults(cfg *Config) {
-	cfg.Global.fill(DefaultGlobal(), func(f string) bool { return l.main.has("global." + f) })
+	cfg.Global.fill(defaultGlobal(), func(f string) bool { return l.main.has("global." + f) })
 	if !l.main.has("classes") {
 		cfg.Classes = DefaultClasses()
 	}

@@ -171,7 +171,7 @@ func TestLoadMinimal(t *testing.T) {
 	}
 	follow := true
 	want := &Config{
-		Global:  DefaultGlobal(),
+		Global:  defaultGlobal(),
 		Classes: DefaultClasses(),
 		Targets: []Target{{
 			Name:             "api",

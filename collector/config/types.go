@@ -29,8 +29,8 @@ func (r StatusRange) String() string {
 	}
 }
 
-// ParseStatusRange parses "200", "200-399" or "5xx" (1xx to 5xx).
-func ParseStatusRange(v string) (StatusRange, error) {
+// parseStatusRange parses "200", "200-399" or "5xx" (1xx to 5xx).
+func parseStatusRange(v string) (StatusRange, error) {
 	s := strings.TrimSpace(v)
 	if len(s) == 3 && s[0] >= '1' && s[0] <= '5' && strings.EqualFold(s[1:], "xx") {
 		lo := int(s[0]-'0') * 100
@@ -74,7 +74,7 @@ func (r *StatusRange) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return errors.New("must be a status code, a range like 200-399 or a class like 5xx")
 	}
-	v, err := ParseStatusRange(n.Value)
+	v, err := parseStatusRange(n.Value)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func ParseStatusCodes(s string) (StatusCodes, error) {
 	}
 	var out StatusCodes
 	for _, v := range strings.Split(s, ",") {
-		r, err := ParseStatusRange(v)
+		r, err := parseStatusRange(v)
 		if err != nil {
 			return nil, err
 		}
@@ -134,8 +134,8 @@ func (s StatusCodes) String() string {
 // mean 1024 bytes).
 type ByteSize int64
 
-// ParseByteSize parses a plain number of bytes or a base-2 size such as 64KiB.
-func ParseByteSize(s string) (ByteSize, error) {
+// parseByteSize parses a plain number of bytes or a base-2 size such as 64KiB.
+func parseByteSize(s string) (ByteSize, error) {
 	t := strings.TrimSpace(s)
 	if i, err := strconv.ParseInt(t, 10, 64); err == nil {
 		if i < 0 {
@@ -161,7 +161,7 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return errors.New("must be a size such as 1048576 or 1MiB")
 	}
-	v, err := ParseByteSize(n.Value)
+	v, err := parseByteSize(n.Value)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func TestParseStatusRange(t *testing.T) {
 		{in: "399-200", wantErr: `"399-200" is reversed: 399 is greater than 200`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseStatusRange(tc.in)
+			got, err := parseStatusRange(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("got %v, %v; want error %s", got, err, tc.wantErr)
@@ -44,8 +44,8 @@ func TestParseStatusRange(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
 			}
-			// String writes what ParseStatusRange reads.
-			if back, err := ParseStatusRange(got.String()); err != nil || back != got {
+			// String writes what parseStatusRange reads.
+			if back, err := parseStatusRange(got.String()); err != nil || back != got {
 				t.Errorf("%v does not round-trip through %q: %v, %v", got, got.String(), back, err)
 			}
 		})
@@ -134,7 +134,7 @@ func TestParseByteSize(t *testing.T) {
 		{in: "", wantErr: `"" is not a size such as 1048576 or 1MiB`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseByteSize(tc.in)
+			got, err := parseByteSize(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Fatalf("got %v, %v; want error %s", got, err, tc.wantErr)
@@ -144,7 +144,7 @@ func TestParseByteSize(t *testing.T) {
 			if err != nil || got != tc.want {
 				t.Fatalf("got %d, %v; want %d", got, err, tc.want)
 			}
-			if back, err := ParseByteSize(got.String()); err != nil || back != got {
+			if back, err := parseByteSize(got.String()); err != nil || back != got {
 				t.Errorf("%d does not round-trip through %q: %d, %v", got, got.String(), back, err)
 			}
 		})
