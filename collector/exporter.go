@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
-	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 	"github.com/http5xx/http5xx_exporter/collector/schedule"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
@@ -61,14 +59,15 @@ type Exporter struct {
 	mu       sync.RWMutex
 	stopped  bool
 	cfg      *config.Config
-	targets  map[string]*target
+	targets  map[string]*probedTarget
 	finisher *triage.Finisher
 }
 
 // errStopped is returned by what a stopped exporter no longer does.
 var errStopped = errors.New("the exporter is stopped")
 
-type target struct {
+// probedTarget is a configured target with its prober.
+type probedTarget struct {
 	cfg    *config.Target
 	prober *probe.Prober
 	// state is the last outcome for logging transitions: 0 none, 1 up, 2 down.
@@ -87,7 +86,7 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
-	e := &Exporter{opts: o, location: loc, metrics: m, targets: map[string]*target{}}
+	e := &Exporter{opts: o, location: loc, metrics: m, targets: map[string]*probedTarget{}}
 	e.stopCtx, e.stopAll = context.WithCancel(context.Background())
 	e.sched = schedule.New(schedule.Options{
 		MaxConcurrent: o.MaxConcurrent,
@@ -150,7 +149,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		return err
 	}
 	popts := probe.Options{Location: e.location, Version: e.opts.Version, Finisher: finisher}
-	next := make(map[string]*target, len(cfg.Targets))
+	next := make(map[string]*probedTarget, len(cfg.Targets))
 	ts := make([]*config.Target, 0, len(cfg.Targets))
 	for i := range cfg.Targets {
 		t := &cfg.Targets[i]
@@ -161,7 +160,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			}
 			return err // probe.New names the target
 		}
-		tg := &target{cfg: t, prober: p}
+		tg := &probedTarget{cfg: t, prober: p}
 		if prev := e.targets[t.Name]; prev != nil && prev.cfg.URL == t.URL {
 			tg.state.Store(prev.state.Load()) // a reload is not a state change
 		}
@@ -196,7 +195,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 }
 
 // run does one scheduled probe and hands the result on.
-func (e *Exporter) run(ctx context.Context, tg *target) {
+func (e *Exporter) run(ctx context.Context, tg *probedTarget) {
 	r := tg.prober.Probe(ctx)
 	if ctx.Err() != nil {
 		return // shutdown or reload cancelled the probe: not a target failure
@@ -208,7 +207,7 @@ func (e *Exporter) run(ctx context.Context, tg *target) {
 // throughout, so a reload cannot slip in between: a result whose target a
 // reload removed or pointed elsewhere (URL, service) was of another target
 // and is dropped.
-func (e *Exporter) record(tg *target, r *probe.Result) {
+func (e *Exporter) record(tg *probedTarget, r *probe.Result) {
 	t := tg.cfg
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -299,10 +298,8 @@ func (e *Exporter) RecordReload(err error) {
 	e.metrics.ReloadTime.SetToCurrentTime()
 }
 
-// Gatherer holds the per-target series of one result alone, built with the
-// same collectors as the scheduled probes so names, labels and buckets are
-// identical; exporter-wide series (in-flight, lag, reload) mean nothing for
-// one probe and are left out. It serves /probe.
+// Gatherer holds the per-target series of one result alone, under the same
+// names, labels and buckets as the scheduled probes' (it serves /probe).
 func (e *Exporter) Gatherer(r *probe.Result) (prometheus.Gatherer, error) {
 	e.mu.RLock()
 	cfg, tg, finisher := e.cfg, e.targets[r.Target], e.finisher
@@ -310,26 +307,6 @@ func (e *Exporter) Gatherer(r *probe.Result) (prometheus.Gatherer, error) {
 	if tg == nil {
 		return nil, fmt.Errorf("no configured target %q", r.Target)
 	}
-	m := NewMetrics(MetricsOptions{Location: e.location, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets})
-	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		return nil, err
-	}
-	m.SetTargets([]*config.Target{tg.cfg}, finisher, true)
-	m.Observe(r)
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		mfs, err := reg.Gather()
-		return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return !hasTargetLabel(mf) }), err
-	}), nil
-}
-
-func hasTargetLabel(mf *dto.MetricFamily) bool {
-	for _, m := range mf.GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == contract.LabelTarget {
-				return true
-			}
-		}
-	}
-	return false
+	o := MetricsOptions{Location: e.location, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets}
+	return ResultGatherer(o, tg.cfg, finisher, r)
 }

@@ -1,11 +1,13 @@
 package collector
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -314,4 +316,33 @@ func (m *Metrics) Skipped(target string, reason contract.SkipReason) {
 	}
 	tm.mu.Unlock()
 	c.Inc()
+}
+
+// ResultGatherer holds the per-target series of one result alone, built with
+// the same collectors as the scheduled probes so names, labels and buckets
+// are identical; exporter-wide series (in-flight, lag, reload) mean nothing
+// for one probe and are left out.
+func ResultGatherer(o MetricsOptions, t *config.Target, f *triage.Finisher, r *probe.Result) (prometheus.Gatherer, error) {
+	m := NewMetrics(o)
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	m.SetTargets([]*config.Target{t}, f, true)
+	m.Observe(r)
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := reg.Gather()
+		return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return !hasTargetLabel(mf) }), err
+	}), nil
+}
+
+func hasTargetLabel(mf *dto.MetricFamily) bool {
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == contract.LabelTarget {
+				return true
+			}
+		}
+	}
+	return false
 }

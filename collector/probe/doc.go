@@ -1,6 +1,8 @@
-// Package probe runs one HTTP probe of a configured target and classifies
-// the outcome into a Result: the status code and its error class and owner,
-// or the reason there was no answer, plus the duration of each phase.
+// Package probe runs one HTTP probe of a configured target and records what
+// the exchange showed in a Result: the status code or the reason there was
+// no answer, the duration of each phase, the headers and the first bytes of
+// a 5xx body. Its triage.Finisher then finishes the Result (class, owner,
+// layer, product, first move), so every caller gets a complete one.
 //
 // Phases come from net/http/httptrace: resolve (DNSStart to DNSDone), connect
 // (first ConnectStart to the first successful ConnectDone), tls (handshake),
