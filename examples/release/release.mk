@@ -21,6 +21,8 @@ release-host:
 
 # Two builds of the commit into two temporary directories give identical checksums.
 release-test:
-	examples/release/release_test.sh
+	@start=$$(date +%s); \
+	 examples/release/release_test.sh && \
+	 echo "make release-test: $$(( $$(date +%s) - start ))s"
 
 TEST_TARGETS += release-test

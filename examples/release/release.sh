@@ -121,12 +121,5 @@ for platform in "$@"; do
 	echo "  $archive ($((SECONDS - start))s)"
 done
 
-# Checksums of everything of this version in OUTDIR, in a fixed order.
-(
-	cd "$out"
-	shopt -s nullglob
-	files=(http5xx_exporter-"$version".*.tar.gz http5xx_exporter-"$version".*.zip http5xx_exporter*.deb http5xx_exporter*.rpm)
-	[ ${#files[@]} -gt 0 ] || exit 0
-	printf '%s\n' "${files[@]}" | LC_ALL=C sort | xargs sha256sum >sha256sums.txt
-)
+"$here/sums.sh" "$out" "$version"
 echo "release.sh: $out/sha256sums.txt"
