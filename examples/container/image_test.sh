@@ -57,7 +57,9 @@ cfg() {
 user=$(cfg '{{.User}}')
 mapfile -t entrypoint < <(cfg '{{range .Entrypoint}}{{println .}}{{end}}' | sed '/^$/d')
 mapfile -t cmd < <(cfg '{{range .Cmd}}{{println .}}{{end}}' | sed '/^$/d')
+# shellcheck disable=SC2016 # Go templates
 ports=$(cfg '{{range $p, $_ := .ExposedPorts}}{{$p}} {{end}}')
+# shellcheck disable=SC2016 # Go templates
 volumes=$(cfg '{{range $v, $_ := .Volumes}}{{$v}} {{end}}')
 echo "image-test: $image user=$user entrypoint=${entrypoint[*]} cmd=${cmd[*]} ports=$ports volumes=$volumes"
 [ "$user" = 65534:65534 ] || fail "user $user, want 65534:65534 (nobody)"

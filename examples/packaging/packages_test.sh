@@ -26,7 +26,7 @@ fi
 rpm_arch=$arch
 case "$arch" in amd64) rpm_arch=x86_64 ;; arm64) rpm_arch=aarch64 ;; esac
 shopt -s nullglob
-debs=("$dist"/${pkg}_*_"$arch".deb) rpms=("$dist"/$pkg-*."$rpm_arch".rpm)
+debs=("$dist"/"$pkg"_*_"$arch".deb) rpms=("$dist"/"$pkg"-*."$rpm_arch".rpm)
 [ ${#debs[@]} -eq 1 ] || fail "want one $arch .deb in $dist, found ${#debs[@]} (make packages)"
 [ ${#rpms[@]} -eq 1 ] || fail "want one $rpm_arch .rpm in $dist, found ${#rpms[@]} (make packages)"
 deb=${debs[0]} rpmfile=${rpms[0]}
@@ -67,7 +67,7 @@ if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'installed'; then
 	fail "$pkg is already installed here; this test does not replace it (dpkg --purge $pkg first)"
 fi
 installed=false
-cleanup() { $installed && dpkg --purge "$pkg" >/dev/null 2>&1 || true; }
+cleanup() { if $installed; then dpkg --purge "$pkg" >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 
 echo "packages-test: dpkg -i $(basename "$deb")"
@@ -95,6 +95,7 @@ version=$(cd "$(dirname "$0")/../.." && examples/release/version.sh)
 	fail "the packaged config does not pass config check"
 
 # The unit says what the distributions' hardened exporters say.
+# shellcheck disable=SC2016 # $ARGS and $MAINPID are the unit's, not ours
 for want in 'ExecStart=/usr/bin/http5xx_exporter --config.file=/etc/http5xx_exporter/http5xx.yml --storage.path=/var/lib/http5xx_exporter $ARGS' \
 	'EnvironmentFile=-/etc/default/http5xx_exporter' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
 	'DynamicUser=yes' 'StateDirectory=http5xx_exporter' 'ProtectSystem=strict' 'ProtectHome=yes' \
@@ -113,8 +114,9 @@ if command -v systemd-analyze >/dev/null; then
 		echo "packages-test: systemd-analyze security: $score"
 		# "Overall exposure level for ...: 1.2 OK"; distributions' defaults are 9.6 UNSAFE.
 		level=$(sed -n 's/.*: \([0-9.]*\) .*/\1/p' <<<"$score")
-		[ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 2.5) }' ||
+		if [ -z "$level" ] || ! awk -v l="$level" 'BEGIN { exit !(l <= 2.5) }'; then
 			fail "exposure level '$level' is above 2.5"
+		fi
 	fi
 elif [ -n "${CI:-}" ]; then
 	fail "systemd-analyze is missing and CI is set (.ci/run installs systemd)"
@@ -137,6 +139,6 @@ dpkg --purge "$pkg"
 installed=false
 dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'installed' && fail "$pkg is still installed"
 for f in $files /etc/http5xx_exporter /usr/share/doc/http5xx_exporter /var/lib/http5xx_exporter /var/lib/private/http5xx_exporter; do
-	[ ! -e "$f" ] && [ ! -L "$f" ] || fail "$f is left after dpkg --purge"
+	if [ -e "$f" ] || [ -L "$f" ]; then fail "$f is left after dpkg --purge"; fi
 done
 echo "packages-test: passed in $((SECONDS - start))s"
