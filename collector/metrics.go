@@ -148,10 +148,18 @@ type targetMetrics struct {
 	retryAfter prometheus.Gauge
 
 	mu       sync.Mutex // guards the lazily bound children below among Observe calls
-	codes    map[int]prometheus.Counter
+	codes    map[codeKey]prometheus.Counter
 	failures [contract.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
 	skipped  map[contract.SkipReason]prometheus.Counter
+}
+
+// codeKey is one http5xx_responses_total child: the exact code and the class
+// of its cause (the code's own unless the answer proved another, see
+// collector/triage).
+type codeKey struct {
+	code  int
+	class string
 }
 
 type layerKey struct {
@@ -208,10 +216,11 @@ func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 	m.responses.DeletePartialMatch(match)
 	m.failures.DeletePartialMatch(match)
 	tm.classifier = c
-	tm.codes = make(map[int]prometheus.Counter, len(precreated)+2)
+	tm.codes = make(map[codeKey]prometheus.Counter, len(precreated)+2)
 	tm.failures = [contract.NumReasons]prometheus.Counter{}
 	for _, code := range precreated {
-		tm.codes[code] = m.codeCounter(tm, code)
+		class, owner := tm.classifier.Code(code)
+		tm.codes[codeKey{code, class}] = m.codeCounter(tm, code, class, owner)
 	}
 }
 
@@ -225,7 +234,7 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 		lastCode:   m.lastCode.WithLabelValues(n, s),
 		lastTS:     m.lastTS.WithLabelValues(n, s),
 		retryAfter: m.retryAfter.WithLabelValues(n, s),
-		codes:      make(map[int]prometheus.Counter, len(precreated)+2),
+		codes:      make(map[codeKey]prometheus.Counter, len(precreated)+2),
 		layers:     map[layerKey]prometheus.Counter{},
 		skipped:    map[contract.SkipReason]prometheus.Counter{},
 	}
@@ -233,14 +242,14 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 		tm.phases[p] = m.phases.WithLabelValues(n, s, p.String())
 	}
 	for _, code := range precreated {
-		tm.codes[code] = m.codeCounter(tm, code)
+		class, owner := tm.classifier.Code(code)
+		tm.codes[codeKey{code, class}] = m.codeCounter(tm, code, class, owner)
 	}
-	m.targetInfo.WithLabelValues(n, s, t.URL, t.Owner).Set(1)
+	m.targetInfo.WithLabelValues(n, s, t.RedactedURL(), t.Owner).Set(1)
 	return tm
 }
 
-func (m *Metrics) codeCounter(tm *targetMetrics, code int) prometheus.Counter {
-	class, owner := tm.classifier.Code(code)
+func (m *Metrics) codeCounter(tm *targetMetrics, code int, class, owner string) prometheus.Counter {
 	return m.responses.WithLabelValues(tm.name, tm.service, strconv.Itoa(code), class, owner)
 }
 
@@ -283,10 +292,11 @@ func (m *Metrics) Observe(r *probe.Result) {
 		c.Inc()
 		return
 	}
-	c := tm.codes[r.StatusCode]
+	k := codeKey{r.StatusCode, r.Class}
+	c := tm.codes[k]
 	if c == nil {
-		c = m.codeCounter(tm, r.StatusCode)
-		tm.codes[r.StatusCode] = c
+		c = m.codeCounter(tm, r.StatusCode, r.Class, r.Owner)
+		tm.codes[k] = c
 	}
 	c.Inc()
 	if r.StatusCode >= 500 && r.Layer != "" {

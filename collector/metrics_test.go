@@ -309,3 +309,53 @@ func mustFinisher(t *testing.T, classes []config.Class) *triage.Finisher {
 	}
 	return f
 }
+
+// An answer whose page proves another cause than its code is counted under
+// its exact code with the class and owner of the cause, beside the code's
+// own series.
+func TestResponsesCarryTheCause(t *testing.T) {
+	m := NewMetrics(MetricsOptions{})
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	m.SetTargets(goldenTargets(), triage.Default(), true)
+	dead := probe.Result{Target: "shop", StatusCode: 503, Verdict: triage.Verdict{Class: "gateway", Owner: "app-infra", CodeClass: "capacity"}}
+	busy := probe.Result{Target: "shop", StatusCode: 503, Verdict: triage.Verdict{Class: "capacity", Owner: "sre-oncall"}}
+	m.Observe(&dead)
+	m.Observe(&dead)
+	m.Observe(&busy)
+	for _, tc := range []struct {
+		class, owner string
+		want         float64
+	}{{"gateway", "app-infra", 2}, {"capacity", "sre-oncall", 1}} {
+		c := m.responses.WithLabelValues("shop", "shop", "503", tc.class, tc.owner)
+		if got := testutil.ToFloat64(c); got != tc.want {
+			t.Errorf("503 as %s: %v, want %v", tc.class, got, tc.want)
+		}
+	}
+}
+
+// A password in a target's URL never reaches a label.
+func TestTargetInfoRedactsThePassword(t *testing.T) {
+	m := NewMetrics(MetricsOptions{})
+	reg := prometheus.NewRegistry()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	m.SetTargets([]*config.Target{{Name: "shop", Service: "shop", URL: "https://probe:s3cret@shop.test/health"}}, triage.Default(), true)
+	var out strings.Builder
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		out.WriteString(mf.String())
+	}
+	if strings.Contains(out.String(), "s3cret") {
+		t.Errorf("the password is in a series:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "https://probe:xxxxx@shop.test/health") {
+		t.Errorf("target_info lacks the redacted URL:\n%s", out.String())
+	}
+}

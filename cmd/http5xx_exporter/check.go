@@ -159,6 +159,12 @@ func verdict(r adhoc.Report) string {
 			s += " (" + r.Product + ")"
 		}
 	}
+	if r.Cause != "" {
+		s += ": " + r.Cause
+		if r.CodeClass != "" {
+			s += " (the code alone says " + r.CodeClass + ")"
+		}
+	}
 	if r.Owner != "" {
 		s += "; owner " + r.Owner
 	}

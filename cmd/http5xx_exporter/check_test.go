@@ -21,6 +21,16 @@ func TestCheckCommand(t *testing.T) {
 			w.Header().Set("Server", "nginx/1.25.3")
 			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx/1.25.3</center></body></html>"))
+		case "/haproxy":
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"))
+		case "/varnish":
+			w.Header().Set("Server", "Varnish")
+			w.Header().Set("Retry-After", "5")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("<h1>Error 503 Backend fetch failed</h1><p>Backend fetch failed</p><h3>Guru Meditation:</h3><p>XID: 5</p>"))
 		case "/missing":
 			w.WriteHeader(http.StatusNotFound)
 		case "/tenant":
@@ -40,6 +50,9 @@ func TestCheckCommand(t *testing.T) {
 		{"ok", []string{origin.URL + "/ok"}, 0, []string{"OK: 200"}},
 		{"capacity", []string{origin.URL + "/busy"}, 1, []string{"class capacity", "owner sre-oncall", "retry-after 2m0s", "CAPACITY: HTTP 503"}},
 		{"gateway from nginx", []string{origin.URL + "/nginx"}, 1, []string{"GATEWAY: HTTP 502 from the proxy layer (nginx)", "owner app-infra"}},
+		// The page proves a dead backend: the 503 pages app-infra, not capacity.
+		{"haproxy without a server", []string{origin.URL + "/haproxy"}, 1, []string{"class gateway", "owner app-infra", "GATEWAY: HTTP 503 from the load balancer layer (haproxy): haproxy has no server", "the code alone says capacity"}},
+		{"varnish's canned Retry-After", []string{origin.URL + "/varnish"}, 1, []string{"GATEWAY: HTTP 503 from the proxy layer (varnish)", "not a maintenance window"}},
 		{"404 valid when listed", []string{"--valid-status-codes=200-299,404", origin.URL + "/missing"}, 0, []string{"OK: 404"}},
 		{"one bad of two", []string{origin.URL + "/ok", origin.URL + "/busy"}, 1, []string{"OK: 200", "CAPACITY"}},
 		{"closed port", []string{"--timeout=2s", "http://127.0.0.1:1/"}, 1, []string{"connect_refused", "GATEWAY: no answer (connect_refused)"}},

@@ -114,15 +114,19 @@ func New(o Options) (*Checker, error) {
 // command's --output json, plus location, first_move, redirects and
 // address.
 type Report struct {
-	URL        string             `json:"url"`
-	Location   string             `json:"location,omitempty"`
-	Code       int                `json:"code"`
-	Reason     string             `json:"reason,omitempty"`
-	Class      string             `json:"class"`
-	Owner      string             `json:"owner,omitempty"`
-	FirstMove  string             `json:"first_move,omitempty"`
-	Layer      string             `json:"layer,omitempty"`
-	Product    string             `json:"product,omitempty"`
+	URL       string `json:"url"`
+	Location  string `json:"location,omitempty"`
+	Code      int    `json:"code"`
+	Reason    string `json:"reason,omitempty"`
+	Class     string `json:"class"`
+	Owner     string `json:"owner,omitempty"`
+	FirstMove string `json:"first_move,omitempty"`
+	Layer     string `json:"layer,omitempty"`
+	Product   string `json:"product,omitempty"`
+	// Cause says what the answer's page proves beyond its code; when it
+	// proves another cause, CodeClass is the class the code alone has.
+	Cause      string             `json:"cause,omitempty"`
+	CodeClass  string             `json:"code_class,omitempty"`
 	OK         bool               `json:"ok"`
 	Seconds    float64            `json:"duration_seconds"`
 	Phases     map[string]float64 `json:"phases_seconds"`
@@ -187,7 +191,7 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 			}
 			// The name did not resolve: that is the dns outcome of a probe.
 			res = probe.Result{Reason: contract.ReasonDNS, Err: err}
-			res.Verdict = finisher.Verdict(0, contract.ReasonDNS, nil, nil)
+			res.Verdict = finisher.Verdict(contract.ReasonDNS, nil)
 			res.Phases[contract.PhaseResolve], res.PhaseSeen[contract.PhaseResolve] = resolve, true
 			break
 		}
@@ -213,7 +217,7 @@ func (c *Checker) Check(ctx context.Context, raw string, valid config.StatusCode
 		}
 		if hops == c.o.MaxRedirects || visited[next.String()] {
 			res.Reason, res.Success = contract.ReasonRedirectLoop, false
-			res.Verdict = finisher.Verdict(res.StatusCode, res.Reason, res.Header, res.BodyPrefix)
+			res.Verdict = finisher.Verdict(res.Reason, nil) // a reason: the answer does not matter
 			finalErr = fmt.Errorf("redirect loop: more than %d redirects or %s visited twice", c.o.MaxRedirects, next.Redacted())
 			break
 		}
@@ -307,8 +311,9 @@ func isRedirect(code int) bool {
 func NewReport(u, location string, r *probe.Result) Report {
 	rep := Report{
 		URL: u, Location: location, Code: r.StatusCode, Class: r.Class, Owner: r.Owner, OK: r.Success,
-		FirstMove: r.FirstMove, Layer: r.Layer, Product: r.Product, Seconds: r.Duration.Seconds(),
-		Phases: probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
+		FirstMove: r.FirstMove, Layer: r.Layer, Product: r.Product, Cause: r.Cause, CodeClass: r.CodeClass,
+		Seconds: r.Duration.Seconds(),
+		Phases:  probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
 	}
 	if r.Reason != contract.ReasonNone {
 		rep.Reason = r.Reason.String()

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/prometheus/common/config"
@@ -93,6 +94,16 @@ type Target struct {
 func (t *Target) IntervalDuration() time.Duration { return time.Duration(t.Interval) }
 func (t *Target) TimeoutDuration() time.Duration  { return time.Duration(t.Timeout) }
 
+// RedactedURL is the URL with any password replaced by "xxxxx": the form
+// every label, page and log line shows.
+func (t *Target) RedactedURL() string {
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return t.URL // validation accepted it; nothing to hide that can be found
+	}
+	return u.Redacted()
+}
+
 // Follows reports whether redirects are followed (defaults already applied).
 func (t *Target) Follows() bool { return t.FollowRedirects != nil && *t.FollowRedirects }
 
@@ -123,4 +134,8 @@ type FingerprintRule struct {
 	Body    string `yaml:"body"`    // regexp on the first bytes of the body
 	Layer   string `yaml:"layer"`   // one of contract.Layers
 	Product string `yaml:"product"` // e.g. nginx, envoy, cloudflare
+	// Class, when set, is the class of the answers the rule matches, by
+	// name from the class table: the page proves a cause other than the
+	// status code suggests.
+	Class string `yaml:"class"`
 }

@@ -34,6 +34,7 @@ var badConfigs = map[string]string{
 	"bad-fingerprint-empty.yml":                `testdata/bad-fingerprint-empty.yml:2: fingerprints[0]: needs header and match, or body`,
 	"bad-fingerprint-header-without-match.yml": `testdata/bad-fingerprint-header-without-match.yml:2: fingerprints[0].match: must be set with header`,
 	"bad-fingerprint-layer.yml":                `testdata/bad-fingerprint-layer.yml:4: fingerprints[0].layer: "edge" is not one of cdn, load_balancer, proxy, origin, unknown`,
+	"bad-fingerprint-class.yml":                `testdata/bad-fingerprint-class.yml:5: fingerprints[0].class: "gatway" is not a class of the class table (app, gateway, capacity, timeout, network)`,
 	"bad-fingerprint-product.yml":              `testdata/bad-fingerprint-product.yml:5: fingerprints[0].product: "cloud flare" may only hold letters, digits, '_', '.', ':' and '-'`,
 	"bad-fingerprint-regexp.yml":               `testdata/bad-fingerprint-regexp.yml:3: fingerprints[0].match: "(cloudflare" is not a valid regular expression: missing closing )`,
 	"bad-follow-redirects-type.yml":            `testdata/bad-follow-redirects-type.yml:4: targets[0].follow_redirects: "sometimes" is not true or false`,

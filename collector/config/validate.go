@@ -63,7 +63,7 @@ func (l *loader) validate(cfg *Config) {
 	top := report{l: l, src: l.main}
 	top.validateGlobal(&cfg.Global)
 	top.validateClasses(cfg.Classes)
-	top.validateFingerprints(cfg.Fingerprints)
+	top.validateFingerprints(cfg.Fingerprints, cfg.Classes)
 	defined := map[string]string{} // target name -> FILE:LINE of its first definition
 	for i := range cfg.Targets {
 		src, p := l.targets[i], l.paths[i]
@@ -301,9 +301,16 @@ func (r report) validateClasses(classes []Class) {
 	}
 }
 
-func (r report) validateFingerprints(rules []FingerprintRule) {
+func (r report) validateFingerprints(rules []FingerprintRule, classes []Class) {
 	for i, rule := range rules {
 		p := indexPath("fingerprints", i)
+		if rule.Class != "" && !slices.ContainsFunc(classes, func(c Class) bool { return c.Name == rule.Class }) {
+			names := make([]string, len(classes))
+			for j, c := range classes {
+				names[j] = c.Name
+			}
+			r.errorf(p+".class", "%q is not a class of the class table (%s)", rule.Class, strings.Join(names, ", "))
+		}
 		if !slices.Contains(contract.Layers(), rule.Layer) {
 			r.errorf(p+".layer", "%q is not one of %s", rule.Layer, strings.Join(contract.Layers(), ", "))
 		}

@@ -15,6 +15,7 @@ const (
 	productApache     = "apache"
 	productApp        = "app"
 	productAWSELB     = "aws_elb"
+	productCaddy      = "caddy"
 	productCloudflare = "cloudflare"
 	productCloudFront = "cloudfront"
 	productEnvoy      = "envoy"
@@ -28,7 +29,7 @@ const (
 
 func builtinProducts() []string {
 	return []string{
-		productAkamai, productApache, productApp, productAWSELB, productCloudflare,
+		productAkamai, productApache, productApp, productAWSELB, productCaddy, productCloudflare,
 		productCloudFront, productEnvoy, productFastly, productGFE, productHAProxy,
 		productKong, productNginx, productVarnish,
 	}
@@ -44,7 +45,7 @@ func layerOf(product string, code int) string {
 		return contract.LayerCDN
 	case productAWSELB, productGFE, productHAProxy:
 		return contract.LayerLoadBalancer
-	case productNginx, productEnvoy, productVarnish, productKong:
+	case productNginx, productEnvoy, productVarnish, productKong, productCaddy:
 		return contract.LayerProxy
 	case productApache:
 		if code == http.StatusInternalServerError {
@@ -57,26 +58,66 @@ func layerOf(product string, code int) string {
 	return contract.LayerUnknown
 }
 
-// builtin applies the built-in rules. The body (a hop's own default error
+// match applies the built-in rules. The body (a hop's own default error
 // page) and the headers a hop sets only on answers it generated are the two
 // kinds of evidence; when they name different products, two hops claim the
 // answer and it stays unknown. Without either, application fingerprints
-// (X-Powered-By, an application server, a framework's error page) make it
-// origin.
-func (b *builtins) match(code int, h http.Header, body []byte) (layer, product string) {
-	fromBody := b.pageProduct(h, body)
-	fromHeader := headerProduct(code, h)
+// (X-Powered-By, an application server, a framework's error page, a JSON
+// error document) make it origin. A recognised product's page may then
+// prove a cause (cause).
+func (b *builtins) match(a *Answer, body []byte) Match {
+	fromBody := b.pageProduct(a.Header, body)
+	fromHeader := headerProduct(a, body)
+	var product string
 	switch {
 	case fromBody != "" && fromHeader != "" && fromBody != fromHeader:
-		return contract.LayerUnknown, contract.ProductUnknown
+		return unknown
 	case fromBody != "":
-		return layerOf(fromBody, code), fromBody
+		product = fromBody
 	case fromHeader != "":
-		return layerOf(fromHeader, code), fromHeader
-	case b.isApp(h, body):
-		return contract.LayerOrigin, productApp
+		product = fromHeader
+	case b.isApp(a.Header, body):
+		return Match{Layer: contract.LayerOrigin, Product: productApp}
+	default:
+		return unknown
 	}
-	return contract.LayerUnknown, contract.ProductUnknown
+	m := Match{Layer: layerOf(product, a.Code), Product: product}
+	b.cause(&m, a, body)
+	return m
+}
+
+var unknown = Match{Layer: contract.LayerUnknown, Product: contract.ProductUnknown}
+
+const causeVarnish = "Varnish could not fetch from its backend: refused, an invalid answer, or slower than Varnish's timeouts"
+
+// cause adds what a product's own page proves beyond its status code
+// (README.md, "Causes"). Where one page stands for two causes, the cause
+// whose owner can act first is named and the other is said in Cause.
+func (b *builtins) cause(m *Match, a *Answer, body []byte) {
+	switch {
+	case m.Product == productHAProxy && a.Code == http.StatusServiceUnavailable &&
+		(bytes.Contains(body, b.haproxyNoServer) || len(body) == 0):
+		m.As = http.StatusBadGateway
+		m.Cause = "haproxy has no server to send the request to: every server of the backend is down or refusing (a request that timed out in a full queue gets the same page)"
+	case m.Product == productVarnish && a.Code == http.StatusServiceUnavailable &&
+		(strings.EqualFold(a.Phrase, "Backend fetch failed") || bytes.Contains(body, b.varnishFetchFailed)):
+		m.As = http.StatusBadGateway
+		m.Cause = causeVarnish
+		if a.Header.Get("Retry-After") == "5" { // builtin.vcl's vcl_backend_error
+			m.CannedRetryAfter = true
+			m.Cause = causeVarnish + " (its Retry-After: 5 is Varnish's default, not a maintenance window)"
+		}
+	case m.Product == productApache && a.Code == http.StatusServiceUnavailable &&
+		(bytes.Contains(body, b.apacheUnavailable) || len(body) == 0):
+		if a.Header.Get("Retry-After") != "" {
+			m.Cause = "Apache's 503 with Retry-After: a planned maintenance"
+			return
+		}
+		m.As = http.StatusBadGateway
+		m.Cause = "Apache mod_proxy has no usable backend connection: refused, in error state, or its connection pool is exhausted"
+	case m.Product == productApache && a.Code == http.StatusBadGateway && bytes.Contains(body, b.apacheReadError):
+		m.Cause = "Apache mod_proxy could not read the backend's answer: the backend closed the connection, or it was slower than ProxyTimeout"
+	}
 }
 
 // builtins holds the built-in signatures, converted once to the byte
@@ -85,10 +126,18 @@ type builtins struct {
 	pages    []page
 	appPages [][]byte
 	footer   []byte
+
+	haproxyNoServer, varnishFetchFailed, apacheUnavailable, apacheReadError []byte
 }
 
 func newBuiltins() builtins {
-	return builtins{pages: pageTable(), appPages: appPages(), footer: []byte("<hr><center>")}
+	return builtins{
+		pages: pageTable(), appPages: appPages(), footer: []byte("<hr><center>"),
+		haproxyNoServer:    []byte("No server is available to handle this request"),
+		varnishFetchFailed: []byte("Backend fetch failed"),
+		apacheUnavailable:  []byte("temporarily unable to service your"),
+		apacheReadError:    []byte("Error reading from remote server"),
+	}
 }
 
 // strs converts needles once, so searching them allocates nothing.
@@ -138,10 +187,16 @@ func pageTable() []page {
 		// write too, so only the whole body counts.
 		{product: productEnvoy, any: strs("no healthy upstream", "upstream request timeout"), whole: true},
 		{product: productHAProxy, all: strs("<html><body><h1>"), any: strs("No server is available to handle this request", "The server returned an invalid or incomplete response", "The server didn't respond in time", "An internal server error occurred")},
-		// httpd's pages keep their HTML 2.0 doctype; the signature line may be
-		// switched off (ServerSignature Off), the heading stays.
-		{product: productApache, all: strs(`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">`), any: strs("<address>Apache", "<h1>Internal Server Error</h1>", "<h1>Proxy Error</h1>", "<h1>Bad Gateway</h1>", "<h1>Service Unavailable</h1>", "<h1>Gateway Timeout</h1>")},
+		// httpd's pages: HTML 2.0 doctype up to 2.2 and in early 2.4, HTML
+		// 4.01 in 2.4; the signature line may be switched off
+		// (ServerSignature Off), the heading stays.
+		{product: productApache, all: strs(`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">`), any: apacheHeadings()},
+		{product: productApache, all: strs(`<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN"`), any: apacheHeadings()},
 	}
+}
+
+func apacheHeadings() [][]byte {
+	return strs("<address>Apache", "<h1>Internal Server Error</h1>", "<h1>Proxy Error</h1>", "<h1>Bad Gateway</h1>", "<h1>Service Unavailable</h1>", "<h1>Gateway Timeout</h1>")
 }
 
 func (p *page) matches(h http.Header, body []byte) bool {
@@ -217,24 +272,103 @@ func (b *builtins) footerProduct(body []byte) string {
 	return ""
 }
 
-// headerProduct names the product that stamped a header it only sets on
-// answers it generated itself.
-func headerProduct(code int, h http.Header) string {
-	switch server := serverToken(h); {
-	case strings.EqualFold(server, "awselb"):
-		return productAWSELB
-	case strings.EqualFold(server, "CloudFront"):
-		return productCloudFront
-	case strings.EqualFold(server, "AkamaiGHost"):
-		return productAkamai
-	case strings.EqualFold(server, "kong"):
-		return productKong // proxied answers carry Via: kong/x instead
+// headerProduct names the product whose own answer the headers prove: a
+// header it only sets on answers it generated itself, its own wording of the
+// status line, or (for HEAD, where there is no body) the exact length and
+// type of its default page. Every Server value counts: a proxy that relays
+// an answer may add its own beside the one it relays.
+func headerProduct(a *Answer, body []byte) string {
+	h := a.Header
+	for _, v := range h["Server"] {
+		switch token := serverToken(v); {
+		case strings.EqualFold(token, "awselb"):
+			return productAWSELB
+		case strings.EqualFold(token, "CloudFront"):
+			return productCloudFront
+		case strings.EqualFold(token, "AkamaiGHost"):
+			return productAkamai
+		case strings.EqualFold(token, "kong"):
+			return productKong // proxied answers carry Via: kong/x instead
+		case strings.EqualFold(token, "Varnish"):
+			return productVarnish // set on its own (synthetic) answers; relayed ones keep the backend's
+		}
 	}
 	// 520-527 are Cloudflare's own codes for origin trouble it observed.
-	if code >= 520 && code <= 527 && viaCloudflare(h) {
+	if a.Code >= 520 && a.Code <= 527 && viaCloudflare(h) {
 		return productCloudflare
 	}
+	// Caddy adds its Server value to every answer and keeps the one of an
+	// answer it relays: alone, it wrote the answer.
+	if vs := h["Server"]; len(vs) == 1 && strings.EqualFold(vs[0], "Caddy") {
+		return productCaddy
+	}
+	server := ""
+	if vs := h["Server"]; len(vs) == 1 {
+		server = vs[0]
+	}
+	token := serverToken(server)
+	switch {
+	// nginx words its own 503 "Service Temporarily Unavailable"; a relayed
+	// answer keeps the phrase its writer chose.
+	case isNginx(token) && a.Code == http.StatusServiceUnavailable && a.Phrase == "Service Temporarily Unavailable":
+		return productNginx
+	case len(body) > 0:
+		return ""
+	case isNginx(token) && contentLength(h) == nginxPageLen(a.Code, a.Phrase, server):
+		return productNginx
+	case strings.EqualFold(token, "Apache") && strings.EqualFold(h.Get("Content-Type"), "text/html; charset=iso-8859-1"):
+		return productApache // httpd's generated pages are Latin-1
+	case server == "" && h.Get("Cache-Control") == "no-cache" && h.Get("Content-Type") == "text/html" &&
+		contentLength(h) == haproxyPageLen(a.Code):
+		return productHAProxy
+	}
 	return ""
+}
+
+func isNginx(token string) bool {
+	return strings.EqualFold(token, "nginx") || strings.EqualFold(token, "openresty")
+}
+
+// contentLength is the declared body length, -1 when absent or invalid.
+func contentLength(h http.Header) int {
+	v := h.Get("Content-Length")
+	if v == "" || len(v) > 9 {
+		return -1
+	}
+	n := 0
+	for _, c := range []byte(v) { // strconv's error would allocate
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// nginxPageLen is the length of nginx's default error page for code (its
+// ngx_http_error_pages with the server_tokens footer), -2 when there is none.
+func nginxPageLen(code int, phrase, server string) int {
+	if code < 500 || code > 599 || phrase == "" || server == "" {
+		return -2
+	}
+	// <html>CRLF<head><title>CODE PHRASE</title></head>CRLF<body>CRLF
+	// <center><h1>CODE PHRASE</h1></center>CRLF<hr><center>SERVER</center>CRLF</body>CRLF</html>CRLF
+	status := 3 + 1 + len(phrase) // a 5xx code has three digits
+	return 8 + (13 + status + 15 + 2) + 8 + (12 + status + 14 + 2) + (12 + len(server) + 9 + 2) + 9 + 9
+}
+
+// haproxyPageLen is the length of haproxy's built-in error page for code,
+// -2 when it has none we know.
+func haproxyPageLen(code int) int {
+	switch code {
+	case http.StatusInternalServerError:
+		return 97
+	case http.StatusBadGateway, http.StatusServiceUnavailable:
+		return 107
+	case http.StatusGatewayTimeout:
+		return 92
+	}
+	return -2
 }
 
 // isAppServer reports whether Server names an application server; a 5xx
@@ -266,7 +400,15 @@ func (b *builtins) isApp(h http.Header, body []byte) bool {
 	if h.Get("X-Powered-By") != "" || h.Get("X-Aspnet-Version") != "" || h.Get("X-Runtime") != "" {
 		return true
 	}
-	if isAppServer(serverToken(h)) {
+	for _, v := range h["Server"] {
+		if isAppServer(serverToken(v)) {
+			return true
+		}
+	}
+	// A JSON error document is an application's: proxies, load balancers
+	// and CDNs write HTML or plain text (Kong's JSON pages are matched
+	// before this), except API gateways, which say so in their headers.
+	if isJSON(h, body) && h.Get("X-Amzn-Errortype") == "" {
 		return true
 	}
 	for _, s := range b.appPages {
@@ -277,15 +419,27 @@ func (b *builtins) isApp(h http.Header, body []byte) bool {
 	return false
 }
 
+// isJSON reports whether the answer is a JSON document: its Content-Type
+// says so and the body starts like one.
+func isJSON(h http.Header, body []byte) bool {
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	ct = strings.TrimSpace(ct)
+	if !strings.EqualFold(ct, "application/json") && !(len(ct) > 5 && strings.HasSuffix(strings.ToLower(ct), "+json")) {
+		return false
+	}
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
+}
+
 // viaCloudflare reports whether the answer passed through Cloudflare.
 func viaCloudflare(h http.Header) bool {
-	return h.Get("Cf-Ray") != "" || strings.EqualFold(serverToken(h), "cloudflare")
+	return h.Get("Cf-Ray") != "" || strings.EqualFold(serverToken(h.Get("Server")), "cloudflare")
 }
 
 // viaCloudFront reports whether the answer passed through CloudFront.
 func viaCloudFront(h http.Header) bool {
 	return h.Get("X-Amz-Cf-Id") != "" || strings.Contains(h.Get("Via"), "(CloudFront)") ||
-		strings.EqualFold(serverToken(h), "CloudFront")
+		strings.EqualFold(serverToken(h.Get("Server")), "CloudFront")
 }
 
 // viaFastly reports whether the answer passed through Fastly: its cache
@@ -294,10 +448,9 @@ func viaFastly(h http.Header) bool {
 	return hasPrefixFold(h.Get("X-Served-By"), "cache-") || h.Get("X-Fastly-Request-Id") != ""
 }
 
-// serverToken is the product part of the Server header: "nginx" for
+// serverToken is the product part of a Server value: "nginx" for
 // "nginx/1.25.3", "Google" for "Google Frontend".
-func serverToken(h http.Header) string {
-	s := h.Get("Server")
+func serverToken(s string) string {
 	if i := strings.IndexAny(s, "/ "); i >= 0 {
 		s = s[:i]
 	}

@@ -9,6 +9,11 @@
 // it produced the error, so they never decide on their own. When the evidence
 // is missing or contradicts itself the answer is "unknown": a wrong page is
 // worse than no guess.
+//
+// Some pages also prove a cause other than their status code suggests:
+// haproxy's 503 "No server is available" is a dead backend (the 502 story),
+// not a full site. Match says so in Match.As and Match.Cause; collector/triage
+// turns that into the class and owner.
 package fingerprint
 
 import (
@@ -34,6 +39,38 @@ type Matcher struct {
 	products []string
 }
 
+// Answer is what the fingerprints look at: one HTTP answer.
+type Answer struct {
+	Code int
+	// Phrase is the status line's reason phrase as the hop sent it
+	// ("Service Temporarily Unavailable"); products word some of theirs
+	// their own way.
+	Phrase string
+	Header http.Header
+	// Body holds the first bytes of the body (at most MaxBody are read);
+	// empty for HEAD.
+	Body []byte
+}
+
+// Match is what the fingerprints conclude about one answer.
+type Match struct {
+	// Layer and Product: the hop that wrote the answer (contract.Layers),
+	// the product it runs.
+	Layer, Product string
+	// As is set when the page proves another cause than its code suggests:
+	// the code whose story the answer tells (502 for a dead backend behind a
+	// 503 page). 0 when the code speaks for itself.
+	As int
+	// Class is the class a user rule names, "" when it names none.
+	Class string
+	// Cause explains the verdict to a responder, "" when there is nothing to
+	// add to the code.
+	Cause string
+	// CannedRetryAfter: the product sends this Retry-After with every page of
+	// this kind, so it says nothing about a planned maintenance.
+	CannedRetryAfter bool
+}
+
 // rule is a compiled config.FingerprintRule.
 type rule struct {
 	header  string         // canonical header name, "" when unset
@@ -41,6 +78,8 @@ type rule struct {
 	body    *regexp.Regexp // on the body prefix; nil when unset
 	layer   string
 	product string
+	class   string
+	cause   string
 }
 
 // New compiles the user rules; they are tried in order before the built-in
@@ -62,7 +101,7 @@ func New(rules []config.FingerprintRule) (*Matcher, error) {
 }
 
 func compile(r config.FingerprintRule) (rule, error) {
-	c := rule{layer: r.Layer, product: r.Product}
+	c := rule{layer: r.Layer, product: r.Product, class: r.Class}
 	if !slices.Contains(contract.Layers(), r.Layer) {
 		return c, fmt.Errorf("layer %q is not one of %s", r.Layer, strings.Join(contract.Layers(), ", "))
 	}
@@ -71,6 +110,9 @@ func compile(r config.FingerprintRule) (rule, error) {
 	}
 	if r.Header == "" && r.Body == "" {
 		return c, fmt.Errorf("rule for product %q sets neither header nor body", c.product)
+	}
+	if c.class != "" {
+		c.cause = "fingerprint rule for " + c.product
 	}
 	if r.Match != "" && r.Header == "" {
 		return c, fmt.Errorf("match %q needs a header to apply to", r.Match)
@@ -105,19 +147,20 @@ func (r *rule) matches(h http.Header, body []byte) bool {
 	return r.body == nil || r.body.Match(body)
 }
 
-// Match says which layer and product produced an answer with this code,
-// header and body (only the first MaxBody bytes are read). It is meant for
-// 5xx answers; h may be nil. It allocates nothing for the built-in rules.
-func (m *Matcher) Match(code int, h http.Header, body []byte) (layer, product string) {
+// Match says which hop and product wrote a, and what cause its page proves.
+// It is meant for 5xx answers; a.Header may be nil. Only the first MaxBody
+// bytes of the body are read. It allocates nothing for the built-in rules.
+func (m *Matcher) Match(a *Answer) Match {
+	body := a.Body
 	if len(body) > MaxBody {
 		body = body[:MaxBody]
 	}
 	for i := range m.rules {
-		if m.rules[i].matches(h, body) {
-			return m.rules[i].layer, m.rules[i].product
+		if r := &m.rules[i]; r.matches(a.Header, body) {
+			return Match{Layer: r.layer, Product: r.product, Class: r.class, Cause: r.cause}
 		}
 	}
-	return m.builtins.match(code, h, body)
+	return m.builtins.match(a, body)
 }
 
 // Products lists every product Match can return, sorted: the built-in ones,

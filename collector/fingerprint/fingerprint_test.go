@@ -14,15 +14,9 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
-// answer is one recorded-shape answer from testdata/: a raw HTTP/1.1
+// loadAnswer reads one recorded-shape answer from testdata/: a raw HTTP/1.1
 // response, status line and headers, a blank line, the body.
-type answer struct {
-	code   int
-	header http.Header
-	body   []byte
-}
-
-func loadAnswer(t testing.TB, name string) answer {
+func loadAnswer(t testing.TB, name string) *Answer {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -38,7 +32,8 @@ func loadAnswer(t testing.TB, name string) answer {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	return answer{resp.StatusCode, resp.Header, body}
+	_, phrase, _ := strings.Cut(resp.Status, " ")
+	return &Answer{Code: resp.StatusCode, Phrase: phrase, Header: resp.Header, Body: body}
 }
 
 func TestBuiltinFixtures(t *testing.T) {
@@ -77,11 +72,15 @@ func TestBuiltinFixtures(t *testing.T) {
 		{"origin-500-php-behind-cloudflare.http", contract.LayerOrigin, "app"},
 		{"origin-500-spring.http", contract.LayerOrigin, "app"},
 		{"origin-503-gunicorn.http", contract.LayerOrigin, "app"},
+		// A JSON error document is the application's: CDNs and proxies write
+		// HTML or text, and edge code (Workers, Lambda@Edge) is the
+		// application's own code anyway.
+		{"origin-500-json-behind-cloudfront.http", contract.LayerOrigin, "app"},
+		{"origin-500-json-behind-fastly.http", contract.LayerOrigin, "app"},
+		{"origin-500-json-error-code-behind-cloudflare.http", contract.LayerOrigin, "app"},
 		// Passed through a CDN or proxy with a body nobody can vouch for:
 		// blaming the hop that carried it would page the wrong team.
 		{"ambiguous-500-behind-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
-		{"ambiguous-500-behind-cloudfront.http", contract.LayerUnknown, contract.ProductUnknown},
-		{"ambiguous-500-behind-fastly.http", contract.LayerUnknown, contract.ProductUnknown},
 		{"ambiguous-502-behind-envoy.http", contract.LayerUnknown, contract.ProductUnknown},
 		{"ambiguous-500-google-frontend.http", contract.LayerUnknown, contract.ProductUnknown},
 		{"ambiguous-502-server-nginx-no-body.http", contract.LayerUnknown, contract.ProductUnknown},
@@ -92,7 +91,6 @@ func TestBuiltinFixtures(t *testing.T) {
 		{"ambiguous-502-conflicting-claims.http", contract.LayerUnknown, contract.ProductUnknown},
 		// An origin's own text that happens to say "error code: N" is not
 		// Cloudflare's plain-text answer, which says that and nothing else.
-		{"ambiguous-500-error-code-behind-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
 		{"ambiguous-503-error-code-text-behind-cloudflare.http", contract.LayerUnknown, contract.ProductUnknown},
 		// CloudFront's heading is plain English; without CloudFront on the
 		// path an origin that writes it is not CloudFront.
@@ -107,10 +105,10 @@ func TestBuiltinFixtures(t *testing.T) {
 		seen[tt.file] = true
 		t.Run(strings.TrimSuffix(tt.file, ".http"), func(t *testing.T) {
 			a := loadAnswer(t, tt.file)
-			if a.code < 500 {
-				t.Fatalf("fixture has code %d, want a 5xx", a.code)
+			if a.Code < 500 {
+				t.Fatalf("fixture has code %d, want a 5xx", a.Code)
 			}
-			layer, product := m.Match(a.code, a.header, a.body)
+			layer, product := lp(m.Match(a))
 			if layer != tt.layer || product != tt.product {
 				t.Errorf("Match = %s/%s, want %s/%s", layer, product, tt.layer, tt.product)
 			}
@@ -134,20 +132,20 @@ func TestBoundedBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := loadAnswer(t, "cloudflare-522.http")
-	if i := bytes.Index(a.body, []byte("Cloudflare Ray ID")); i < MaxBody {
+	if i := bytes.Index(a.Body, []byte("Cloudflare Ray ID")); i < MaxBody {
 		t.Fatalf("fixture should put the Ray ID past the inspected prefix, it is at %d", i)
 	}
 	// Past MaxBody nothing counts: a signature there is ignored.
 	far := append(bytes.Repeat([]byte("x"), MaxBody), "upstream connect error or disconnect/reset before headers"...)
-	if l, p := m.Match(503, nil, far); l != contract.LayerUnknown || p != contract.ProductUnknown {
+	if l, p := lp(m.Match(&Answer{Code: 503, Header: nil, Body: far})); l != contract.LayerUnknown || p != contract.ProductUnknown {
 		t.Errorf("signature past MaxBody: got %s/%s, want unknown", l, p)
 	}
 	// A prefix too short for the page still has Cloudflare's own code.
-	if l, p := m.Match(a.code, a.header, a.body[:64]); l != contract.LayerCDN || p != "cloudflare" {
+	if l, p := lp(m.Match(&Answer{Code: a.Code, Header: a.Header, Body: a.Body[:64]})); l != contract.LayerCDN || p != "cloudflare" {
 		t.Errorf("522 with a short prefix: got %s/%s, want cdn/cloudflare", l, p)
 	}
 	// Without its code the page's head is still enough.
-	if l, p := m.Match(502, a.header, a.body[:1024]); l != contract.LayerCDN || p != "cloudflare" {
+	if l, p := lp(m.Match(&Answer{Code: 502, Header: a.Header, Body: a.Body[:1024]})); l != contract.LayerCDN || p != "cloudflare" {
 		t.Errorf("branded page head: got %s/%s, want cdn/cloudflare", l, p)
 	}
 }
@@ -176,12 +174,12 @@ func TestUserRules(t *testing.T) {
 		{"header regexp misses", 502, http.Header{"X-Edge-Error": {"origin"}}, "", contract.LayerUnknown, contract.ProductUnknown},
 		{"header presence", 503, http.Header{"X-Lb": {""}}, "", contract.LayerLoadBalancer, "f5"},
 		{"body", 500, nil, "<hr><center>Acme Platform</center>", contract.LayerProxy, "acme_router"},
-		{"header and body, user rule wins over built-in", 502, nginx.header, string(nginx.body), contract.LayerLoadBalancer, "ingress"},
+		{"header and body, user rule wins over built-in", 502, nginx.Header, string(nginx.Body), contract.LayerLoadBalancer, "ingress"},
 		{"header without body falls through to built-ins", 504, http.Header{"Server": {"nginx"}}, "<hr><center>nginx</center>", contract.LayerProxy, "nginx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			layer, product := m.Match(tt.code, tt.header, []byte(tt.body))
+			layer, product := lp(m.Match(&Answer{Code: tt.code, Header: tt.header, Body: []byte(tt.body)}))
 			if layer != tt.layer || product != tt.product {
 				t.Errorf("Match = %s/%s, want %s/%s", layer, product, tt.layer, tt.product)
 			}
@@ -228,7 +226,7 @@ func TestMatchAllocatesNothing(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.http"))
 	for _, f := range files {
 		a := loadAnswer(t, filepath.Base(f))
-		if n := testing.AllocsPerRun(20, func() { m.Match(a.code, a.header, a.body) }); n != 0 {
+		if n := testing.AllocsPerRun(20, func() { m.Match(a) }); n != 0 {
 			t.Errorf("%s: %v allocations per Match", filepath.Base(f), n)
 		}
 	}
@@ -248,7 +246,7 @@ func BenchmarkMatch(b *testing.B) {
 		b.Run(strings.TrimSuffix(name, ".http"), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				m.Match(a.code, a.header, a.body)
+				m.Match(a)
 			}
 		})
 	}
@@ -258,7 +256,10 @@ func BenchmarkMatch(b *testing.B) {
 	b.Run("unknown-4KiB", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			m.Match(500, h, worst)
+			m.Match(&Answer{Code: 500, Header: h, Body: worst})
 		}
 	})
 }
+
+// lp is a Match's layer and product.
+func lp(m Match) (layer, product string) { return m.Layer, m.Product }

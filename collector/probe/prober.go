@@ -194,6 +194,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	if resp != nil {
 		// Answered, or a redirect the policy refused: keep what was seen.
 		res.StatusCode = resp.StatusCode
+		res.Phrase = phrase(resp.Status)
 		res.Header = resp.Header
 		res.RetryAfter = retryAfter(resp.StatusCode, resp.Header, time.Now())
 		for r := resp.Request; r != nil && r.Response != nil; r = r.Response.Request {
@@ -256,5 +257,24 @@ func (p *Prober) finish(res *Result, tr *tracer, reason contract.Reason) {
 	res.Duration = now.Sub(res.Start)
 	res.Reason = reason
 	res.Success = reason == contract.ReasonNone && p.valid.Contains(res.StatusCode)
-	res.Verdict = p.finisher.Verdict(res.StatusCode, reason, res.Header, res.BodyPrefix)
+	var a *fingerprint.Answer
+	if res.StatusCode != 0 {
+		a = &fingerprint.Answer{Code: res.StatusCode, Phrase: res.Phrase, Header: res.Header, Body: res.BodyPrefix}
+	}
+	res.Verdict = p.finisher.Verdict(reason, a)
+	if res.CannedRetryAfter {
+		res.RetryAfter = 0 // the product's default, not a maintenance window
+	}
+}
+
+// maxPhrase bounds Result.Phrase.
+const maxPhrase = 64
+
+// phrase is the reason phrase of a status ("503 Service Unavailable").
+func phrase(status string) string {
+	_, p, _ := strings.Cut(status, " ")
+	if len(p) > maxPhrase {
+		p = p[:maxPhrase]
+	}
+	return p
 }

@@ -23,6 +23,9 @@ type Result struct {
 
 	// StatusCode is the final HTTP status code, 0 when there was no answer.
 	StatusCode int
+	// Phrase is the final status line's reason phrase as sent ("Service
+	// Temporarily Unavailable"), at most maxPhrase bytes.
+	Phrase string
 	// Reason is why the probe got no (complete) answer; contract.ReasonNone when it
 	// got one. A non-zero Reason is a failure even when StatusCode is set:
 	// the headers arrived but the body was over the limit (too_large), timed

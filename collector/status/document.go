@@ -61,8 +61,14 @@ type ProbeStatus struct {
 	Success bool   `json:"success"`
 	// Layer and Product name the hop that produced a 5xx answer, when the
 	// fingerprint rules recognised it.
-	Layer             string  `json:"layer,omitempty"`
-	Product           string  `json:"product,omitempty"`
+	Layer   string `json:"layer,omitempty"`
+	Product string `json:"product,omitempty"`
+	// Cause says what the answer's page proves beyond its code; when it
+	// proves another cause, CodeClass is the class the code alone has.
+	Cause     string `json:"cause,omitempty"`
+	CodeClass string `json:"code_class,omitempty"`
+	// FirstMove is the first move of Class.
+	FirstMove         string  `json:"first_move,omitempty"`
 	RetryAfterSeconds float64 `json:"retry_after_seconds"`
 	// PhasesSeconds holds the phases the probe went through: resolve,
 	// connect, tls, processing, transfer.
@@ -116,6 +122,9 @@ func probeStatus(s *Sample) ProbeStatus {
 		Success:           s.Success,
 		Layer:             s.Layer,
 		Product:           s.Product,
+		Cause:             s.Cause,
+		CodeClass:         s.CodeClass,
+		FirstMove:         s.FirstMove,
 		RetryAfterSeconds: s.RetryAfter.Seconds(),
 		PhasesSeconds:     probe.PhasesSeconds(&s.Phases, &s.PhaseSeen),
 	}

@@ -255,7 +255,7 @@ func TestStatusDocumentGolden(t *testing.T) {
 		StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}})
 	s.Observe(ts[0], &probe.Result{Start: t0.Add(-30 * time.Second), Duration: 46 * time.Millisecond, Phases: phases, PhaseSeen: seen,
 		StatusCode: 502, Verdict: triage.Verdict{Class: "gateway", Owner: "app-infra", Layer: "proxy", Product: "nginx"}})
-	s.Observe(ts[1], &probe.Result{Start: t0.Add(-20 * time.Second), Duration: 2 * time.Second, StatusCode: 503, RetryAfter: 30 * time.Second, Verdict: triage.Verdict{Class: "capacity", Owner: "sre-oncall"}})
+	s.Observe(ts[1], &probe.Result{Start: t0.Add(-20 * time.Second), Duration: 2 * time.Second, StatusCode: 503, RetryAfter: 30 * time.Second, Verdict: triage.Verdict{Class: "gateway", Owner: "app-infra", Layer: "load_balancer", Product: "haproxy", CodeClass: "capacity", Cause: "haproxy has no server to send the request to", FirstMove: "Is the backend running?"}})
 	s.Observe(ts[2], &probe.Result{Start: t0.Add(-10 * time.Second), Duration: 5 * time.Second, Reason: contract.ReasonTimeout,
 		Err: errors.New("context deadline exceeded"), Verdict: triage.Verdict{Class: "timeout", Owner: "db-api-owners"}})
 	s.Observe(ts[3], &probe.Result{Start: t0.Add(-3 * time.Minute), Duration: time.Second, StatusCode: 500, Verdict: triage.Verdict{Class: "app", Owner: "app-team"}})

@@ -63,6 +63,8 @@ type row struct {
 	Code           string
 	Class, Owner   string
 	Layer          string
+	Cause          string // what the answer proved, "" when the code says it all
+	FirstMove      string
 	P50, P99       string
 	WindowProbes   int
 	Failures       int
@@ -219,6 +221,8 @@ func viewRow(ts *TargetStatus, now time.Time) row {
 		rw.Class = dash(lp.Class)
 		rw.Owner = dash(lp.Owner)
 		rw.Layer = layerText(lp)
+		rw.Cause = causeText(lp)
+		rw.FirstMove = lp.FirstMove
 		rw.LastAt = lp.Time.Format(time.RFC3339)
 		rw.LastAgo = ago(now, lp.Time)
 		rw.Error = lp.Error
@@ -278,6 +282,20 @@ func codeText(p *ProbeStatus) string {
 		return fmt.Sprintf("%d, %s", p.Code, strings.ReplaceAll(p.Reason, "_", " "))
 	}
 	return "no answer: " + strings.ReplaceAll(p.Reason, "_", " ")
+}
+
+// causeText is the one line that says why the class is what it is, when
+// the answer's page proved more than its code: "503 from haproxy: … →
+// gateway (the code alone: capacity)".
+func causeText(p *ProbeStatus) string {
+	if p.Cause == "" {
+		return ""
+	}
+	s := fmt.Sprintf("%d from %s: %s → %s", p.Code, dash(p.Product), p.Cause, p.Class)
+	if p.CodeClass != "" {
+		s += " (the code alone: " + p.CodeClass + ")"
+	}
+	return s
 }
 
 // layerText shows the layer when the fingerprints recognised it.

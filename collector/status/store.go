@@ -1,7 +1,6 @@
 package status
 
 import (
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 // DefaultHistory is how many probes the Store keeps per target.
@@ -27,12 +27,11 @@ type Sample struct {
 	PhaseSeen  [contract.NumPhases]bool
 	StatusCode int
 	Reason     contract.Reason
-	Class      string
-	Owner      string
 	Success    bool
 	RetryAfter time.Duration
-	Layer      string
-	Product    string
+	// Verdict is the triage: class, owner, layer, product, first move and
+	// the cause the answer proved (static strings, shared, not copied).
+	triage.Verdict
 	// Err is kept as the error value: formatting it is left to the reader,
 	// so Observe allocates nothing.
 	Err error
@@ -90,7 +89,7 @@ func (s *Store) SetTargets(ts []*config.Target) {
 	next := make(map[string]*history, len(ts))
 	order := make([]string, 0, len(ts))
 	for _, t := range ts {
-		info := TargetInfo{Name: t.Name, URL: redact(t.URL), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration()}
+		info := TargetInfo{Name: t.Name, URL: t.RedactedURL(), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration()}
 		h := s.targets[t.Name]
 		if h == nil {
 			h = &history{ring: make([]Sample, 0, min(s.size, 8))}
@@ -107,16 +106,6 @@ func (s *Store) SetTargets(ts []*config.Target) {
 	s.targets, s.order = next, order
 }
 
-// redact hides the password of a URL with userinfo; the status page and
-// API are often less protected than the config file.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw // config validation accepted it; nothing to hide that we can find
-	}
-	return u.Redacted()
-}
-
 // Observe records one probe result. Results of targets the Store does not
 // know (a probe racing a reload that removed it) are dropped.
 func (s *Store) Observe(t *config.Target, r *probe.Result) {
@@ -130,8 +119,8 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	defer h.mu.Unlock()
 	smp := Sample{
 		Start: r.Start, Duration: r.Duration, Phases: r.Phases, PhaseSeen: r.PhaseSeen,
-		StatusCode: r.StatusCode, Reason: r.Reason, Class: r.Class, Owner: r.Owner,
-		Success: r.Success, RetryAfter: r.RetryAfter, Layer: r.Layer, Product: r.Product, Err: r.Err,
+		StatusCode: r.StatusCode, Reason: r.Reason, Verdict: r.Verdict,
+		Success: r.Success, RetryAfter: r.RetryAfter, Err: r.Err,
 	}
 	if len(h.ring) < s.size {
 		h.ring = append(h.ring, smp)

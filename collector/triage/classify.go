@@ -105,3 +105,13 @@ func (c *classifier) reasonClass(r contract.Reason) (class, owner string, row in
 	}
 	return classUnknown, "", -1
 }
+
+// byName returns the class table row named name, -1 when there is none.
+func (c *classifier) byName(name string) int {
+	for i, n := range c.names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}

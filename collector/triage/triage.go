@@ -7,8 +7,6 @@
 package triage
 
 import (
-	"net/http"
-
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
@@ -28,6 +26,15 @@ type Verdict struct {
 	Product string
 	// FirstMove is the class's first move, "" for answers outside every class.
 	FirstMove string
+	// Cause says what the answer's page proves when it is more than its code
+	// ("haproxy has no server to send the request to"); "" otherwise. When
+	// it proves another cause than the code suggests, Class and Owner are
+	// that cause's and CodeClass is the code's own.
+	Cause     string
+	CodeClass string
+	// CannedRetryAfter: the Retry-After of this answer is one the product
+	// sends with every page of this kind, not a planned maintenance.
+	CannedRetryAfter bool
 }
 
 // Finisher holds one configuration's class table and fingerprints. It is
@@ -63,18 +70,35 @@ func Default() *Finisher {
 	return f
 }
 
-// Verdict triages one outcome: code is the final status code (0 without an
-// answer), reason why there was no complete answer, h and body the answer's
-// headers and first body bytes (see fingerprint.MaxBody).
-func (f *Finisher) Verdict(code int, reason contract.Reason, h http.Header, body []byte) Verdict {
+// Verdict triages one outcome: reason is why there was no complete answer
+// (contract.ReasonNone when there was one), a the answer (nil without one).
+// The code's class decides unless the answer's page proves another cause.
+func (f *Finisher) Verdict(reason contract.Reason, a *fingerprint.Answer) Verdict {
 	var v Verdict
 	row := -1
-	if reason != contract.ReasonNone {
+	switch {
+	case reason != contract.ReasonNone:
 		v.Class, v.Owner, row = f.classes.reasonClass(reason)
-	} else {
-		v.Class, v.Owner, row = f.classes.codeClass(code)
-		if code >= 500 && code <= 599 {
-			v.Layer, v.Product = f.matcher.Match(code, h, body)
+	case a == nil:
+		v.Class, v.Owner, row = f.classes.codeClass(0)
+	default:
+		v.Class, v.Owner, row = f.classes.codeClass(a.Code)
+		if a.Code < 500 || a.Code > 599 {
+			break
+		}
+		m := f.matcher.Match(a)
+		v.Layer, v.Product, v.Cause, v.CannedRetryAfter = m.Layer, m.Product, m.Cause, m.CannedRetryAfter
+		byCause := -1
+		switch {
+		case m.Class != "":
+			byCause = f.classes.byName(m.Class)
+		case m.As != 0:
+			byCause = f.classes.code(m.As)
+		}
+		if byCause >= 0 && byCause != row {
+			v.CodeClass = v.Class
+			row = byCause
+			v.Class, v.Owner = f.classes.names[row], f.classes.owners[row]
 		}
 	}
 	if row >= 0 {

@@ -365,7 +365,7 @@ func (l *lab) run(t *testing.T, sc scenario, occupiers *sync.WaitGroup) {
 	if method == "" {
 		method = "GET"
 	}
-	a, err := l.send(sc, method, sc.Path)
+	a, res, err := l.probe(sc, method, sc.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,6 +375,13 @@ func (l *lab) run(t *testing.T, sc scenario, occupiers *sync.WaitGroup) {
 	if got := strings.Join(a.header.Values("Retry-After"), ", "); got != sc.RetryAfter {
 		t.Errorf("Retry-After: got %q, want %q", got, sc.RetryAfter)
 	}
+	checkVerdict(t, sc, res.Verdict, a.header.Get("Retry-After"))
+	// The exported Retry-After: the answer's, unless it is the product's
+	// default rather than a maintenance window.
+	if exported := res.RetryAfter.Seconds(); res.CannedRetryAfter && exported != 0 || !res.CannedRetryAfter && sc.RetryAfter != "" && exported <= 0 {
+		t.Errorf("exported Retry-After %gs for %q (canned %v)", exported, sc.RetryAfter, res.CannedRetryAfter)
+	}
+	t.Logf("exporter: %s %s, owner %s, %s/%s; %s", method, res.Class, res.Owner, res.Layer, res.Product, res.Cause)
 	if line, err := l.waitLog(sc.Name, sc.Truth.Log, offset, logTimeout); err != nil {
 		t.Errorf("the truth's log line: %v", err)
 	} else {

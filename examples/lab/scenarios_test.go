@@ -1,8 +1,8 @@
 package lab
 
 // scenarios is the lab: every failure it provokes, in the order it runs,
-// and the truth for each. The fixtures, scenarios.md and, later, the
-// exporter's classification are checked against this one table.
+// and the truth for each. The fixtures, scenarios.md, the README's lab
+// table and the exporter's verdicts are checked against this one table.
 var scenarios = []scenario{
 	{
 		Name: "nginx-502-refused", Front: "nginx", Path: "/refused",
@@ -66,6 +66,10 @@ var scenarios = []scenario{
 			Log: logLine{"nginx-access", `"GET /maint503 HTTP/1\.1" 503 `},
 			Why: "The application's own maintenance 503 with Retry-After: 120 passes through nginx unchanged (body and Retry-After are the application's).",
 		},
+		Verdict: verdict{
+			Layer: "unknown", Product: "unknown",
+			Why: `The status phrase shows nginx only relayed the answer, but nothing in it names who wrote it (another proxy behind nginx could have): unknown, never a guessed hop.`,
+		},
 	},
 	{
 		Name: "nginx-503-maintenance", Front: "nginx", Path: "/maintenance",
@@ -113,6 +117,10 @@ var scenarios = []scenario{
 			Log: logLine{"php-fpm", `WARNING: \[pool small\] server reached pm\.max_children setting \(1\), consider raising it`},
 			Why: "A fast script behind a pool whose only child runs a slow one: the request waits in php-fpm's listen queue until fastcgi_read_timeout. nginx's page and its error line (upstream timed out) are the same as for a slow script, but the cause is capacity: php-fpm logs that pm.max_children was reached, and the first move is the pool's saturation, not the script's speed. Only the log shows it.",
 		},
+		Verdict: verdict{
+			Class: "timeout",
+			Why:   `nginx writes the same 504 for a full php-fpm pool and for a slow script; the exporter keeps the code's class (timeout): the slow path's owner sees the pool in the same profile.`,
+		},
 	},
 	{
 		Name: "nginx-502-fpm-terminated", Front: "nginx", Path: "/fpm-term/slow.php",
@@ -122,6 +130,10 @@ var scenarios = []scenario{
 			Log: logLine{"php-fpm", `WARNING: \[pool term\] child \d+, script \S+slow\.php. \(request: "GET /fpm-term/slow\.php"\) execution timed out \([0-9.]+ sec\), terminating`},
 			Why: "request_terminate_timeout (1s) kills the slow script; nginx sees the FastCGI stream end and answers its 502, the same page as a crashed backend. The cause is a timeout, shown only by php-fpm's log.",
 		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `php-fpm killing a script at request_terminate_timeout looks to nginx like a backend that closed the connection: the 502 story (gateway), whose owner finds the kill in php-fpm's log.`,
+		},
 	},
 	{
 		Name: "nginx-500-php-fatal", Front: "nginx", Path: "/fpm/fatal.php",
@@ -130,6 +142,10 @@ var scenarios = []scenario{
 			Class: "app", Layer: "origin", Product: "php-fpm", Evidence: "none", CauseShown: true,
 			Log: logLine{"php", "PHP Fatal error:  Uncaught RuntimeException: lab: unexpected condition"},
 			Why: "An uncaught exception: PHP answers 500 with an empty body (display_errors off, Debian's expose_php = Off, so no X-Powered-By). Nothing in the answer names PHP; the 500 itself is the app's.",
+		},
+		Verdict: verdict{
+			Layer: "unknown", Product: "unknown",
+			Why: `An empty 500 with nginx's Server header: nothing names PHP, so the layer stays unknown; the class (app) is right by the code.`,
 		},
 	},
 	{
@@ -205,6 +221,10 @@ var scenarios = []scenario{
 			Log: logLine{"haproxy", `be_queue/<NOSRV> \S+ 503 .* sQ-- `},
 			Why: "maxconn 1 is taken, the request waits in the queue for timeout queue (1s) (log: sQ). The page is the same \"No server is available to handle this request\" as for a down backend, so the page alone would say gateway; the cause is capacity, and only the log's sQ shows it.",
 		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `haproxy's "No server is available" page stands for a dead backend and for a request that timed out in a full queue; the exporter names the dead backend (gateway: app-infra sees both in haproxy's stats first).`,
+		},
 	},
 	{
 		Name: "haproxy-503-maintenance", Front: "haproxy", Path: "/maintenance",
@@ -213,6 +233,10 @@ var scenarios = []scenario{
 			Class: "capacity", Layer: "load_balancer", Product: "haproxy", Evidence: "headers", CauseShown: true,
 			Log: logLine{"haproxy", `be_maintenance/<NOSRV> \S+ 503 .* SC-- `},
 			Why: "The server is in maintenance (disabled) and the backend's errorfile is the site's page with Retry-After: 300. The log line is the same as for a down backend; Retry-After tells planned maintenance.",
+		},
+		Verdict: verdict{
+			Layer: "unknown", Product: "unknown",
+			Why: `haproxy's only mark on a custom errorfile is its lower-case header names, which Go's HTTP client canonicalises before the exporter sees them: unknown; the class (capacity) is right by the code.`,
 		},
 	},
 	{
@@ -240,6 +264,10 @@ var scenarios = []scenario{
 			Class: "timeout", Layer: "proxy", Product: "apache", Evidence: "both", CauseShown: false,
 			Log: logLine{"apache", `\(70007\)The timeout specified has expired: .*AH01102: error reading status line from remote server`},
 			Why: "The backend never answers; ProxyPass timeout (1s) expires. mod_proxy_http answers 502 \"Error reading from remote server\", not 504; the log's (70007) says timeout. The same page is written when the backend closes the connection (apache-502-close), so the page alone does not prove a timeout.",
+		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `Apache's "Error reading from remote server" stands for a backend slower than ProxyTimeout and for one that closed the connection; the exporter keeps the code's class (gateway) and says both in the cause.`,
 		},
 	},
 	{
@@ -278,6 +306,10 @@ var scenarios = []scenario{
 			Log: logLine{"apache", `AH00941: http: failed to acquire connection for \(127\.0\.0\.1:\d+\)`},
 			Why: "The worker's only connection (max=1) is busy and acquire (500ms) expires: the same 503 page as an unreachable backend; only the log (AH00941) shows it is capacity.",
 		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `Apache's mod_proxy 503 page is the same for a refused backend, an exhausted connection pool and a killed script; without Retry-After the exporter names the backend (gateway).`,
+		},
 	},
 	{
 		Name: "apache-503-fpm-down", Front: "apache", Path: "/fpm-down/ok.php",
@@ -304,6 +336,10 @@ var scenarios = []scenario{
 			Class: "timeout", Layer: "proxy", Product: "apache", Evidence: "both", CauseShown: false,
 			Log: logLine{"php-fpm", `WARNING: \[pool term\] child \d+, script \S+slow\.php. \(request: "GET /fpm-term/slow\.php"\) execution timed out \([0-9.]+ sec\), terminating`},
 			Why: "php-fpm kills the script at request_terminate_timeout; Apache logs AH01067 \"Failed to read FastCGI header\" and answers 503, the same page as a stopped php-fpm. The cause is a timeout, shown only by php-fpm's log.",
+		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `Apache's mod_proxy 503 page is the same for a refused backend, an exhausted connection pool and a killed script; without Retry-After the exporter names the backend (gateway).`,
 		},
 	},
 	{
@@ -341,6 +377,10 @@ var scenarios = []scenario{
 			Log: logLine{"varnish", `FetchError\s+first byte timeout`},
 			Why: "first_byte_timeout (1s) expires: the same \"Backend fetch failed\" page and Retry-After: 5 as a refused backend; only varnishlog's FetchError says timeout.",
 		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `Varnish's "Backend fetch failed" stands for a refused, broken and slow backend alike; the exporter names the backend (gateway) and says all three in the cause.`,
+		},
 	},
 	{
 		Name: "varnish-503-hang-head", Front: "varnish", Method: "HEAD", Path: "/hang",
@@ -349,6 +389,10 @@ var scenarios = []scenario{
 			Class: "timeout", Layer: "proxy", Product: "varnish", Evidence: "headers", CauseShown: false,
 			Log: logLine{"varnish", `FetchError\s+first byte timeout`},
 			Why: "The same with HEAD: Via and X-Varnish name Varnish.",
+		},
+		Verdict: verdict{
+			Class: "gateway",
+			Why:   `Varnish's "Backend fetch failed" stands for a refused, broken and slow backend alike; the exporter names the backend (gateway) and says all three in the cause.`,
 		},
 	},
 	{
@@ -376,6 +420,10 @@ var scenarios = []scenario{
 			Class: "capacity", Layer: "origin", Product: "app", Evidence: "body", CauseShown: true,
 			Log: logLine{"varnish", `BerespStatus\s+503`},
 			Why: "The application's 503 passes through with its own Retry-After: 120 (Varnish does not replace it); Via and X-Varnish are added.",
+		},
+		Verdict: verdict{
+			Layer: "unknown", Product: "unknown",
+			Why: `Via shows Varnish relayed the answer, but nothing in it names who wrote it: unknown, never a guessed hop.`,
 		},
 	},
 	{

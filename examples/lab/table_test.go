@@ -18,6 +18,30 @@ type scenario struct {
 	RetryAfter string // its Retry-After, "" when it sends none
 
 	Truth truth
+	// Verdict is what the exporter says when the answer cannot show the
+	// truth (one page for two causes, no evidence of the writer); zero
+	// means it says the truth. TestVerdicts and the lab assert it.
+	Verdict verdict
+}
+
+// verdict is the exporter's reading of an answer that differs from the
+// truth, and why that is the best the answer allows.
+type verdict struct {
+	Class, Layer, Product string
+	Why                   string
+}
+
+// expected is what the exporter must say of sc's answer.
+func (sc scenario) expected() verdict {
+	v := verdict{Class: sc.Truth.Class, Layer: sc.Truth.Layer, Product: sc.Truth.Product}
+	if sc.Verdict.Class != "" {
+		v.Class = sc.Verdict.Class
+	}
+	if sc.Verdict.Layer != "" {
+		v.Layer, v.Product = sc.Verdict.Layer, sc.Verdict.Product
+	}
+	v.Why = sc.Verdict.Why
+	return v
 }
 
 // truth is what a responder needs to know about an answer.
