@@ -163,7 +163,7 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 		MaxConcurrent: c.maxConcurrent,
 		Logger:        logger,
 		Registerer:    p.registry,
-		Sinks:         []collector.Sink{p.deploys, p.store},
+		Sinks:         []collector.Sink{p.deploys, p.store, p.saturation},
 		Followers:     []collector.TargetSetter{p.saturation, p.deploys, p.store},
 	}, first.Config)
 	if err != nil {

@@ -88,14 +88,14 @@ var (
 	}
 	SaturationRatio = Metric{
 		Name: "http5xx_saturation_ratio", Type: "gauge",
-		Help:      "Saturation of the target between 0 and 1, from its configured saturation source.",
+		Help:      "Saturation of the target between 0 and 1 from its last reading; 1 while the target fails and its source is refused or times out; absent after any other failed reading.",
 		Labels:    []string{LabelSource},
 		PerTarget: true,
 	}
 	SaturationErrorsTotal = Metric{
 		Name: "http5xx_saturation_errors_total", Type: "counter",
-		Help:      "Saturation readings that failed (unreachable, slow, too large or unparsable source).",
-		Labels:    []string{LabelSource},
+		Help:      "Saturation readings that failed, by why the source could not be read.",
+		Labels:    []string{LabelSource, LabelReason},
 		PerTarget: true,
 	}
 	ErrorLayerTotal = Metric{

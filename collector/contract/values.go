@@ -160,3 +160,27 @@ func SaturationTypes() []string {
 	}
 	return ts
 }
+
+// SaturationReason says why a saturation reading failed: the reason label of
+// http5xx_saturation_errors_total.
+type SaturationReason string
+
+// The reasons a saturation reading fails, from the connection inwards.
+const (
+	SaturationRefused    SaturationReason = "refused"    // connection refused: nothing listens, or a unix socket's listen queue is full
+	SaturationReset      SaturationReason = "reset"      // closed or reset before an answer: nginx out of worker_connections drops new connections so
+	SaturationTimeout    SaturationReason = "timeout"    // no complete answer within the timeout
+	SaturationGateway    SaturationReason = "gateway"    // a proxy in front of the source answered 502, 503 or 504: it could not reach the source, or not in time
+	SaturationStatus     SaturationReason = "status"     // another answer that is not 2xx (404, 403, 500): a wrong URL or access rule
+	SaturationTooLarge   SaturationReason = "too_large"  // the body is over body_size_limit
+	SaturationUnparsable SaturationReason = "unparsable" // the body is not the source's document, or holds no usable number
+	SaturationOther      SaturationReason = "other"      // anything else: DNS, TLS, a source that cannot be built
+)
+
+// SaturationReasons returns every reason, in order.
+func SaturationReasons() []SaturationReason {
+	return []SaturationReason{
+		SaturationRefused, SaturationReset, SaturationTimeout, SaturationGateway,
+		SaturationStatus, SaturationTooLarge, SaturationUnparsable, SaturationOther,
+	}
+}

@@ -23,8 +23,8 @@ func newDescs(location string) descs {
 }
 
 // Collector exports http5xx_saturation_ratio for every target with a
-// current reading and http5xx_saturation_errors_total for every target with
-// a source.
+// current ratio and http5xx_saturation_errors_total for every reason a
+// target's source has failed with.
 func (m *Manager) Collector() prometheus.Collector { return collector{m} }
 
 type collector struct{ m *Manager }
@@ -39,12 +39,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	out := make([]prometheus.Metric, 0, len(m.pollers)+len(m.errors))
 	for _, p := range m.pollers {
-		if p.have {
-			out = append(out, prometheus.MustNewConstMetric(m.descs.ratio, prometheus.GaugeValue, p.ratio, p.spec.target, p.spec.service, p.spec.typ))
+		if r, ok := p.current(); ok {
+			out = append(out, prometheus.MustNewConstMetric(m.descs.ratio, prometheus.GaugeValue, r, p.spec.target, p.spec.service, p.spec.typ))
 		}
 	}
 	for k, n := range m.errors {
-		out = append(out, prometheus.MustNewConstMetric(m.descs.errors, prometheus.CounterValue, n, k.target, k.service, k.source))
+		out = append(out, prometheus.MustNewConstMetric(m.descs.errors, prometheus.CounterValue, n, k.target, k.service, k.source, string(k.reason)))
 	}
 	m.mu.Unlock()
 	for _, metric := range out {

@@ -5,10 +5,12 @@
 //
 // A reading is one bounded GET of collector/fetch, with the target's proxy
 // and tls settings, and the block's timeout and body limit as config.Load
-// applied them. A failed reading is counted and logged, never fatal: the last good
-// ratio stays exported through brief failures and is dropped after
-// StaleAfter failures in a row, so a dead source shows as a gap next to a
-// rising error counter, not as a frozen value.
+// applied them. A failed reading is counted by reason and logged, never
+// fatal, and no ratio outlives it: the series is gone until the next good
+// reading, unless the source was refused or timed out while the target's
+// last probe failed too. A server too full to answer its own status page is
+// saturated, so the ratio reads 1 then. The manager learns how the probes
+// went as one of the engine's result sinks (Observe).
 package saturation
 
 import (
@@ -21,11 +23,10 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/fetch"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
 )
-
-// StaleAfter is how many failed readings in a row drop the last good ratio.
-const StaleAfter = 3
 
 // logEvery rate-limits the failure log of one source.
 const logEvery = time.Minute
@@ -49,12 +50,18 @@ type Manager struct {
 
 	mu      sync.Mutex
 	pollers map[string]*poller // by target name
-	errors  map[seriesKey]float64
+	errors  map[errorKey]float64
 	closed  bool
 }
 
-// seriesKey is the label values of one target's series.
+// seriesKey is the label values of one target's ratio series.
 type seriesKey struct{ target, service, source string }
+
+// errorKey is the label values of one error counter.
+type errorKey struct {
+	seriesKey
+	reason contract.SaturationReason
+}
 
 // spec is everything a poller depends on, as config.Load handed it over
 // (defaults applied); a change in any field restarts the target's poller.
@@ -97,8 +104,10 @@ type poller struct {
 
 	// Guarded by Manager.mu.
 	ratio    float64
-	have     bool
-	failures int // in a row
+	have     bool // the last reading succeeded
+	busy     bool // the last reading failed as a full server fails: refused, reset, timeout, gateway
+	down     bool // the target's last probe failed
+	failures int  // readings in a row
 
 	// Owned by the poller's goroutine.
 	lastLog    time.Time
@@ -115,7 +124,7 @@ func NewManager(o Options) *Manager {
 		fetch:   fetch.Options{Version: o.Version},
 		descs:   newDescs(o.Location),
 		pollers: map[string]*poller{},
-		errors:  map[seriesKey]float64{},
+		errors:  map[errorKey]float64{},
 	}
 }
 
@@ -155,13 +164,10 @@ func (m *Manager) SetTargets(ts []*config.Target) {
 		p := m.newPoller(sp)
 		m.pollers[name] = p
 		start = append(start, p)
-		if _, ok := m.errors[sp.key()]; !ok {
-			m.errors[sp.key()] = 0 // exported from the start, so rate() works
-		}
 	}
-	// A restarted poller with the same labels keeps its error count.
+	// A restarted poller with the same labels keeps its error counts.
 	for k := range m.errors {
-		if !keep[k] {
+		if !keep[k.seriesKey] {
 			delete(m.errors, k)
 		}
 	}
@@ -210,16 +216,48 @@ func stopAll(ps []*poller) {
 	}
 }
 
-// Get returns a target's last good ratio and its source type; ok is false
+// Get returns a target's current ratio and its source type; ok is false
 // when the target has no source or no current reading.
 func (m *Manager) Get(target string) (ratio float64, source string, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.pollers[target]
-	if p == nil || !p.have {
+	if p == nil {
 		return 0, "", false
 	}
-	return p.ratio, p.spec.typ, true
+	ratio, ok = p.current()
+	if !ok {
+		return 0, "", false
+	}
+	return ratio, p.spec.typ, true
+}
+
+// current is the ratio to export: the last reading's, or 1 when the last
+// reading failed the way a full server fails while the target's last probe
+// failed too; none otherwise. Guarded by Manager.mu.
+func (p *poller) current() (float64, bool) {
+	switch {
+	case p.have:
+		return p.ratio, true
+	case p.busy && p.down:
+		return 1, true
+	}
+	return 0, false
+}
+
+// Observe takes a probe result of t (the manager is one of the engine's
+// result sinks): whether the target is failing decides what a refused or
+// timed-out reading means. It runs on the probe's goroutine and only sets a
+// flag.
+func (m *Manager) Observe(t *config.Target, r *probe.Result) {
+	if t == nil || r == nil {
+		return
+	}
+	m.mu.Lock()
+	if p := m.pollers[t.Name]; p != nil && p.spec.service == t.Service {
+		p.down = !r.Success
+	}
+	m.mu.Unlock()
 }
 
 // Close stops every poller, waits for them and closes their connections.

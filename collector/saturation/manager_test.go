@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
 )
 
 // origin serves realistic status pages and broken ones on loopback, and
@@ -130,15 +132,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting until %s", what)
 }
 
+// errorCount sums a target's failed readings over every reason; -1 when
+// it has no error series.
 func (m *Manager) errorCount(target string) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	sum, found := 0.0, false
 	for k, n := range m.errors {
 		if k.target == target {
-			return n
+			sum, found = sum+n, true
 		}
 	}
-	return -1
+	if !found {
+		return -1
+	}
+	return sum
+}
+
+// errorReasons lists the reasons a target's readings failed with, sorted.
+func (m *Manager) errorReasons(target string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var rs []string
+	for k := range m.errors {
+		if k.target == target {
+			rs = append(rs, string(k.reason))
+		}
+	}
+	slices.Sort(rs)
+	return rs
 }
 
 // exposition renders the HELP and TYPE lines of the contract plus samples.
@@ -148,6 +170,9 @@ func exposition(ratio, errs []string) string {
 		m       contract.Metric
 		samples []string
 	}{{contract.SaturationErrorsTotal, errs}, {contract.SaturationRatio, ratio}} {
+		if len(x.samples) == 0 {
+			continue
+		}
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", x.m.Name, x.m.Help, x.m.Name, x.m.Type)
 		for _, s := range x.samples {
 			fmt.Fprintf(&b, "%s%s\n", x.m.Name, s)
@@ -210,27 +235,28 @@ func TestSources(t *testing.T) {
 			series := func(target, source, value string) string {
 				return fmt.Sprintf(`{%sservice="shop",source=%q,target=%q} %s`, loc, source, target, value)
 			}
+			failed := func(target, source, reason string) string {
+				return fmt.Sprintf(`{%sreason=%q,service="shop",source=%q,target=%q} 1`, loc, reason, source, target)
+			}
+			// Good sources have no error series: one appears with a
+			// reason's first failure.
 			gatherAndCompare(t, reg, exposition(
 				[]string{
 					series("api", "json", "0.75"),
 					series("app", "prometheus", "0.5"),
-					series("php", "php_fpm_status", "0.45"),
-					series("web", "nginx_stub_status", "0.2841796875"),
+					series("php", "php_fpm_status", "0.425"),
+					series("web", "nginx_stub_status", "0.4580078125"),
 				},
 				[]string{
-					series("api", "json", "0"),
-					series("app", "prometheus", "0"),
-					series("error", "php_fpm_status", "1"),
-					series("garbage", "json", "1"),
-					series("huge", "prometheus", "1"),
-					series("huge-declared", "nginx_stub_status", "1"),
-					series("invalid", "redis", "1"),
-					series("php", "php_fpm_status", "0"),
-					series("slow", "nginx_stub_status", "1"),
-					series("web", "nginx_stub_status", "0"),
+					failed("error", "php_fpm_status", "status"),
+					failed("garbage", "json", "unparsable"),
+					failed("huge", "prometheus", "too_large"),
+					failed("huge-declared", "nginx_stub_status", "too_large"),
+					failed("invalid", "redis", "other"),
+					failed("slow", "nginx_stub_status", "timeout"),
 				},
 			))
-			if r, src, ok := m.Get("php"); !ok || r != 0.45 || src != contract.SaturationPHPFPM {
+			if r, src, ok := m.Get("php"); !ok || r != 0.425 || src != contract.SaturationPHPFPM {
 				t.Errorf("Get(php) = %v, %q, %v", r, src, ok)
 			}
 			for _, name := range []string{"slow", "no-saturation", "nope"} {
@@ -325,7 +351,7 @@ func TestSetTargets(t *testing.T) {
 	waitFor(t, "b re-read", func() bool { _, _, ok := m.Get("b"); return ok && o.hitCount("/metrics") == 3 })
 	gatherAndCompare(t, reg, exposition(
 		[]string{`{service="checkout",source="prometheus",target="b"} 1`},
-		[]string{`{service="checkout",source="prometheus",target="b"} 0`},
+		nil,
 	))
 	if _, _, ok := m.Get("a"); ok {
 		t.Error("removed target a still has a reading")
@@ -341,7 +367,9 @@ func TestSetTargets(t *testing.T) {
 	}
 }
 
-// The last good ratio survives a few failed readings, then goes stale.
+// No ratio outlives a failed reading: it goes with the first failure and
+// comes back with the first good reading; the log has one line for the
+// failures and one for the recovery.
 func TestFailuresAndRecovery(t *testing.T) {
 	o := newOrigin(t)
 	var logs bytes.Buffer
@@ -356,11 +384,20 @@ func TestFailuresAndRecovery(t *testing.T) {
 	waitFor(t, "first reading", func() bool { _, _, ok := m.Get("api"); return ok })
 
 	o.setFailing("/health", true)
-	waitFor(t, "the reading went stale", func() bool { _, _, ok := m.Get("api"); return !ok })
-	if n := m.errorCount("api"); n < StaleAfter {
-		t.Errorf("stale after %v errors, want at least %d", n, StaleAfter)
+	waitFor(t, "the reading went", func() bool { _, _, ok := m.Get("api"); return !ok })
+	if n := m.errorCount("api"); n != 1 {
+		// A reading that just finished may have been counted already.
+		if n < 1 || n > 2 {
+			t.Errorf("the ratio went after %v failed readings, want 1", n)
+		}
 	}
-	waitFor(t, "more failures", func() bool { return m.errorCount("api") >= StaleAfter+3 })
+	waitFor(t, "more failures", func() bool { return m.errorCount("api") >= 4 })
+	if _, _, ok := m.Get("api"); ok {
+		t.Error("a ratio is exported while the source answers 500")
+	}
+	if got := m.errorReasons("api"); !slices.Equal(got, []string{"status"}) {
+		t.Errorf("reasons %v, want [status] (a 500 is the status server's own answer, not a gateway's)", got)
+	}
 
 	o.setFailing("/health", false)
 	waitFor(t, "recovered", func() bool { r, _, ok := m.Get("api"); return ok && r == 0.75 })
@@ -375,37 +412,120 @@ func TestFailuresAndRecovery(t *testing.T) {
 	}
 }
 
-// record keeps the last good ratio for StaleAfter-1 failures in a row.
-func TestRecordKeepsLastGoodRatio(t *testing.T) {
+// What a target exports after each event: a reading (good or failed with
+// a reason) or a probe result. A failed reading leaves no ratio, unless it
+// failed the way a full server fails (refused, reset, timeout, gateway)
+// and the target's last probe failed: then it reads 1.
+func TestRecordAndTargetState(t *testing.T) {
+	type event struct {
+		read   *reading // a reading, or
+		probe  *bool    // a probe that succeeded or not
+		want   float64
+		wantOK bool
+	}
+	ok, failed := true, false
+	good := func(r float64) *reading { return &reading{ratio: r} }
+	bad := func(reason contract.SaturationReason) *reading {
+		return &reading{reason: reason, err: errors.New(string(reason))}
+	}
+	tests := []struct {
+		name   string
+		events []event
+	}{
+		{"a good reading", []event{{read: good(0.5), want: 0.5, wantOK: true}}},
+		{"one failure drops the ratio", []event{
+			{read: good(0.5), want: 0.5, wantOK: true},
+			{read: bad(contract.SaturationUnparsable)},
+			{read: good(0.25), want: 0.25, wantOK: true},
+		}},
+		{"refused while the target is healthy is a gap", []event{
+			{probe: &ok},
+			{read: bad(contract.SaturationRefused)},
+		}},
+		{"refused while the target fails is full", []event{
+			{probe: &failed},
+			{read: bad(contract.SaturationRefused), want: 1, wantOK: true},
+		}},
+		{"reset while the target fails is full", []event{
+			{probe: &failed},
+			{read: bad(contract.SaturationReset), want: 1, wantOK: true},
+		}},
+		{"timeout, then the probe fails: full", []event{
+			{read: good(0.4), want: 0.4, wantOK: true},
+			{read: bad(contract.SaturationTimeout)},
+			{probe: &failed, want: 1, wantOK: true},
+			{probe: &ok}, // recovered: the inference goes with its premise
+			{probe: &failed, want: 1, wantOK: true},
+			{read: good(0.3), want: 0.3, wantOK: true},
+		}},
+		{"a gateway's 504 while the target fails is full", []event{
+			{probe: &failed},
+			{read: bad(contract.SaturationGateway), want: 1, wantOK: true},
+		}},
+		{"a good reading wins over a failing target", []event{
+			{probe: &failed},
+			{read: good(0.2), want: 0.2, wantOK: true},
+		}},
+	}
+	for _, r := range []contract.SaturationReason{contract.SaturationStatus, contract.SaturationTooLarge, contract.SaturationUnparsable, contract.SaturationOther} {
+		tests = append(tests, struct {
+			name   string
+			events []event
+		}{string(r) + " while the target fails is a gap", []event{{probe: &failed}, {read: bad(r)}}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewManager(Options{})
+			tg := target("t", contract.SaturationJSON, "http://127.0.0.1:1/")
+			p := m.newPoller(specOf(tg))
+			m.pollers["t"] = p
+			failures := 0.0
+			for i, ev := range tt.events {
+				if ev.read != nil {
+					m.record(p, *ev.read)
+					if ev.read.err != nil {
+						failures++
+					}
+				} else {
+					m.Observe(tg, &probe.Result{Target: "t", Success: *ev.probe})
+				}
+				if r, _, ok := m.Get("t"); ok != ev.wantOK || r != ev.want {
+					t.Fatalf("after event %d: %v, %v; want %v, %v", i, r, ok, ev.want, ev.wantOK)
+				}
+			}
+			if n := m.errorCount("t"); failures > 0 && n != failures {
+				t.Errorf("%v failed readings counted, want %v", n, failures)
+			}
+		})
+	}
+}
+
+// A reading recorded by a poller that was replaced meanwhile counts
+// nothing; a result of another target, or of the same name with another
+// service, says nothing about this target.
+func TestRecordAndObserveIgnoreOthers(t *testing.T) {
 	m := NewManager(Options{})
-	p := m.newPoller(specOf(target("t", contract.SaturationJSON, "http://127.0.0.1:1/")))
-	m.pollers["t"] = p
-	boom := errors.New("boom")
-
-	m.record(p, 0.5, nil)
-	for i := 1; i < StaleAfter; i++ {
-		m.record(p, 0, boom)
-		if r, _, ok := m.Get("t"); !ok || r != 0.5 {
-			t.Fatalf("after %d failures: %v, %v; want the last good 0.5", i, r, ok)
-		}
-	}
-	m.record(p, 0, boom)
-	if _, _, ok := m.Get("t"); ok {
-		t.Fatalf("after %d failures the reading is still exported", StaleAfter)
-	}
-	m.record(p, 0.25, nil)
-	if r, _, ok := m.Get("t"); !ok || r != 0.25 {
-		t.Fatalf("after recovery: %v, %v", r, ok)
-	}
-	if n := m.errorCount("t"); n != StaleAfter {
-		t.Errorf("errors = %v, want %d", n, StaleAfter)
-	}
-
-	// A poller replaced while it was reading records nothing.
-	m.pollers["t"] = m.newPoller(p.spec)
-	m.record(p, 0, boom)
-	if n := m.errorCount("t"); n != StaleAfter {
+	tg := target("t", contract.SaturationJSON, "http://127.0.0.1:1/")
+	old := m.newPoller(specOf(tg))
+	m.pollers["t"] = m.newPoller(specOf(tg))
+	m.record(old, reading{reason: contract.SaturationRefused, err: errors.New("refused")})
+	if n := m.errorCount("t"); n != -1 {
 		t.Errorf("a replaced poller counted an error")
+	}
+	m.record(m.pollers["t"], reading{reason: contract.SaturationRefused, err: errors.New("refused")})
+	other := target("other", contract.SaturationJSON, "http://127.0.0.1:1/")
+	moved := target("t", contract.SaturationJSON, "http://127.0.0.1:1/")
+	moved.Service = "checkout"
+	for _, tg := range []*config.Target{other, moved, nil} {
+		m.Observe(tg, &probe.Result{Success: false})
+	}
+	m.Observe(tg, nil)
+	if r, _, ok := m.Get("t"); ok {
+		t.Errorf("reads %v after another target's failed probe", r)
+	}
+	m.Observe(tg, &probe.Result{Success: false})
+	if r, _, ok := m.Get("t"); !ok || r != 1 {
+		t.Errorf("refused while its own probe failed: %v, %v; want 1", r, ok)
 	}
 }
 
@@ -462,12 +582,12 @@ func TestReadClampsAndRejectsNaN(t *testing.T) {
 		{src: math.NaN(), wantErr: true},
 	} {
 		p.src = constSource(tc.src)
-		got, err := p.read()
+		r := p.read()
 		switch {
-		case tc.wantErr && err == nil:
-			t.Errorf("source ratio %v: read %v, want an error", tc.src, got)
-		case !tc.wantErr && (err != nil || got != tc.want):
-			t.Errorf("source ratio %v: read %v, %v; want %v", tc.src, got, err, tc.want)
+		case tc.wantErr && (r.err == nil || r.reason != contract.SaturationUnparsable):
+			t.Errorf("source ratio %v: read %v, %q, want an unparsable reading", tc.src, r.ratio, r.reason)
+		case !tc.wantErr && (r.err != nil || r.ratio != tc.want):
+			t.Errorf("source ratio %v: read %v, %v; want %v", tc.src, r.ratio, r.err, tc.want)
 		}
 	}
 }

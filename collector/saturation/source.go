@@ -30,7 +30,7 @@ func newSource(s *config.Saturation) (source, error) {
 	case contract.SaturationNginx:
 		return nginxSource{max: s.Max}, nil
 	case contract.SaturationPHPFPM:
-		return phpFPMSource{max: s.Max}, nil
+		return newPHPFPMSource(s.URL, s.Max)
 	case contract.SaturationJSON:
 		f, err := selector.ParseField(s.Field)
 		if err != nil {

@@ -1,6 +1,7 @@
 package saturation
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,6 +26,12 @@ func TestSourceRatio(t *testing.T) {
 	nginx := config.Saturation{Type: contract.SaturationNginx, URL: url, Max: 1024}
 	fpm := config.Saturation{Type: contract.SaturationPHPFPM, URL: url, Max: 40}
 	fpmNoMax := config.Saturation{Type: contract.SaturationPHPFPM, URL: url}
+	// fpmAt reads a recorded pool of maxChildren through a status URL with
+	// query (the process list comes with "full").
+	fpmAt := func(query string, maxChildren float64) config.Saturation {
+		return config.Saturation{Type: contract.SaturationPHPFPM, URL: url + query, Max: maxChildren}
+	}
+	nginx64 := config.Saturation{Type: contract.SaturationNginx, URL: url, Max: 64}
 	js := func(field string) config.Saturation {
 		return config.Saturation{Type: contract.SaturationJSON, URL: url, Field: field, Max: 64}
 	}
@@ -39,16 +46,51 @@ func TestSourceRatio(t *testing.T) {
 		want    float64
 		wantErr string
 	}{
-		{name: "nginx", cfg: nginx, file: "nginx_stub_status.txt", want: 291.0 / 1024},
-		{name: "nginx over max", cfg: config.Saturation{Type: contract.SaturationNginx, URL: url, Max: 100}, file: "nginx_stub_status.txt", want: 2.91},
+		// Slots in use: Active + Writing - 1 (the reading itself proxies nowhere).
+		{name: "nginx", cfg: nginx, file: "nginx_stub_status.txt", want: (291.0 + 178) / 1024},
+		{name: "nginx over max", cfg: config.Saturation{Type: contract.SaturationNginx, URL: url, Max: 100}, file: "nginx_stub_status.txt", want: 4.69},
+		// Recorded from Debian's nginx 1.22 (worker_connections 64): 10
+		// proxied requests in flight, 3 idle connections and the reading;
+		// the worker held 24 client and upstream connections.
+		{name: "nginx proxied, recorded", cfg: nginx64, file: "nginx_stub_status_proxied.txt", want: 24.0 / 64},
+		{name: "nginx idle, recorded", cfg: nginx64, file: "nginx_stub_status_idle.txt", want: 1.0 / 64},
+		{name: "nginx only the reading writes", cfg: nginx64, body: "Active connections: 5\nReading: 0 Writing: 1 Waiting: 4\n", want: 5.0 / 64},
 		{name: "nginx garbage", cfg: nginx, body: "<html>hello</html>", wantErr: `no "Active connections:" line`},
 		{name: "nginx bad count", cfg: nginx, body: "Active connections: many\n", wantErr: `"many" is not a count`},
+		{name: "nginx no states", cfg: nginx, body: "Active connections: 3\n", wantErr: `no "Reading: Writing: Waiting:" line`},
+		{name: "nginx bad states", cfg: nginx, body: "Active connections: 3\nReading: 0 Writing: x Waiting: 2\n", wantErr: `Writing "x" is not a count`},
+		{name: "nginx states out of order", cfg: nginx, body: "Active connections: 3\nReading: 0 Waiting: 2 Writing: 1\n", wantErr: `is not "Reading: N Writing: N Waiting: N"`},
 
-		{name: "php-fpm text", cfg: fpm, file: "php_fpm_status.txt", want: 18.0 / 40},
-		{name: "php-fpm json", cfg: fpm, file: "php_fpm_status.json", want: 10.0 / 40},
-		{name: "php-fpm static pool without max", cfg: fpmNoMax, file: "php_fpm_status_static.txt", want: 4.0 / 16},
+		// Without ?full the reading is one of the active processes.
+		{name: "php-fpm text", cfg: fpm, file: "php_fpm_status.txt", want: 17.0 / 40},
+		{name: "php-fpm json", cfg: fpm, file: "php_fpm_status.json", want: 9.0 / 40},
+		{name: "php-fpm static pool without max", cfg: fpmNoMax, file: "php_fpm_status_static.txt", want: 3.0 / 16},
 		{name: "php-fpm dynamic pool without max", cfg: fpmNoMax, file: "php_fpm_status.txt", wantErr: `pool "www" uses pm = dynamic, set max`},
 		{name: "php-fpm listen queue means full", cfg: fpm, file: "php_fpm_status_queue.txt", want: 1},
+		// Recorded from Debian's php-fpm 8.2: an idle one-child pool read
+		// through its own pm.status_path shows the reading as its one
+		// active process.
+		{name: "php-fpm idle one-child pool, text", cfg: fpmAt("", 1), file: "php_fpm_one_child_idle.txt", want: 0},
+		{name: "php-fpm idle one-child pool, json", cfg: fpmAt("?json", 1), file: "php_fpm_one_child_idle.json", want: 0},
+		// A unix-socket pool of 4: two slow.php running, the reading, and an
+		// idle process whose last request was a reading. The queue reads 0.
+		{name: "php-fpm unix pool, full list", cfg: fpmAt("?full", 4), file: "php_fpm_unix_full.txt", want: 2.0 / 4},
+		{name: "php-fpm pool, json full list", cfg: fpmAt("?json&full", 4), file: "php_fpm_pool_full.json", want: 2.0 / 4},
+		// Served by pm.status_listen: the reading is not in the pool's list.
+		{name: "php-fpm status_listen, json full list", cfg: fpmAt("?json&full", 4), file: "php_fpm_status_listen_full.json", want: 2.0 / 4},
+		{name: "php-fpm status_listen, full pool with a queue", cfg: fpmAt("?full", 4), file: "php_fpm_status_listen_queue_full.txt", want: 1},
+		// A full unix-socket pool answered the reading once a child was
+		// free: three requests and the reading; the queue behind it is
+		// invisible.
+		{name: "php-fpm unix pool, reading queued", cfg: fpmAt("", 4), file: "php_fpm_unix_queued.txt", want: 3.0 / 4},
+		// The list names the reading by its query string; another reader's
+		// on the same path (another exporter) is left out too.
+		{name: "php-fpm full list, two readers", cfg: fpmAt("?full", 4), body: fpmFull(
+			proc{"Running", "/fpm-status?full"}, proc{"Running", "/fpm-status?json&full"},
+			proc{"Running", "/cart.php?id=7"}, proc{"Idle", "/fpm-status?full"}), want: 1.0 / 4},
+		{name: "php-fpm full list without the reading", cfg: fpmAt("?full", 4), body: fpmFull(
+			proc{"Running", "/cart.php"}, proc{"Reading headers", "-"}, proc{"Idle", "/fpm-status?full"}), want: 2.0 / 4},
+		{name: "php-fpm asked for full, got no list", cfg: fpmAt("?full", 4), file: "php_fpm_one_child_idle.txt", want: 0},
 		{name: "php-fpm garbage", cfg: fpm, body: "Fatal error: something\n", wantErr: `no "active processes"`},
 		{name: "php-fpm broken json", cfg: fpm, body: `{"active processes": `, wantErr: "php-fpm status: unexpected EOF"},
 
@@ -100,6 +142,27 @@ func TestSourceRatio(t *testing.T) {
 			}
 		})
 	}
+}
+
+// proc is one process of a php-fpm ?full list.
+type proc struct{ state, uri string }
+
+// fpmFull renders a php-fpm text status page with ?full for procs, in the
+// layout of the recorded ones.
+func fpmFull(procs ...proc) string {
+	active := 0
+	for _, p := range procs {
+		if p.state != "Idle" {
+			active++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "pool:                 www\nprocess manager:      static\nlisten queue:         0\n")
+	fmt.Fprintf(&b, "idle processes:       %d\nactive processes:     %d\ntotal processes:      %d\n", len(procs)-active, active, len(procs))
+	for i, p := range procs {
+		fmt.Fprintf(&b, "\n************************\npid:                  %d\nstate:                %s\nrequest URI:          %s\nscript:               -\n", 100+i, p.state, p.uri)
+	}
+	return b.String()
 }
 
 // What config.Load accepts, the manager can read: every saturation block of
