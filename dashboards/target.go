@@ -98,8 +98,8 @@ func target() *dashboard.DashboardBuilder {
 			unitSeconds, query("max by (location) ("+t.of("http5xx_retry_after_seconds")+")", "{{location}}")).
 			Span(8)).
 		WithPanel(timeSeries("Saturation source errors",
-			"Failed readings of the saturation source per second (unreachable, slow, too large, unparsable): while these happen the saturation graph is stale.",
-			unitOpsSec, query("sum by (location, source) ("+t.rate("http5xx_saturation_errors_total")+")", "{{location}} ({{source}})")).
+			"Failed readings of the saturation source per second, by reason. After one the saturation graph has a gap, never a stale value; it reads 100 % instead when the source was refused, reset, timed out or a proxy in front of it answered 502/503/504 while the target's probes failed: a server too full to answer its own status page.",
+			unitOpsSec, query("sum by (location, source, reason) ("+t.rate("http5xx_saturation_errors_total")+")", "{{location}} ({{source}}: {{reason}})")).
 			Span(8))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Deploys: what changed")).
