@@ -60,7 +60,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.web = kingpinflag.AddFlags(c.cmd, defaultListen)
 	c.cmd.Flag("storage.path", "Directory of the durable deploy log.").Default("data").StringVar(&c.storagePath)
-	c.cmd.Flag("deploy.token-file", "File of bearer tokens (one per line, reloaded with the config) that may POST /api/v1/deploys.").StringVar(&c.deployTokenFile)
+	c.cmd.Flag("deploy.token-file", "File of bearer tokens (one per line) that may POST /api/v1/deploys; read again for every POST, and while it cannot be read every POST is refused.").StringVar(&c.deployTokenFile)
 	c.cmd.Flag("deploy.allow-unauthenticated", "Accept deploy POSTs without credentials when neither --deploy.token-file nor basic auth in --web.config.file is set.").BoolVar(&c.deployAllowUnauth)
 	c.cmd.Flag("deploy.max-services", "Most services the deploy API may create (cardinality guard); services of configured targets are always admitted.").Default("500").IntVar(&c.deployMaxServices)
 	c.cmd.Flag("status.history", "Probes kept per target for the status page and /api/v1/status.").Default("120").IntVar(&c.statusHistory)

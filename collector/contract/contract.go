@@ -119,6 +119,10 @@ var (
 		Help:   "1 for the service's current version.",
 		Labels: []string{LabelService, LabelVersion},
 	}
+	DeployTokenFileOK = Metric{
+		Name: "http5xx_deploy_token_file_ok", Type: "gauge",
+		Help: "0 while --deploy.token-file cannot be read and every deploy POST is refused; 1 otherwise (also when no token file is set).",
+	}
 	TargetInfo = Metric{
 		Name: "http5xx_target_info", Type: "gauge",
 		Help:      "1 per configured target, with its URL and owner.",
@@ -158,7 +162,7 @@ func All() []Metric {
 	return []Metric{
 		ProbesTotal, ResponsesTotal, FailuresTotal, RequestDuration, PhaseDuration,
 		TargetUp, LastStatusCode, LastProbeTimestamp, RetryAfter, SaturationRatio, SaturationErrorsTotal,
-		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, TargetInfo,
+		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK, TargetInfo,
 		InflightProbes, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
 		ConfigLastReloadSuccessTimestamp, BuildInfo,
 	}

@@ -43,7 +43,13 @@ func (m *Manager) authorize(r *http.Request) (int, api.ErrorType, string) {
 		// exporter-toolkit let the request through: its basic auth passed.
 		return 0, "", ""
 	}
-	if ts := m.tokens.Load(); ts != nil {
+	if m.opts.TokenFile != "" {
+		ts, err := m.readTokens()
+		if err != nil {
+			// Fail-closed: a token file that is gone may have been deleted
+			// to revoke its tokens.
+			return http.StatusServiceUnavailable, api.ErrUnavailable, "the deploy token file cannot be read; deploys are refused until it can"
+		}
 		tok, ok := bearer(r)
 		if !ok {
 			return http.StatusUnauthorized, api.ErrBadData, "missing bearer token: send Authorization: Bearer <token>"
@@ -71,8 +77,11 @@ func isJSON(contentType string) bool {
 
 func (m *Manager) servePost(w http.ResponseWriter, r *http.Request) {
 	if code, typ, reason := m.authorize(r); code != 0 {
-		if code == http.StatusUnauthorized {
+		switch code {
+		case http.StatusUnauthorized:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="http5xx_exporter deploys"`)
+		case http.StatusServiceUnavailable:
+			w.Header().Set("Retry-After", "10")
 		}
 		api.WriteError(w, code, typ, reason)
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -48,6 +49,71 @@ func loadTokens(path string) (*tokenSet, error) {
 		return nil, fmt.Errorf("reading deploy token file: %w", err)
 	}
 	return parseTokens(data), nil
+}
+
+// sum identifies the set's content, to log a change only once.
+func (ts *tokenSet) sum() [sha256.Size]byte {
+	h := sha256.New()
+	for _, d := range ts.digests {
+		h.Write(d[:])
+	}
+	var s [sha256.Size]byte
+	h.Sum(s[:0])
+	return s
+}
+
+// tokenFileState is what the token file held when it was last read. The
+// file is read again for every POST (and every scrape), like the web config:
+// deleting it or a token in it revokes at once, and a file that cannot be
+// read refuses every POST (fail-closed) until it can be read again.
+type tokenFileState struct {
+	mu      sync.Mutex
+	checked bool
+	ok      bool
+	sum     [sha256.Size]byte
+}
+
+// readTokens reads the token file now. It logs when the file becomes
+// unreadable, readable again, or changes.
+func (m *Manager) readTokens() (*tokenSet, error) {
+	ts, err := loadTokens(m.opts.TokenFile)
+	st := &m.tokenFile
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err != nil {
+		if !st.checked || st.ok {
+			m.log.Error("deploy token file cannot be read: every deploy POST is refused (503) until it can", "file", m.opts.TokenFile, "err", err)
+		}
+		st.checked, st.ok = true, false
+		return nil, err
+	}
+	sum := ts.sum()
+	switch {
+	case st.checked && !st.ok:
+		m.log.Info("deploy token file readable again: deploy POSTs are accepted", "file", m.opts.TokenFile, "tokens", len(ts.digests))
+	case st.checked && sum != st.sum:
+		m.log.Info("deploy tokens changed", "file", m.opts.TokenFile, "tokens", len(ts.digests))
+	}
+	if !st.checked || !st.ok || sum != st.sum {
+		if len(ts.digests) == 0 {
+			m.log.Warn("deploy token file holds no token: every POST is refused", "file", m.opts.TokenFile)
+		}
+		if ts.weak > 0 {
+			m.log.Warn("deploy token file holds short tokens", "file", m.opts.TokenFile, "count", ts.weak, "min_length", minTokenLen)
+		}
+	}
+	st.checked, st.ok, st.sum = true, true, sum
+	return ts, nil
+}
+
+// tokenFileOK reports whether the token file could be read when last
+// tried; true when none is configured.
+func (m *Manager) tokenFileOK() bool {
+	if m.opts.TokenFile == "" {
+		return true
+	}
+	_, err := m.readTokens()
+	return err == nil
 }
 
 // match compares tok with every token without stopping at the first match,

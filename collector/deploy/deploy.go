@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +22,11 @@ import (
 const (
 	DefaultMaxServices         = 500
 	DefaultMaxEventsPerService = 100
+	// DefaultIDWindow and DefaultMaxRetiredIDs bound how long, and how many,
+	// idempotency ids of events that left their service's history are
+	// still remembered.
+	DefaultIDWindow      = 24 * time.Hour
+	DefaultMaxRetiredIDs = 10000
 )
 
 // Writer tuning.
@@ -39,7 +43,8 @@ type Options struct {
 	// StoragePath is the directory of the deploy log (--storage.path).
 	StoragePath string
 	// TokenFile holds the bearer tokens that may POST, one per line
-	// (--deploy.token-file). With it, POST needs one of them.
+	// (--deploy.token-file). With it, POST needs one of them; it is read
+	// for every POST, and while it cannot be read every POST is refused.
 	TokenFile string
 	// AllowUnauthenticated lets POST through without any credentials when
 	// neither TokenFile nor WebAuth is set (--deploy.allow-unauthenticated).
@@ -59,7 +64,14 @@ type Options struct {
 	MaxServices int
 	// MaxEventsPerService bounds the history kept per service.
 	MaxEventsPerService int
-	Logger              *slog.Logger
+	// IDWindow is how long after it was recorded the id of an event that
+	// has left its service's history is still answered as a duplicate, and
+	// MaxRetiredIDs how many such ids are remembered at most (the oldest
+	// go first). Ids of kept events are always remembered. Both survive a
+	// restart: the log keeps these events until they are forgotten.
+	IDWindow      time.Duration
+	MaxRetiredIDs int
+	Logger        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Version goes into the User-Agent of version_url polls.
@@ -68,20 +80,26 @@ type Options struct {
 
 // Manager owns the deploy history: storage, API, detection and metrics.
 type Manager struct {
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
-	tokens atomic.Pointer[tokenSet] // nil when no token file is configured
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+	// tokenFile is the state of --deploy.token-file, read for every POST.
+	tokenFile tokenFileState
 
 	mu       sync.RWMutex
 	services map[string]*history
-	ids      map[string]*Event  // idempotency index of the kept events
-	pending  map[string]*commit // id -> commit on its way to disk
-	reserved map[string]int     // new services held by pending commits
+	ids      map[string]*Event // idempotency index of the kept events
+	// retired are the events that left their service's history but whose
+	// ids are still remembered (Options.IDWindow), by id and in the order
+	// they left (the order may still hold stale entries, see pruneRetired).
+	retired      map[string]*Event
+	retiredOrder []*Event
+	pending      map[string]*commit // id -> commit on its way to disk
+	reserved     map[string]int     // new services held by pending commits
 	// configured holds the services of configured targets: they pass the
 	// service guard (the config bounds them already).
 	configured map[string]bool
-	live       int // records in the log that are kept
+	live       int // records in the log that are kept (history and retired)
 	dead       int // records in the log that are not (dropped, damaged)
 	store      *store
 	// compactMin is the dead-record threshold of compaction.
@@ -142,6 +160,12 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 	if o.MaxEventsPerService <= 0 {
 		o.MaxEventsPerService = DefaultMaxEventsPerService
 	}
+	if o.IDWindow <= 0 {
+		o.IDWindow = DefaultIDWindow
+	}
+	if o.MaxRetiredIDs <= 0 {
+		o.MaxRetiredIDs = DefaultMaxRetiredIDs
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,6 +178,7 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 		now:        o.Now,
 		services:   map[string]*history{},
 		ids:        map[string]*Event{},
+		retired:    map[string]*Event{},
 		pending:    map[string]*commit{},
 		reserved:   map[string]int{},
 		configured: map[string]bool{},
@@ -164,11 +189,11 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 		pollers:    map[string]*poller{},
 	}
 	if o.TokenFile != "" {
-		ts, err := loadTokens(o.TokenFile)
-		if err != nil {
+		// A wrong path at start is a mistake to report; later the file is
+		// read for every POST and refuses them while it cannot be read.
+		if _, err := m.readTokens(); err != nil {
 			return nil, err
 		}
-		m.setTokens(ts)
 	}
 	webAuth, err := m.webAuth()
 	if err != nil {
@@ -200,12 +225,19 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 	}
 	for i := range events {
 		ev := &events[i]
-		if _, dup := m.ids[ev.ID]; dup {
+		// A retired id may be recorded again once its window has passed.
+		if _, dup := m.lookupID(ev.ID, ev.Recorded); dup {
 			m.dead++
+			continue
+		}
+		if ev.retired {
+			m.live++
+			m.retire(ev)
 			continue
 		}
 		m.apply(ev)
 	}
+	m.pruneRetired(m.now(), false)
 	m.log.Info("deploy log replayed", "path", o.StoragePath, "events", m.live, "services", len(m.services), "skipped", len(problems))
 	go m.writeLoop()
 	if m.needCompaction() {
@@ -214,28 +246,14 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 	return m, nil
 }
 
-// setTokens installs a token set and logs what it holds.
-func (m *Manager) setTokens(ts *tokenSet) {
-	m.tokens.Store(ts)
-	if len(ts.digests) == 0 {
-		m.log.Warn("deploy token file holds no token: every POST is refused", "file", m.opts.TokenFile)
-	}
-	if ts.weak > 0 {
-		m.log.Warn("deploy token file holds short tokens", "file", m.opts.TokenFile, "count", ts.weak, "min_length", minTokenLen)
-	}
-}
-
-// ReloadTokens rereads the token file; on error the current tokens stay.
+// ReloadTokens reads the token file now (on SIGHUP and /-/reload), so a
+// change is logged even without a POST. It returns nil also when the file
+// cannot be read: that is logged here, and POSTs are refused (no previous
+// tokens stay valid) until it can be read again.
 func (m *Manager) ReloadTokens() error {
-	if m.opts.TokenFile == "" {
-		return nil
+	if m.opts.TokenFile != "" {
+		_, _ = m.readTokens()
 	}
-	ts, err := loadTokens(m.opts.TokenFile)
-	if err != nil {
-		return err
-	}
-	m.setTokens(ts)
-	m.log.Info("deploy tokens reloaded", "file", m.opts.TokenFile, "tokens", len(ts.digests))
 	return nil
 }
 
@@ -260,10 +278,10 @@ func (m *Manager) apply(ev *Event) {
 			if h.latest == old {
 				h.latest = nil
 			}
+			m.retire(old) // its record stays live while its id is remembered
 		}
 		h.events = slices.Delete(h.events, 0, over)
-		m.live -= over
-		m.dead += over
+		m.pruneRetired(m.now(), false)
 		if h.latest == nil {
 			for _, e := range h.events {
 				if h.latest == nil || newer(e, h.latest) {
@@ -272,6 +290,62 @@ func (m *Manager) apply(ev *Event) {
 			}
 		}
 	}
+}
+
+// retire remembers the id of an event that left its service's history.
+// Callers hold mu.
+func (m *Manager) retire(ev *Event) {
+	m.retired[ev.ID] = ev
+	m.retiredOrder = append(m.retiredOrder, ev)
+}
+
+// pruneRetired forgets retired ids recorded before the window or beyond
+// the count, oldest retired first; their records become dead. all also
+// drops those out of order and those replaced since (for compaction).
+// Callers hold mu.
+func (m *Manager) pruneRetired(now time.Time, all bool) {
+	cutoff := now.Add(-m.opts.IDWindow)
+	forget := func(e *Event) bool {
+		return !e.Recorded.After(cutoff) || m.retired[e.ID] != e
+	}
+	n := 0
+	for n < len(m.retiredOrder) && (len(m.retiredOrder)-n > m.opts.MaxRetiredIDs || forget(m.retiredOrder[n])) {
+		n++
+	}
+	drop := m.retiredOrder[:n]
+	keep := m.retiredOrder[n:]
+	if all {
+		keep = slices.DeleteFunc(slices.Clone(keep), func(e *Event) bool {
+			if forget(e) {
+				drop = append(drop, e)
+				return true
+			}
+			return false
+		})
+	}
+	if len(drop) == 0 {
+		return
+	}
+	for _, e := range drop {
+		if m.retired[e.ID] == e {
+			delete(m.retired, e.ID)
+		}
+	}
+	m.live -= len(drop)
+	m.dead += len(drop)
+	m.retiredOrder = slices.Clone(keep)
+}
+
+// lookupID returns the event that holds id, kept or retired; a retired one
+// only when it was recorded within the window before at. Callers hold mu.
+func (m *Manager) lookupID(id string, at time.Time) (*Event, bool) {
+	if ev, ok := m.ids[id]; ok {
+		return ev, true
+	}
+	if ev, ok := m.retired[id]; ok && ev.Recorded.After(at.Add(-m.opts.IDWindow)) {
+		return ev, true
+	}
+	return nil, false
 }
 
 // newID returns a random idempotency id.
@@ -293,7 +367,7 @@ func (m *Manager) record(ev Event, trusted bool) (Event, bool, error) {
 	ev.Recorded = now.UTC()
 
 	m.mu.Lock()
-	if prev, ok := m.ids[ev.ID]; ok {
+	if prev, ok := m.lookupID(ev.ID, now); ok {
 		m.mu.Unlock()
 		return sameDeploy(prev, &ev, tsGiven)
 	}
@@ -368,7 +442,9 @@ func sameDeploy(prev, ev *Event, tsGiven bool) (Event, bool, error) {
 	if field != "" {
 		return Event{}, false, &conflictError{field: field, prev: prev}
 	}
-	return *prev, false, nil
+	out := *prev
+	out.retired = false
+	return out, false, nil
 }
 
 // writeLoop is the only writer of the log. It takes every commit waiting,
@@ -483,18 +559,26 @@ func (m *Manager) needCompactionLocked() bool {
 // compact rewrites the log with the kept events only. It runs on the writer
 // goroutine, so no append races with it; readers go on meanwhile.
 func (m *Manager) compact() {
-	m.mu.RLock()
+	m.mu.Lock()
+	m.pruneRetired(m.now(), true)
 	names := make([]string, 0, len(m.services))
 	for s := range m.services {
 		names = append(names, s)
 	}
 	slices.Sort(names)
+	// Retired ids first: replay then meets them before the events that
+	// may have reused one after its window.
 	events := make([]*Event, 0, m.live)
+	for _, e := range m.retiredOrder {
+		c := *e // events are not changed once applied: copy to mark
+		c.retired = true
+		events = append(events, &c)
+	}
 	for _, s := range names {
 		events = append(events, m.services[s].events...)
 	}
 	dead := m.dead
-	m.mu.RUnlock()
+	m.mu.Unlock()
 
 	start := time.Now()
 	if err := m.store.rewrite(events); err != nil {

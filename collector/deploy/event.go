@@ -62,6 +62,10 @@ type Event struct {
 	// recorded; http5xx_deploys_total is the highest, so the counter survives
 	// the bounded history and compaction.
 	Seq uint64 `json:"seq"`
+
+	// retired marks an event that has left its service's history and is
+	// kept only so a retry of its id is still answered as a duplicate.
+	retired bool
 }
 
 // newer reports whether a is a later deploy than b: by timestamp, then by
@@ -223,6 +227,11 @@ func decodePayload(body []byte, now time.Time) (Event, error) {
 		if len(raw) == 0 || raw[0] != '"' {
 			return Event{}, fieldErr(key, "must be a JSON string")
 		}
+		// Checked on the raw bytes: decoding replaces invalid UTF-8 and
+		// lone surrogate escapes with U+FFFD, which passes every later check.
+		if err := checkRawString(key, raw); err != nil {
+			return Event{}, err
+		}
 		if err := json.Unmarshal(raw, &vals[i]); err != nil {
 			return Event{}, fieldErr(key, "must be a JSON string")
 		}
@@ -278,6 +287,60 @@ func decodePayload(body []byte, now time.Time) (Event, error) {
 		}
 	}
 	return ev, nil
+}
+
+// checkRawString refuses a JSON string token (quotes included) that does
+// not decode losslessly: invalid UTF-8 bytes, or a \u escape of half a
+// surrogate pair. encoding/json would turn either into U+FFFD silently.
+func checkRawString(field string, raw []byte) *FieldError {
+	if !utf8.Valid(raw) {
+		return fieldErr(field, "not valid UTF-8")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 < len(raw) && raw[i+1] != 'u' {
+			i++ // a two-byte escape such as \" or \\
+			continue
+		}
+		r := hexRune(raw[i+2:])
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return fieldErr(field, "not valid UTF-8: lone surrogate escape at byte %d", i)
+		case r >= 0xD800 && r <= 0xDBFF:
+			if next := i + 6; next+1 < len(raw) && raw[next] == '\\' && raw[next+1] == 'u' {
+				if lo := hexRune(raw[next+2:]); lo >= 0xDC00 && lo <= 0xDFFF {
+					i = next + 5
+					continue
+				}
+			}
+			return fieldErr(field, "not valid UTF-8: lone surrogate escape at byte %d", i)
+		}
+		i += 5
+	}
+	return nil
+}
+
+// hexRune decodes the four hex digits b starts with, or returns -1.
+func hexRune(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
 }
 
 func fieldIndex(key string) int {

@@ -11,6 +11,7 @@ import (
 type metrics struct {
 	m                      *Manager
 	timestamp, total, info *prometheus.Desc
+	tokenFileOK            *prometheus.Desc
 }
 
 func desc(c contract.Metric) *prometheus.Desc {
@@ -18,13 +19,16 @@ func desc(c contract.Metric) *prometheus.Desc {
 }
 
 // Collector exports http5xx_deploy_timestamp_seconds, http5xx_deploys_total
-// and http5xx_deploy_info for every service with a recorded deploy.
+// and http5xx_deploy_info for every service with a recorded deploy, and
+// http5xx_deploy_token_file_ok.
 func (m *Manager) Collector() prometheus.Collector {
 	return &metrics{
 		m:         m,
 		timestamp: desc(contract.DeployTimestamp),
 		total:     desc(contract.DeploysTotal),
 		info:      desc(contract.DeployInfo),
+
+		tokenFileOK: desc(contract.DeployTokenFileOK),
 	}
 }
 
@@ -32,9 +36,17 @@ func (c *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.timestamp
 	ch <- c.total
 	ch <- c.info
+	ch <- c.tokenFileOK
 }
 
 func (c *metrics) Collect(ch chan<- prometheus.Metric) {
+	// Read at scrape time, so the gauge (and the log) tell before a
+	// pipeline's POST is refused.
+	ok := 0.0
+	if c.m.tokenFileOK() {
+		ok = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.tokenFileOK, prometheus.GaugeValue, ok)
 	type row struct {
 		service, version string
 		ts, total        float64

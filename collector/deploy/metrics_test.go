@@ -27,6 +27,9 @@ http5xx_deploy_info{service="search",version="7"} 1
 # TYPE http5xx_deploy_timestamp_seconds gauge
 http5xx_deploy_timestamp_seconds{service="checkout"} 1.7726000605e+09
 http5xx_deploy_timestamp_seconds{service="search"} 1.7726000305e+09
+# HELP http5xx_deploy_token_file_ok 0 while --deploy.token-file cannot be read and every deploy POST is refused; 1 otherwise (also when no token file is set).
+# TYPE http5xx_deploy_token_file_ok gauge
+http5xx_deploy_token_file_ok 1
 # HELP http5xx_deploys_total Deploys recorded for the service.
 # TYPE http5xx_deploys_total counter
 http5xx_deploys_total{service="checkout"} 3

@@ -35,9 +35,24 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // dirSync makes the entries of a directory durable (tests watch it).
 var dirSync = syncDir
 
+// retiredRecord is the record of an event that has left its service's
+// history but whose id is still remembered (see Options.IDWindow):
+// {"retired":{event}}. Replay puts it in the id index only. A binary that
+// does not know the form skips it as an invalid event instead of making an
+// old version current again.
+type retiredRecord struct {
+	Retired *Event `json:"retired"`
+}
+
 // appendRecord appends ev's record to buf.
 func appendRecord(buf []byte, ev *Event) ([]byte, error) {
-	js, err := json.Marshal(ev)
+	var js []byte
+	var err error
+	if ev.retired {
+		js, err = json.Marshal(retiredRecord{ev})
+	} else {
+		js, err = json.Marshal(ev)
+	}
 	if err != nil {
 		return buf, fmt.Errorf("encoding event %q: %w", ev.ID, err)
 	}
@@ -127,9 +142,20 @@ func parseRecord(line []byte) (Event, error) {
 	if got := crc32.Checksum(js, castagnoli); uint32(want) != got {
 		return Event{}, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
-	var ev Event
-	if err := json.Unmarshal(js, &ev); err != nil {
+	var rec struct {
+		Event
+		Retired *Event `json:"retired"`
+	}
+	if err := json.Unmarshal(js, &rec); err != nil {
 		return Event{}, fmt.Errorf("decoding: %w", err)
+	}
+	ev := rec.Event
+	if rec.Retired != nil {
+		if ev != (Event{}) {
+			return Event{}, errors.New("invalid event: both an event and a retired one")
+		}
+		ev = *rec.Retired
+		ev.retired = true
 	}
 	if err := checkStored(&ev); err != nil {
 		return Event{}, fmt.Errorf("invalid event: %w", err)

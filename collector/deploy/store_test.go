@@ -180,7 +180,8 @@ func countLines(t *testing.T, path string) int {
 func TestCompaction(t *testing.T) {
 	dir := t.TempDir()
 	const keep, compactMin, perService = 3, 10, 40
-	o := Options{MaxEventsPerService: keep}
+	// One retired id is remembered (and its record kept), the others go.
+	o := Options{MaxEventsPerService: keep, MaxRetiredIDs: 1}
 	m, logs := openManagerCompact(t, dir, o, compactMin)
 	for i := 1; i <= perService; i++ {
 		for _, s := range []string{"a", "b"} {
@@ -189,7 +190,7 @@ func TestCompaction(t *testing.T) {
 	}
 	// Kept: 6 records; compaction runs once more than 10 dropped ones
 	// outnumber them, so the log never grows past kept+dropped+1 batch.
-	if n := countLines(t, logPath(dir)); n > 2*keep+compactMin+2 {
+	if n := countLines(t, logPath(dir)); n > 2*keep+1+compactMin+2 {
 		t.Errorf("log has %d records; compaction did not run", n)
 	}
 	if !strings.Contains(logs.String(), "deploy log compacted") {
@@ -208,13 +209,14 @@ func TestCompaction(t *testing.T) {
 				t.Errorf("%s: service %s total %d, want %d", when, s, ev.Seq, perService)
 			}
 		}
-		// Ids of dropped events are forgotten, kept ones remain.
+		// Ids of dropped events are forgotten but for MaxRetiredIDs, kept
+		// ones remain.
 		m.mu.RLock()
 		_, keptID := m.ids[m.services["a"].latest.ID]
-		nIDs := len(m.ids)
+		nIDs, nRetired := len(m.ids), len(m.retired)
 		m.mu.RUnlock()
-		if !keptID || nIDs != 2*keep {
-			t.Errorf("%s: %d ids indexed, want %d", when, nIDs, 2*keep)
+		if !keptID || nIDs != 2*keep || nRetired != 1 {
+			t.Errorf("%s: %d ids indexed and %d retired, want %d and 1", when, nIDs, nRetired, 2*keep)
 		}
 	}
 	check(m, "before restart")
