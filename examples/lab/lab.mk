@@ -3,7 +3,9 @@
 # origins; their genuine answers are the fixtures in
 # collector/fingerprint/testdata/lab/. The test needs the lab build tag, so
 # go test ./... never starts a product (it only checks the table against
-# the fixtures). Needs the Debian packages, which .ci/run installs.
+# the fixtures). TestSaturation (saturation_test.go) holds real nginx and
+# php-fpm at 0 to 100 % and checks the saturation sources against their own
+# numbers. Needs the Debian packages, which .ci/run installs.
 # Included by the top-level Makefile; adds itself to make test.
 
 LAB_FLAGS ?= -count=1 -timeout 5m
