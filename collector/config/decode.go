@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
@@ -80,6 +81,10 @@ func indexPath(parent string, i int) string { return fmt.Sprintf("%s[%d]", paren
 // decoding succeeded.
 func (l *loader) decodeFile(file string, data []byte, out any) (*source, bool) {
 	src := &source{file: file, lines: map[string]int{}, nulls: map[string]bool{}}
+	if e := l.textError(file, data, out); e != nil {
+		l.add(e)
+		return src, false
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root, extra yaml.Node
 	if err := dec.Decode(&root); err != nil {
@@ -98,7 +103,7 @@ func (l *loader) decodeFile(file string, data []byte, out any) (*source, bool) {
 	}
 
 	before := l.problems()
-	w := walker{l: l, src: src, active: map[*yaml.Node]bool{}, budget: cmp.Or(l.maxVisits, defaultMaxVisits)}
+	w := walker{l: l, src: src, active: map[*yaml.Node]bool{}, budget: cmp.Or(l.maxVisits, defaultMaxVisits+len(data))}
 	if _, ok := out.(*targetFile); ok {
 		w.mainOnly = yamlFields(reflect.TypeOf(Config{}))
 	}
@@ -117,6 +122,68 @@ func (l *loader) decodeFile(file string, data []byte, out any) (*source, bool) {
 		return src, false
 	}
 	return src, true
+}
+
+// textError reports the first character YAML cannot read, invalid UTF-8
+// or a control character, with its line, column and (when the rest of the
+// file parses) field: yaml.v3 reports them without a line. A file starting
+// with a UTF-16 byte order mark is left to yaml.v3.
+func (l *loader) textError(file string, data []byte, out any) *Error {
+	if isUTF16(data) {
+		return nil
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		what := ""
+		switch {
+		case r == utf8.RuneError && size == 1:
+			what = fmt.Sprintf("byte %#02x is not valid UTF-8", data[i])
+		case !yamlChar(r):
+			what = fmt.Sprintf("control character %U is not allowed", r)
+		}
+		if what != "" {
+			return &Error{File: file, Line: line, Field: l.fieldOn(file, data, out, line),
+				Msg: fmt.Sprintf("%s (column %d); a configuration file is UTF-8 text", what, col)}
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return nil
+}
+
+// fieldOn returns the field written on line once every character YAML
+// cannot read is replaced, or "".
+func (l *loader) fieldOn(file string, data []byte, out any, line int) string {
+	clean := make([]byte, 0, len(data))
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 || !yamlChar(r) {
+			clean = utf8.AppendRune(clean, utf8.RuneError)
+		} else {
+			clean = append(clean, data[i:i+size]...)
+		}
+		i += size
+	}
+	scratch := &loader{maxVisits: l.maxVisits}
+	src, _ := scratch.decodeFile(file, clean, reflect.New(reflect.TypeOf(out).Elem()).Interface())
+	return src.fieldAt(line, "")
+}
+
+// yamlChar reports whether YAML allows r in a file (YAML 1.2 c-printable,
+// as yaml.v3's reader checks it).
+func yamlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+		r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+}
+
+// isUTF16 reports whether data starts with a UTF-16 byte order mark.
+func isUTF16(data []byte) bool {
+	return bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe})
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -149,7 +216,13 @@ func syntaxError(file string, data []byte, err error) *Error {
 		// yaml.v3 gives no line for an alias to an anchor never defined.
 		return &Error{File: file, Line: aliasLine(data, m[1]), Msg: strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return &Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	line := 0
+	if data != nil && !isUTF16(data) {
+		// yaml.v3 leaves out "line 1" (its line 0); textError has already
+		// caught the reader's errors, which have no line at all.
+		line = 1
+	}
+	return &Error{File: file, Line: line, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // tabIndentedLine returns the first line from line on whose indentation
@@ -242,7 +315,14 @@ var (
 
 // defaultMaxVisits bounds the walk, which expands aliases: a list of
 // aliases to a large value stands for many more nodes than the file holds.
+// A file's own size is added to it, so a large file without aliases is
+// never cut short. Every value and every mapping entry counts.
 const defaultMaxVisits = 1 << 20
+
+// maxDepth bounds how deep the walk nests. The schema is a few levels
+// deep; only chains of aliases and merges (<<) go deeper, and each level
+// is a frame on the stack.
+const maxDepth = 64
 
 // walker checks a node tree against the Go type yaml.v3 will decode it into,
 // the way yaml.v3 does, recording the line of every path on the way.
@@ -252,6 +332,7 @@ type walker struct {
 	active map[*yaml.Node]bool // nodes being walked, to stop alias cycles
 	visits int
 	budget int // visits allowed
+	depth  int // values being walked
 	// mainOnly, in a target file, are the top-level fields only the main
 	// file may set.
 	mainOnly map[string]reflect.Type
@@ -267,21 +348,49 @@ func (w *walker) enter(n *yaml.Node, path string) (*yaml.Node, bool) {
 	if w.l.stop() {
 		return n, false // nothing more would be reported
 	}
-	if w.visits++; w.visits == w.budget {
-		w.errorf(line, path, "aliases expand to more than %d values", w.budget)
-	}
-	if w.visits >= w.budget {
+	if !w.spend(1, line, path) {
 		return n, false
 	}
 	if w.active[n] {
 		w.errorf(line, path, "an alias refers to the value that contains it")
 		return n, false
 	}
+	if w.depth >= maxDepth {
+		w.errorf(w.lineOf(path, line), path, "nested more than %d levels deep (through aliases or merges)", maxDepth)
+		return n, false
+	}
 	w.active[n] = true
+	w.depth++
 	return n, true
 }
 
-func (w *walker) leave(n *yaml.Node) { delete(w.active, n) }
+func (w *walker) leave(n *yaml.Node) {
+	delete(w.active, n)
+	w.depth--
+}
+
+// spend counts n visits and reports whether they fit the budget; the
+// first visit past it is reported.
+func (w *walker) spend(n, line int, path string) bool {
+	if w.visits >= w.budget {
+		return false
+	}
+	if w.visits += n; w.visits >= w.budget {
+		w.errorf(w.lineOf(path, line), path, "aliases expand to more than %d values", w.budget)
+		return false
+	}
+	return true
+}
+
+// lineOf is the line of path when the walk has seen it, else line: an
+// expansion that went too far is reported where the value using it is
+// written, not at an alias deep inside.
+func (w *walker) lineOf(path string, line int) int {
+	if l, ok := w.src.lines[path]; ok {
+		return l
+	}
+	return line
+}
 
 func (w *walker) errorf(line int, path, format string, args ...any) {
 	w.l.add(&Error{File: w.src.file, Line: line, Field: path, Msg: fmt.Sprintf(format, args...)})
@@ -393,6 +502,10 @@ type pair struct{ key, val *yaml.Node }
 // expanded; written keys win over merged ones. A key written twice is an
 // error.
 func (w *walker) pairs(n *yaml.Node, path string) []pair {
+	// A mapping merged through many aliases is listed once per use.
+	if !w.spend(len(n.Content)/2, n.Line, path) {
+		return nil
+	}
 	var out, merged []pair
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -475,6 +588,9 @@ func (w *walker) tlsPairs(n *yaml.Node, path string) bool {
 func suggest(key string, fields map[string]reflect.Type) string {
 	best, bestDist := "", 3 // at most two edits away
 	for name := range fields {
+		if diff := len(key) - len(name); diff > bestDist || -diff > bestDist {
+			continue // too far apart in length alone; a huge key costs nothing
+		}
 		if d := editDistance(key, name); d < bestDist || (d == bestDist && name < best) {
 			best, bestDist = name, d
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -20,7 +19,7 @@ import (
 // reads its CA only when the config is applied. It fails only when the
 // main file cannot be read; a file that does not parse is hashed as it is.
 func Digest(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return "", err
 	}
@@ -34,7 +33,7 @@ func Digest(path string) (string, error) {
 	_ = yaml.Unmarshal(data, &main) // a broken file changes the hash anyway
 	tlsFiles := tlsFilesOf(path, main.Targets)
 	for _, f := range matchTargetFiles(path, main.TargetFiles, func(int, error) {}) {
-		b, err := os.ReadFile(f)
+		b, err := ReadFile(f)
 		if err != nil {
 			b = []byte("unreadable: " + err.Error())
 		}
@@ -47,7 +46,7 @@ func Digest(path string) (string, error) {
 	}
 	slices.Sort(tlsFiles)
 	for _, f := range slices.Compact(tlsFiles) {
-		b, err := readConfigFile(f)
+		b, err := ReadFile(f)
 		if err != nil {
 			b = []byte("unreadable: " + err.Error())
 		}
@@ -63,6 +62,21 @@ type tlsTarget struct {
 		CertFile string `yaml:"cert_file"`
 		KeyFile  string `yaml:"key_file"`
 	} `yaml:"tls"`
+}
+
+// UnmarshalYAML skips what is not a mapping at once: a list of millions of
+// scalars would otherwise cost a type error (and its text) each, on every
+// poll.
+func (t *tlsTarget) UnmarshalYAML(n *yaml.Node) error {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	type plain tlsTarget
+	_ = n.Decode((*plain)(t)) // a broken target changes the hash anyway
+	return nil
 }
 
 // tlsFilesOf returns the TLS files the targets of file name, relative to

@@ -68,7 +68,22 @@ func (l *loader) add(e *Error) {
 		l.dropped++
 		return
 	}
+	e.Field, e.Msg = elide(e.Field), elide(e.Msg)
 	l.errs = append(l.errs, e)
+}
+
+// maxQuoted is how much of a field or message an error keeps: a value
+// on a huge line is quoted by its start and end.
+const maxQuoted = 200
+
+// elide keeps the first and last maxQuoted/2 bytes of a long s and says
+// how much it left out between them.
+func elide(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	h := maxQuoted / 2
+	return fmt.Sprintf("%s…(%d bytes)…%s", strings.ToValidUTF8(s[:h], ""), len(s)-2*h, strings.ToValidUTF8(s[len(s)-h:], ""))
 }
 
 // full reports whether further problems would only be counted.
@@ -125,7 +140,7 @@ func (l *loader) err(files []string) error {
 // the result. Unknown fields are errors. On failure the error joins every
 // problem found (see Error); the config is nil.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: ioMessage(err)}
 	}
@@ -146,7 +161,7 @@ func Load(path string) (*Config, error) {
 		l.errorf(src, indexPath("target_files", i), "%q is not a valid glob pattern", cfg.TargetFiles[i])
 	})
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := ReadFile(f)
 		if err != nil {
 			l.add(&Error{File: f, Msg: ioMessage(err)})
 			continue

@@ -19,6 +19,9 @@ import (
 // answer, file, line and field included. A new bad file needs a row here.
 var badConfigs = map[string]string{
 	"bad-alias-cycle.yml":                      `testdata/bad-alias-cycle.yml:5: targets[0]: an alias refers to the value that contains it`,
+	"bad-alias-bomb.yml":                       `testdata/bad-alias-bomb.yml:9: targets[6]: aliases expand to more than 1049299 values`,
+	"bad-deep-nesting.yml":                     `testdata/bad-deep-nesting.yml:1: exceeded max depth of 10000`,
+	"bad-merge-chain.yml":                      `testdata/bad-merge-chain.yml:65: targets[62]: nested more than 64 levels deep (through aliases or merges)`,
 	"bad-body-size-limit.yml":                  `testdata/bad-body-size-limit.yml:2: global.body_size_limit: "1 megabyte" is not a size such as 1048576 or 1MiB`,
 	"bad-buckets-nan.yml":                      `testdata/bad-buckets-nan.yml:2: global.buckets[2]: NaN is not a bucket boundary`,
 	"bad-buckets-order.yml":                    `testdata/bad-buckets-order.yml:2: global.buckets[2]: 0.25 is not greater than the bucket before it (0.5)`,
@@ -116,6 +119,56 @@ func TestLoadBad(t *testing.T) {
 				t.Error("Load returned a config along with an error")
 			}
 			if got := err.Error(); got != want {
+				t.Errorf("wrong error\n got: %s\nwant: %s", got, want)
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Line == 0 {
+				t.Errorf("error %v does not carry a line", err)
+			}
+		})
+	}
+}
+
+// badGenerated are bad files too odd for testdata (bytes that are not
+// text, lines of a mebibyte): each is written to a temporary FILE, and
+// Load must answer the message with FILE in it.
+var badGenerated = []struct {
+	name, data, want string
+}{
+	{"not UTF-8", "global:\n  interval: 30s\n  location: \"caf\xe9\"\n",
+		`FILE:3: global.location: byte 0xe9 is not valid UTF-8 (column 17); a configuration file is UTF-8 text`},
+	{"not UTF-8 in a comment", "# caf\xc3\n",
+		`FILE:1: byte 0xc3 is not valid UTF-8 (column 6); a configuration file is UTF-8 text`},
+	{"NUL byte", "targets:\n  - name: a\x00b\n    url: http://a\n",
+		`FILE:2: targets[0].name: control character U+0000 is not allowed (column 12); a configuration file is UTF-8 text`},
+	{"binary", "\x7fELF\x02\x01\x01\x00",
+		`FILE:1: control character U+007F is not allowed (column 1); a configuration file is UTF-8 text`},
+	{"invalid byte at the end of a huge line", "global:\n  location: " + strings.Repeat("x", 1<<20) + "\xff\n",
+		`FILE:2: global.location: byte 0xff is not valid UTF-8 (column 1048589); a configuration file is UTF-8 text`},
+	{"huge value", "targets:\n  - name: a\n    url: ftp://" + strings.Repeat("x", 1<<20) + "\n",
+		`FILE:3: targets[0].url: "ftp://` + strings.Repeat("x", 93) + `…(1048412 bytes)…` + strings.Repeat("x", 71) + `" is not an http or https URL`},
+	{"huge key", "targets:\n  - name: a\n    url: http://a\n    " + strings.Repeat("k", 1<<20) + ": 1\n",
+		`FILE:4: could not find expected ':'`},
+	{"huge flow key", "targets: [{name: a, url: 'http://a', " + strings.Repeat("k", 1<<20) + ": 1}]\n",
+		`FILE:1: did not find expected ',' or '}'`},
+	{"deep nesting of lists", "global:\n  buckets: " + strings.Repeat("[", 20000) + "\n",
+		`FILE:2: exceeded max depth of 10000`},
+	{"deep nesting of blocks", "global:\n  interval: 1m\ntargets:\n  " + strings.Repeat("- ", 20000) + "x\n",
+		`FILE:3: exceeded max depth of 10000`},
+}
+
+func TestLoadBadGenerated(t *testing.T) {
+	for _, tc := range badGenerated {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yml")
+			if err := os.WriteFile(path, []byte(tc.data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(path)
+			if err == nil || cfg != nil {
+				t.Fatalf("Load = %v, %v; want no config and an error", cfg, err)
+			}
+			if got, want := err.Error(), strings.ReplaceAll(tc.want, "FILE", path); got != want {
 				t.Errorf("wrong error\n got: %s\nwant: %s", got, want)
 			}
 			var e *Error

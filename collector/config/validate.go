@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"net/url"
-	"os"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -456,9 +455,9 @@ func (r report) tlsMaterial(p, name, inline, file, ref string, ok *bool) (m pemM
 		return pemMaterial{data: []byte(inline), field: p + "." + name}, true
 	case file != "":
 		m = pemMaterial{field: p + "." + name + "_file", file: file}
-		b, err := readConfigFile(file)
+		b, err := ReadFile(file)
 		if err != nil {
-			r.errorf(m.field, "cannot read %q: %s", file, err)
+			r.errorf(m.field, "cannot read %q: %s", file, ioMessage(err))
 			*ok = false
 			return m, false
 		}
@@ -469,26 +468,6 @@ func (r report) tlsMaterial(p, name, inline, file, ref string, ok *bool) (m pemM
 		*ok = false
 	}
 	return m, false
-}
-
-// readConfigFile reads a file the configuration names. Only regular files
-// (or links to them) are read: a device or a pipe could block forever.
-func readConfigFile(file string) ([]byte, error) {
-	fi, err := os.Stat(file)
-	if err != nil {
-		return nil, errors.New(ioMessage(err))
-	}
-	if fi.IsDir() {
-		return nil, errors.New("is a directory")
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("is not a regular file")
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, errors.New(ioMessage(err))
-	}
-	return data, nil
 }
 
 // tlsVersionName writes a TLS version the way the config spells it.
