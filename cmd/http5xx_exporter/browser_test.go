@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -233,8 +233,8 @@ func put(t *testing.T, url, body string) {
 func (e *exporterUnderTest) status() status.Document {
 	var d status.Document
 	code, body := e.get(status.APIPath)
-	if code == 200 {
-		_ = json.Unmarshal([]byte(body), &d)
+	if _, err := api.Decode(code, []byte(body), &d); err != nil {
+		e.t.Logf("%s: %v", status.APIPath, err)
 	}
 	return d
 }
