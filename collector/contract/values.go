@@ -167,7 +167,7 @@ type SaturationReason string
 
 // The reasons a saturation reading fails, from the connection inwards.
 const (
-	SaturationRefused    SaturationReason = "refused"    // connection refused: nothing listens, or a unix socket's listen queue is full
+	SaturationRefused    SaturationReason = "refused"    // connection refused: nothing listens on the port
 	SaturationReset      SaturationReason = "reset"      // closed or reset before an answer: nginx out of worker_connections drops new connections so
 	SaturationTimeout    SaturationReason = "timeout"    // no complete answer within the timeout
 	SaturationGateway    SaturationReason = "gateway"    // a proxy in front of the source answered 502, 503 or 504: it could not reach the source, or not in time
