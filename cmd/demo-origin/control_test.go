@@ -246,7 +246,7 @@ func TestSaturationFormats(t *testing.T) {
 		_, body := call(t, http.MethodGet, ts.URL+"/nginx_status", "", nil)
 		n := s.requests.Load()
 		want := "Active connections: 40 \nserver accepts handled requests\n " +
-			strings.Repeat(strconv.FormatUint(n, 10)+" ", 3) + "\nReading: 0 Writing: 40 Waiting: 0 \n"
+			strings.Repeat(strconv.FormatUint(n, 10)+" ", 3) + "\nReading: 0 Writing: 1 Waiting: 39 \n"
 		if body != want {
 			t.Errorf("got\n%q\nwant\n%q", body, want)
 		}

@@ -82,12 +82,14 @@ func (s *server) handlePutSaturation(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleNginxStatus imitates nginx's stub_status page (trailing spaces
-// included). All active connections are counted as writing.
+// included) of a server that proxies nothing: the status request is the one
+// writing, the other active connections wait (keep-alive), so the
+// exporter's estimate (active + writing - 1) / max reads active / max.
 func (s *server) handleNginxStatus(w http.ResponseWriter, _ *http.Request) {
 	st, n := s.saturation(), s.requests.Load()
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = fmt.Fprintf(w, "Active connections: %d \nserver accepts handled requests\n %d %d %d \nReading: %d Writing: %d Waiting: %d \n",
-		st.Active, n, n, n, 0, st.Active, 0)
+		st.Active, n, n, n, 0, 1, max(st.Active-1, 0))
 }
 
 // handleFPMStatus imitates php-fpm's status page of a static pool whose
