@@ -51,12 +51,18 @@ $(BIN)/amtool:
 tools: $(BIN)/promtool $(BIN)/prometheus $(BIN)/alertmanager $(BIN)/amtool
 
 # The exporter on the example config against the demo origin. Ctrl-C stops both.
-RUN_ARGS ?=
+# Other ports: make run PORT=20505 ORIGIN_PORT=20506 (the example config is
+# rewritten for the origin's port into .data/).
+PORT        ?= 10505
+ORIGIN_PORT ?= 10506
+RUN_ARGS    ?=
 run: build
-	@echo "demo origin on http://127.0.0.1:10506, exporter on http://localhost:10505 (/metrics)"
+	@mkdir -p .data
+	@sed 's/127\.0\.0\.1:10506/127.0.0.1:$(ORIGIN_PORT)/g' examples/http5xx.yml > .data/http5xx.yml
+	@echo "demo origin on http://127.0.0.1:$(ORIGIN_PORT), exporter on http://127.0.0.1:$(PORT)/ (status page, /metrics)"
 	@trap 'kill $$origin 2>/dev/null' EXIT INT TERM; \
-	 $(BIN)/demo-origin --web.listen-address=127.0.0.1:10506 & origin=$$!; \
-	 $(BIN)/http5xx_exporter --config.file=examples/http5xx.yml --web.listen-address=127.0.0.1:10505 --storage.path=.data --deploy.allow-unauthenticated $(RUN_ARGS)
+	 $(BIN)/demo-origin --web.listen-address=127.0.0.1:$(ORIGIN_PORT) & origin=$$!; \
+	 $(BIN)/http5xx_exporter --config.file=.data/http5xx.yml --web.listen-address=127.0.0.1:$(PORT) --storage.path=.data --deploy.allow-unauthenticated $(RUN_ARGS)
 
 vet:
 	$(GO) vet ./...

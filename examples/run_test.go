@@ -1,0 +1,92 @@
+package examples
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMakeRunOnOtherPorts runs `make run PORT=… ORIGIN_PORT=…` as a new user
+// would, and waits until the exporter on PORT reports probes of the demo
+// origin on ORIGIN_PORT; then Ctrl-C (SIGINT to the process group) stops both.
+func TestMakeRunOnOtherPorts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds both binaries")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatal("make is not installed")
+	}
+	port, originPort := freePort(t), freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.Command("make", "--no-print-directory", "run", fmt.Sprint("PORT=", port), fmt.Sprint("ORIGIN_PORT=", originPort))
+	cmd.Dir = ".."
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("make run output:\n%s", out.String())
+		}
+	}()
+
+	// The example's shop target answers 200 from the demo origin.
+	const want = `http5xx_responses_total{class="2xx",code="200",owner="",service="shop",target="shop"}`
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("make run ended early: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("no probe of the demo origin on port %d seen on port %d", originPort, port)
+		case <-time.After(500 * time.Millisecond):
+		}
+		body, err := get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, want) && !strings.HasSuffix(line, " 0") {
+				return
+			}
+		}
+	}
+}
+
+func get(url string) (string, error) {
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return string(b), err
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
