@@ -136,7 +136,10 @@ uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
 # The image's own CLI records a deploy into the volume, as nobody.
 chroot --userspec="$user" "$rootfs" /bin/http5xx_exporter deploy --url "$base" --service image-test --version 1.2.3 ||
 	fail "the deploy command failed"
-curl -fsS --max-time 2 "$base/metrics" | grep -q '^http5xx_deploys_total{.*service="image-test".*} 1$' ||
+# Read the whole answer first: grep -q closing the pipe early would make
+# curl fail with "failure writing output" under pipefail.
+metrics=$(curl -fsS --max-time 2 "$base/metrics") || fail "GET /metrics failed"
+grep -q '^http5xx_deploys_total{.*service="image-test".*} 1$' <<<"$metrics" ||
 	fail "the deploy is not in /metrics"
 [ "$(stat -c %u "$rootfs/var/lib/http5xx_exporter/deploys.log")" = 65534 ] || fail "deploys.log is not written by nobody"
 

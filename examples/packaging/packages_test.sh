@@ -55,7 +55,8 @@ $files"
 	for f in $conffiles; do
 		grep -q "^$f -rw-r--r-- root:root cn$" <<<"$flags" || fail "rpm: $f is not config(noreplace) 0644 root"
 	done
-	rpm -qp --scripts "$rpmfile" | grep -q 'systemctl daemon-reload' || fail "rpm: no scriptlets"
+	scripts=$(rpm -qp --scripts "$rpmfile") || fail "rpm -qp --scripts failed"
+	grep -q 'systemctl daemon-reload' <<<"$scripts" || fail "rpm: no scriptlets"
 elif [ -n "${CI:-}" ]; then
 	fail "rpm is missing and CI is set (.ci/run installs it)"
 else
