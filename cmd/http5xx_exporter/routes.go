@@ -17,8 +17,9 @@ import (
 
 // newHandler is the handler tree: every route the exporter serves, each
 // mounted once as "METHOD /path". GET also answers HEAD; another method on
-// a known path gets 405 with Allow.
-func newHandler(p *parts, metricsPath string, logger *slog.Logger) (http.Handler, error) {
+// a known path gets 405 with Allow. writeTimeout is the server's; the
+// routes that wait for a probe get the probe's timeout on top.
+func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger *slog.Logger) (http.Handler, error) {
 	metrics := promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		EnableOpenMetrics: true,
@@ -58,16 +59,39 @@ func newHandler(p *parts, metricsPath string, logger *slog.Logger) (http.Handler
 	mux.Handle("GET /{$}", pages.Index())
 	mux.Handle("GET "+status.TargetPathPrefix+"{name}", pages.Target())
 	mux.Handle("GET "+status.APIPath, pages.API())
-	mux.Handle("GET "+status.ProbePath, pages.Probe())
+	mux.Handle("GET "+status.ProbePath, extendWriteDeadline(pages.Probe(), writeTimeout, func(r *http.Request) time.Duration {
+		name := r.URL.Query().Get("target")
+		for _, t := range p.exporter.Config().Targets {
+			if t.Name == name {
+				return t.TimeoutDuration()
+			}
+		}
+		return 0 // answered at once
+	}))
 	mux.Handle("GET /about", about)
 	mux.Handle("GET /api/v1/deploys", deploys)
 	mux.Handle("POST /api/v1/deploys", deploys)
-	mux.Handle("GET "+adhoc.Path, p.adhoc) // 404 while ad-hoc checks are off
+	mux.Handle("GET "+adhoc.Path, extendWriteDeadline(p.adhoc, writeTimeout, func(*http.Request) time.Duration { return adhocTimeout })) // 404 while ad-hoc checks are off
 	// Other methods on an /api/v1 path get the 405 in the JSON envelope.
 	mux.Handle(status.APIPath, api.MethodNotAllowed("GET", "HEAD"))
 	mux.Handle("/api/v1/deploys", api.MethodNotAllowed("GET", "HEAD", "POST"))
 	mux.Handle(adhoc.Path, api.MethodNotAllowed("GET", "HEAD"))
 	return mux, nil
+}
+
+// extendWriteDeadline gives a handler that waits for a probe the probe's
+// timeout on top of the server's write timeout: a target may take up to its
+// interval to answer, longer than any fixed write timeout.
+func extendWriteDeadline(h http.Handler, writeTimeout time.Duration, probeTimeout func(*http.Request) time.Duration) http.Handler {
+	if writeTimeout <= 0 {
+		return h // no write timeout to extend
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := probeTimeout(r); d > 0 {
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + writeTimeout))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // text answers 200 with msg.

@@ -47,7 +47,23 @@ type serveCommand struct {
 
 	statusHistory int
 	adhoc         adhoc.Options
+
+	limits webLimits
 }
+
+// webLimits bound what a client can hold of the web server: time and
+// connections (so file descriptors, which the probes need too).
+type webLimits struct {
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	maxConnections    int
+}
+
+// adhocTimeout bounds one ad-hoc check (/api/v1/check); routes extend the
+// write deadline of that endpoint by it.
+const adhocTimeout = 10 * time.Second
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
 	c := &serveCommand{}
@@ -59,6 +75,11 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("probe.max-concurrent", "Most probes running at once; further slots wait up to half their interval, then are skipped.").Default("64").IntVar(&c.maxConcurrent)
 	c.cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.web = kingpinflag.AddFlags(c.cmd, defaultListen)
+	c.cmd.Flag("web.read-header-timeout", "Longest time to read a request's headers; slower clients are disconnected.").Default("10s").DurationVar(&c.limits.readHeaderTimeout)
+	c.cmd.Flag("web.read-timeout", "Longest time to read a whole request, body included; slower clients are disconnected.").Default("30s").DurationVar(&c.limits.readTimeout)
+	c.cmd.Flag("web.write-timeout", "Longest time to write an answer; /probe and /api/v1/check get their probe's timeout on top.").Default("60s").DurationVar(&c.limits.writeTimeout)
+	c.cmd.Flag("web.idle-timeout", "How long an idle keep-alive connection stays open.").Default("2m").DurationVar(&c.limits.idleTimeout)
+	c.cmd.Flag("web.max-connections", "Most connections open at once across all listen addresses; further ones wait in the kernel's backlog. 0 means no limit.").Default("512").IntVar(&c.limits.maxConnections)
 	c.cmd.Flag("storage.path", "Directory of the durable deploy log.").Default("data").StringVar(&c.storagePath)
 	c.cmd.Flag("deploy.token-file", "File of bearer tokens (one per line) that may POST /api/v1/deploys; read again for every POST, and while it cannot be read every POST is refused.").StringVar(&c.deployTokenFile)
 	c.cmd.Flag("deploy.allow-unauthenticated", "Accept deploy POSTs without credentials when neither --deploy.token-file nor basic auth in --web.config.file is set.").BoolVar(&c.deployAllowUnauth)
@@ -89,7 +110,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		return 1
 	}
 	logger.Info("configuration loaded", "file", c.configFile, "targets", len(p.exporter.Config().Targets), "location", p.exporter.Location())
-	handler, err := newHandler(p, c.metricsPath, logger)
+	handler, err := newHandler(p, c.metricsPath, c.limits.writeTimeout, logger)
 	if err != nil {
 		logger.Error("cannot build the web handlers", "err", err)
 		return 1
@@ -178,6 +199,7 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 	})
 
 	o := c.adhoc
+	o.Timeout = adhocTimeout
 	o.Location, o.Version, o.Config = p.exporter.Location(), version.Version, p.exporter.Config
 	o.Logger = logger.With("component", "adhoc")
 	if p.adhoc, err = adhoc.New(o); err != nil {
@@ -203,9 +225,30 @@ func (p *parts) close() {
 // serve runs the web server and the reload triggers (SIGHUP on hup, the
 // file watcher) until ctx ends or the server fails.
 func (c *serveCommand) serve(ctx context.Context, logger *slog.Logger, handler http.Handler, rl *reload.Reloader, hup <-chan os.Signal) int {
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: c.limits.readHeaderTimeout,
+		ReadTimeout:       c.limits.readTimeout,
+		WriteTimeout:      c.limits.writeTimeout,
+		IdleTimeout:       c.limits.idleTimeout,
+	}
+	// Listening here rather than in web.ListenAndServe puts the connection
+	// limit around the listeners; web.ServeMultiple still adds TLS and
+	// basic auth from --web.config.file.
+	listeners, err := listen(c.web, c.limits.maxConnections)
+	if err != nil {
+		logger.Error("cannot listen", "err", err)
+		return 1
+	}
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	logger.Info("web server limits", "read_header_timeout", c.limits.readHeaderTimeout, "read_timeout", c.limits.readTimeout,
+		"write_timeout", c.limits.writeTimeout, "idle_timeout", c.limits.idleTimeout, "max_connections", c.limits.maxConnections)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, c.web, logger) }()
+	go func() { serveErr <- web.ServeMultiple(listeners, server, c.web, logger) }()
 	var watch <-chan time.Time
 	if c.watchInterval > 0 {
 		t := time.NewTicker(c.watchInterval)
