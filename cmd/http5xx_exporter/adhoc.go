@@ -81,6 +81,22 @@ func (f *remoteFlags) checkFrom(ctx context.Context, urls []string, validCodes s
 	}
 	wg.Wait()
 
+	out, code := judgeChecks(urls, cells)
+	if output == "json" {
+		if !writeJSON(stdout, stderr, "check", out) {
+			return 2
+		}
+		return code
+	}
+	for _, rc := range out {
+		printRemoteCheck(stdout, &rc)
+	}
+	return code
+}
+
+// judgeChecks gives each URL its verdict across the locations' answers
+// (cells[url][location]) and the exit code: 0 when every URL is OK.
+func judgeChecks(urls []string, cells [][]remoteCheckCell) ([]remoteCheck, int) {
 	out := make([]remoteCheck, len(urls))
 	code := 0
 	for i, raw := range urls {
@@ -111,16 +127,7 @@ func (f *remoteFlags) checkFrom(ctx context.Context, urls []string, validCodes s
 		}
 		out[i] = rc
 	}
-	if output == "json" {
-		if !writeJSON(stdout, stderr, "check", out) {
-			return 2
-		}
-		return code
-	}
-	for _, rc := range out {
-		printRemoteCheck(stdout, &rc)
-	}
-	return code
+	return out, code
 }
 
 // getWithRetry asks l for one check, waiting out a 429's Retry-After up to

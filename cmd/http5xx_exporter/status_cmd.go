@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kingpin/v2"
 	"go.yaml.in/yaml/v3"
@@ -373,15 +374,19 @@ func (m *statusMatrix) print(w io.Writer) {
 // (newlines, carriage returns, tabs in a table), and bidirectional
 // controls would reorder what is shown.
 func termSafe(s string) string {
-	if !strings.ContainsFunc(s, unsafeForTerminal) {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeForTerminal) {
 		return s
 	}
 	var b strings.Builder
-	for _, r := range s {
-		if unsafeForTerminal(r) {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			// A byte that is not UTF-8 (0x9b is CSI to an 8-bit terminal).
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unsafeForTerminal(r):
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
-		} else {
+		default:
 			b.WriteRune(r)
 		}
 	}
@@ -582,10 +587,18 @@ func (l *remoteLocation) get(ctx context.Context, client *http.Client, path stri
 	if int64(len(body)) > limit {
 		return fmt.Errorf("the answer of %s is over %d bytes", endpoint, limit)
 	}
-	if _, err := api.Decode(resp.StatusCode, body, out); err != nil {
+	return decodeRemote(endpoint, resp.StatusCode, resp.Header.Get("Retry-After"), body, out)
+}
+
+// decodeRemote decodes another exporter's answer (its status code,
+// Retry-After and body) into out, a *remoteStatus or an *adhoc.Report. It
+// trusts nothing in it: FuzzRemoteStatus and FuzzRemoteCheck feed it any
+// bytes.
+func decodeRemote(endpoint string, code int, retryAfter string, body []byte, out any) error {
+	if _, err := api.Decode(code, body, out); err != nil {
 		var ae *api.Error
 		if errors.As(err, &ae) {
-			return &remoteError{Endpoint: endpoint, Answer: ae, RetryAfter: retryAfterOf(resp.Header.Get("Retry-After"))}
+			return &remoteError{Endpoint: endpoint, Answer: ae, RetryAfter: retryAfterOf(retryAfter)}
 		}
 		return fmt.Errorf("%s: %w", endpoint, err)
 	}

@@ -1,11 +1,13 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var testNow = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -118,6 +120,11 @@ func FuzzDecodePayload(f *testing.F) {
 		`{"service":"a","version":"b","service":"c"}`,
 		`{"service":"a","version":null}`,
 		`[]`, `{`, ``, `{"a":{"b":[1,2,{"c":"d"}]}}`,
+		"{\"service\":\"a\xffb\",\"version\":\"1\"}",
+		"{\"service\":\"a\",\"version\":\"1\xc3\"}",
+		`{"service":"a","version":"\ud800"}`,
+		`{"service":"a","version":"\ud83d\ude00","author":"\udc00x"}`,
+		`{"service":"a","version":"\ufffd\\ud800"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -129,6 +136,16 @@ func FuzzDecodePayload(f *testing.F) {
 				t.Fatalf("error without a field: %v", err)
 			}
 			return
+		}
+		// Nothing was replaced on the way: no invalid byte got through, and
+		// every U+FFFD stored was sent as one (raw or escaped).
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted a body that is not UTF-8: %q", body)
+		}
+		stored := ev.Service + ev.Version + ev.Environment + ev.URL + ev.Author + ev.ID
+		sent := bytes.Count(body, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(body), []byte(`\ufffd`))
+		if n := strings.Count(stored, "\uFFFD"); n > sent {
+			t.Fatalf("%d U+FFFD stored, %d sent: a replacement slipped through in %q", n, sent, body)
 		}
 		if checkLabel("service", ev.Service) != nil || checkLabel("version", ev.Version) != nil {
 			t.Fatalf("accepted invalid labels: %+v", ev)

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,6 +277,11 @@ func FuzzReadLog(f *testing.F) {
 	f.Add([]byte("00000000 {}\n"))
 	f.Add([]byte("\n\n\n"))
 	f.Add(append(bytes.Clone(good), 0, 0, 0))
+	retired := testEvent("svc", "0.9", 3)
+	retired.retired = true
+	f.Add(records(f, retired, testEvent("svc", "1.0", 1)))
+	f.Add(crcLine(`{"retired":{"id":"x"},"id":"y","service":"s","version":"1","source":"api","seq":1,"timestamp":"2026-01-01T00:00:00Z"}`))
+	f.Add(crcLine(`{"retired":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, end, problems, err := readLog(bytes.NewReader(data))
 		if err != nil {
@@ -315,6 +321,65 @@ func FuzzReadLog(f *testing.F) {
 		if len(problems3) != 0 || !bytes.Equal(records(t, ptrs3...), clean) {
 			t.Fatalf("re-encoded log does not replay to itself: %v", problems3)
 		}
+	})
+}
+
+// crcLine is a log line holding js with a valid checksum.
+func crcLine(js string) []byte {
+	return fmt.Appendf(nil, "%08x %s\n", crc32.Checksum([]byte(js), castagnoli), js)
+}
+
+// FuzzReplayLog: a Manager opened on any log (damaged, hostile, with
+// retired ids, repeated ids, huge seqs) starts, never panics, keeps its
+// bounds, answers the API's reads, and opens again on what it left.
+func FuzzReplayLog(f *testing.F) {
+	at := func(min int) time.Time { return testNow.Add(time.Duration(min) * time.Minute) }
+	ev := func(id, version string, seq uint64, rec time.Time) *Event {
+		e := testEvent("svc", version, seq)
+		e.ID, e.Recorded = id, rec
+		return e
+	}
+	old := ev("run-1", "v1", 1, at(-48*60))
+	old.retired = true
+	recent := ev("run-2", "v2", 2, at(0))
+	recent.retired = true
+	f.Add(records(f, old, recent, ev("run-3", "v3", 3, at(1)), ev("run-4", "v4", 4, at(2)), ev("run-5", "v5", 5, at(3))))
+	f.Add(records(f, ev("dup", "v1", 1, at(0)), ev("dup", "v2", 2, at(1)), ev("dup", "v3", 3, at(2))))
+	f.Add(records(f, ev("a", "v1", 18446744073709551615, at(0)), ev("b", "v2", 1, at(0))))
+	f.Add(append(records(f, recent), crcLine(`{"retired":{"retired":{"id":"x"}}}`)...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(logPath(dir), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o := Options{StoragePath: dir, MaxEventsPerService: 2, MaxRetiredIDs: 2, Now: func() time.Time { return at(10) }}
+		m, err := newManager(o, 2)
+		if err != nil {
+			t.Fatalf("a damaged log stopped the start: %v", err)
+		}
+		m.mu.RLock()
+		for s, h := range m.services {
+			if len(h.events) > o.MaxEventsPerService || (h.latest == nil) != (len(h.events) == 0) {
+				t.Errorf("service %q: %d events, latest %v", s, len(h.events), h.latest)
+			}
+		}
+		if len(m.retired) > o.MaxRetiredIDs || m.live < 0 || m.dead < 0 {
+			t.Errorf("%d retired ids (max %d), live %d, dead %d", len(m.retired), o.MaxRetiredIDs, m.live, m.dead)
+		}
+		m.mu.RUnlock()
+		for _, e := range m.List("", 0) {
+			if e.retired {
+				t.Errorf("a retired event is listed: %+v", e)
+			}
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		m2, err := newManager(o, 2)
+		if err != nil {
+			t.Fatalf("reopening what the first start left: %v", err)
+		}
+		m2.Close()
 	})
 }
 
