@@ -1,8 +1,8 @@
 # Deploy events (collector/deploy): brief fuzzing of the POST payload
-# decoder and the storage reader, from the seed corpus in testdata/fuzz/.
+# decoder, the storage reader and the replay of a log, from the seed corpus in testdata/fuzz/.
 # Included by the top-level Makefile. make test fuzzes these targets through
 # make hardening (collector/hardening.mk), which fuzzes every target of the
-# repository; deploy-fuzz stays for a longer run of these two alone.
+# repository; deploy-fuzz stays for a longer run of these alone.
 
 DEPLOY_FUZZ_TIME ?= 5s
 
@@ -10,3 +10,4 @@ DEPLOY_FUZZ_TIME ?= 5s
 deploy-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePayload$$' -fuzztime $(DEPLOY_FUZZ_TIME) ./collector/deploy
 	$(GO) test -run '^$$' -fuzz '^FuzzReadLog$$' -fuzztime $(DEPLOY_FUZZ_TIME) ./collector/deploy
+	$(GO) test -run '^$$' -fuzz '^FuzzReplayLog$$' -fuzztime $(DEPLOY_FUZZ_TIME) ./collector/deploy
