@@ -4,6 +4,7 @@ package config
 
 import (
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/config"
@@ -75,6 +76,14 @@ type Target struct {
 	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`
 	TLS              config.TLSConfig  `yaml:"tls"`
 	ProxyURL         string            `yaml:"proxy_url"`
+	// RedactQueryParams names query parameters whose values are secrets,
+	// added to DefaultRedactQueryParams: every label, page, JSON answer, log
+	// line and CLI output shows them as xxxxx (RedactedURL).
+	RedactQueryParams []string `yaml:"redact_query_params"`
+	// RedirectGuard, true when unset, refuses redirect hops to cloud
+	// metadata, link-local and (unless the target is loopback itself)
+	// loopback addresses, checked on the address actually dialled.
+	RedirectGuard *bool `yaml:"redirect_guard"`
 
 	// VersionHeader names a response header carrying the deployed version
 	// (e.g. X-App-Version); a change records a detected deploy.
@@ -94,15 +103,93 @@ type Target struct {
 func (t *Target) IntervalDuration() time.Duration { return time.Duration(t.Interval) }
 func (t *Target) TimeoutDuration() time.Duration  { return time.Duration(t.Timeout) }
 
-// RedactedURL is the URL with any password replaced by "xxxxx": the form
-// every label, page and log line shows.
-func (t *Target) RedactedURL() string {
-	u, err := url.Parse(t.URL)
-	if err != nil {
-		return t.URL // validation accepted it; nothing to hide that can be found
+// DefaultRedactQueryParams are the query parameters whose values are
+// redacted in every URL the exporter shows, whatever the configuration says
+// (a target's redact_query_params adds to them). Names match without regard
+// to case.
+func DefaultRedactQueryParams() []string {
+	return []string{
+		"api_key", "apikey", "key", "token", "access_token", "auth", "secret",
+		"client_secret", "password", "passwd", "pwd", "sig", "signature",
 	}
-	return u.Redacted()
 }
+
+// redacted replaces a secret in a URL.
+const redacted = "xxxxx"
+
+// RedactedURL is the URL with any password and the values of secret query
+// parameters (DefaultRedactQueryParams and redact_query_params) replaced by
+// "xxxxx": the form every label, page, JSON answer, log line and CLI output
+// shows.
+func (t *Target) RedactedURL() string { return RedactURL(t.URL, t.RedactQueryParams) }
+
+// RedactURL hides the password and the values of the query parameters named
+// in DefaultRedactQueryParams or extra in raw. A URL that does not parse is
+// cut before its query and fragment and stripped of its userinfo, since what
+// it hides cannot be found.
+func RedactURL(raw string, extra []string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		cut := raw
+		if i := strings.IndexAny(cut, "?#"); i >= 0 {
+			cut = cut[:i] + "?" + redacted
+		}
+		if scheme, rest, ok := strings.Cut(cut, "://"); ok {
+			if at := strings.LastIndex(rest, "@"); at >= 0 && !strings.ContainsAny(rest[:at], "/?#") {
+				cut = scheme + "://" + redacted + "@" + rest[at+1:]
+			}
+		}
+		return cut
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = redactQuery(u.RawQuery, extra)
+	}
+	return u.String()
+}
+
+// redactQuery replaces the values of secret parameters and keeps every
+// other byte of the query as written (order, encoding, repeated names).
+func redactQuery(q string, extra []string) string {
+	parts := strings.Split(q, "&")
+	changed := false
+	for i, part := range parts {
+		name, _, hasValue := strings.Cut(part, "=")
+		if dec, err := url.QueryUnescape(name); err == nil {
+			name = dec
+		}
+		if hasValue && isSecretParam(name, extra) {
+			parts[i] = part[:strings.IndexByte(part, '=')+1] + redacted
+			changed = true
+		}
+	}
+	if !changed {
+		return q
+	}
+	return strings.Join(parts, "&")
+}
+
+func isSecretParam(name string, extra []string) bool {
+	for _, n := range DefaultRedactQueryParams() {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	for _, n := range extra {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// GuardsRedirects reports whether redirect hops pass the redirect guard
+// (redirect_guard, true when unset).
+func (t *Target) GuardsRedirects() bool { return t.RedirectGuard == nil || *t.RedirectGuard }
 
 // Follows reports whether redirects are followed (defaults already applied).
 func (t *Target) Follows() bool { return t.FollowRedirects != nil && *t.FollowRedirects }

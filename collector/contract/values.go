@@ -21,10 +21,18 @@ const (
 	ReasonMalformed             // the answer was not valid HTTP
 	ReasonTooLarge              // headers or body over the configured limit
 	ReasonRedirectLoop          // the redirect policy refused the next hop
+	// ReasonRedirectRefused: a redirect of the target led to a cloud
+	// metadata, link-local or (from a target that is not loopback itself)
+	// loopback address, which the redirect guard refuses at dial time.
+	ReasonRedirectRefused
+	// ReasonExporter: the exporter itself was short of file descriptors,
+	// memory or concurrency; nothing is known about the target. It belongs
+	// to no class and pages no owner (ParseReason refuses it).
+	ReasonExporter
 	NumReasons
 )
 
-var reasonNames = [NumReasons]string{"", "dns", "connect_refused", "connect_timeout", "tls", "timeout", "reset", "malformed", "too_large", "redirect_loop"}
+var reasonNames = [NumReasons]string{"", "dns", "connect_refused", "connect_timeout", "tls", "timeout", "reset", "malformed", "too_large", "redirect_loop", "redirect_refused", "exporter"}
 
 // String is the label value; "" for ReasonNone, "unknown" out of range.
 func (r Reason) String() string {
@@ -34,9 +42,11 @@ func (r Reason) String() string {
 	return reasonNames[r]
 }
 
-// ParseReason returns the Reason named s, and false when s names none.
+// ParseReason returns the Reason named s, and false when s names none or
+// names ReasonExporter: it reads the reasons of a class table, and the
+// exporter's own failure is never a target's class.
 func ParseReason(s string) (Reason, bool) {
-	for r := ReasonDNS; r < NumReasons; r++ {
+	for r := ReasonDNS; r < ReasonExporter; r++ {
 		if reasonNames[r] == s {
 			return r, true
 		}
@@ -44,7 +54,8 @@ func ParseReason(s string) (Reason, bool) {
 	return ReasonNone, false
 }
 
-// Reasons returns every no-answer reason (not ReasonNone), in order.
+// Reasons returns every no-answer reason (not ReasonNone), in order,
+// ReasonExporter included: the values of the reason label.
 func Reasons() []Reason {
 	rs := make([]Reason, 0, NumReasons-1)
 	for r := ReasonDNS; r < NumReasons; r++ {
@@ -53,8 +64,9 @@ func Reasons() []Reason {
 	return rs
 }
 
-// ReasonNames returns the label values of Reasons, in order.
-func ReasonNames() []string { return append([]string(nil), reasonNames[ReasonDNS:]...) }
+// ReasonNames returns the names a class table may list: every reason but
+// ReasonExporter, in order.
+func ReasonNames() []string { return append([]string(nil), reasonNames[ReasonDNS:ReasonExporter]...) }
 
 // Phase is one step of an HTTP exchange: the phase label of
 // http5xx_phase_duration_seconds.

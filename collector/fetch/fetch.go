@@ -94,6 +94,7 @@ type Client struct {
 	transport *http.Transport
 	client    *http.Client
 	userAgent string
+	redact    []string // the target's redact_query_params
 }
 
 // New builds the client of t's side channels, with t's proxy_url and tls
@@ -117,8 +118,9 @@ func New(t *config.Target, o Options) (*Client, error) {
 	}
 	return &Client{
 		transport: tr,
-		client:    &http.Client{Transport: tr},
+		client:    &http.Client{Transport: RefuseInterim(tr)},
 		userAgent: sh.UserAgent,
+		redact:    t.RedactQueryParams,
 	}, nil
 }
 
@@ -155,8 +157,32 @@ func (c *Client) Get(ctx context.Context, r Request) ([]byte, error) {
 	if err != nil && context.Cause(ctx) == errTimeout {
 		return nil, fmt.Errorf("no complete answer within %s: %w", r.Timeout, context.DeadlineExceeded)
 	}
-	return body, err
+	return body, RedactError(err, c.redact)
 }
+
+// RedactError returns err with the URL of a *url.Error (the error of every
+// http.Client call, which names the URL) redacted by config.RedactURL, so
+// no password or secret query parameter reaches a log line or a page.
+func RedactError(err error, params []string) error {
+	var ue *url.Error
+	if err == nil || !errors.As(err, &ue) {
+		return err
+	}
+	safe := &url.Error{Op: ue.Op, URL: config.RedactURL(ue.URL, params), Err: ue.Err}
+	if ue == err {
+		return safe
+	}
+	// Wrapped further: keep the chain, show the redacted text.
+	return &redactedError{msg: strings.Replace(err.Error(), ue.Error(), safe.Error(), 1), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func (c *Client) get(ctx context.Context, r Request) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
@@ -187,12 +213,9 @@ func (c *Client) get(ctx context.Context, r Request) ([]byte, error) {
 	if resp.ContentLength > r.Limit {
 		return nil, fmt.Errorf("%w: %d bytes announced, the limit is %d", ErrTooLarge, resp.ContentLength, r.Limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, r.Limit+1))
-	if err != nil {
+	body, err := ReadLimited(resp.Body, r.Limit)
+	if err != nil && !errors.Is(err, ErrTooLarge) {
 		return nil, fmt.Errorf("reading body: %w", err)
 	}
-	if int64(len(body)) > r.Limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, r.Limit)
-	}
-	return body, nil
+	return body, err
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -50,6 +49,8 @@ type Prober struct {
 	follow    bool
 	maxHops   int
 	finisher  *triage.Finisher
+	guard     redirectGuard
+	redact    []string // the target's redact_query_params
 	transport *http.Transport
 	client    *http.Client
 }
@@ -83,6 +84,8 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 		follow:    t.Follows(),
 		maxHops:   t.MaxRedirects,
 		finisher:  opts.Finisher,
+		guard:     newRedirectGuard(t.GuardsRedirects(), t.ProxyURL != "", u),
+		redact:    t.RedactQueryParams,
 	}
 	if p.method == "" {
 		p.method = http.MethodGet
@@ -128,7 +131,8 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 		Proxy: shared.Proxy,
 		// The probe's context bounds the dial, but net/http lets a dial
 		// outlive the request it was for; the dialer's own timeout bounds it.
-		DialContext:         (&net.Dialer{Timeout: timeout}).DialContext,
+		// Its control is the redirect guard, on the address dialled.
+		DialContext:         p.guard.dialer(timeout).DialContext,
 		TLSClientConfig:     shared.TLS,
 		TLSHandshakeTimeout: timeout,
 		// A fresh connection per probe measures what a new visitor gets
@@ -142,7 +146,10 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 		// HTTP/1.1 only: the phases and errors mean the same on every target.
 		Protocols: &protocols,
 	}
-	p.client = &http.Client{Transport: p.transport, CheckRedirect: p.checkRedirect}
+	// A 101 (or another 1xx as the final answer) ends the probe as
+	// malformed: after a protocol switch no deadline applies to the
+	// connection any more, so it is closed unread.
+	p.client = &http.Client{Transport: fetch.RefuseInterim(p.transport), CheckRedirect: p.checkRedirect}
 	return p, nil
 }
 
@@ -150,7 +157,8 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 func (p *Prober) Close() { p.transport.CloseIdleConnections() }
 
 // checkRedirect follows at most maxHops redirects and never the same URL
-// twice; when the target does not follow, the 3xx is the answer.
+// twice, and has the redirect guard check the next hop; when the target
+// does not follow, the 3xx is the answer.
 func (p *Prober) checkRedirect(req *http.Request, via []*http.Request) error {
 	if !p.follow {
 		return http.ErrUseLastResponse
@@ -161,8 +169,15 @@ func (p *Prober) checkRedirect(req *http.Request, via []*http.Request) error {
 	next := req.URL.String()
 	for _, r := range via {
 		if r.URL.String() == next {
-			return fmt.Errorf("%w: %s visited twice", errRedirectLoop, next)
+			return fmt.Errorf("%w: %s visited twice", errRedirectLoop, config.RedactURL(next, p.redact))
 		}
+	}
+	h := hopsOf(req.Context())
+	if h != nil {
+		h.redirected.Store(true)
+	}
+	if err := p.guard.checkLocation(h, req.URL); err != nil {
+		return fmt.Errorf("redirect to %s: %w", config.RedactURL(next, p.redact), err)
 	}
 	return nil
 }
@@ -174,7 +189,9 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	res := Result{Target: p.name, Start: time.Now()}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	tr := &tracer{}
+	h := &hops{}
+	ctx = context.WithValue(ctx, hopsKey{}, h)
+	tr := &tracer{firstHop: func(remote string) { p.guard.firstHop(h, remote) }}
 	ctx = httptrace.WithClientTrace(ctx, tr.clientTrace())
 
 	var body io.Reader
@@ -205,7 +222,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		res.Err = err
+		res.Err = fetch.RedactError(err, p.redact)
 		p.finish(&res, tr, reasonFor(err, tr.state(), ctx.Err() != nil))
 		return res
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 )
 
 // errRedirectLoop is wrapped by the redirect policy's errors.
@@ -24,7 +25,10 @@ var errBodyTooLarge = errors.New("body exceeds body_size_limit")
 // and expired whether the probe's own deadline (or its parent's
 // cancellation) is what stopped it. The order matters:
 //
-//   - redirect policy and size limits first: they are our own verdicts;
+//   - the exporter's own shortage (file descriptors, memory, local ports)
+//     first: it says nothing about the target;
+//   - redirect policy, the redirect guard and size limits next: they are
+//     our own verdicts;
 //   - a resolver error is dns, whatever else it says (timeouts included);
 //   - a deadline is judged by how far the hop got: during the lookup → dns,
 //     before the connection was up (TCP connect or TLS handshake) →
@@ -32,12 +36,22 @@ var errBodyTooLarge = errors.New("body exceeds body_size_limit")
 //   - a failed TLS handshake → tls; any other failure before the connection
 //     was up is the network or host refusing it → connect_refused;
 //   - the peer closing or resetting → reset; anything else the HTTP parser
-//     rejected → malformed.
+//     rejected (a 101 or other 1xx as the final answer, too many 1xx
+//     answers included) → malformed.
 func reasonFor(err error, hop hopState, expired bool) contract.Reason {
-	var dnsErr *net.DNSError
+	var (
+		dnsErr     *net.DNSError
+		interimErr *fetch.InterimError
+	)
 	switch {
+	case isExporterShortage(err):
+		return contract.ReasonExporter
 	case errors.Is(err, errRedirectLoop):
 		return contract.ReasonRedirectLoop
+	case errors.Is(err, errRedirectRefused):
+		return contract.ReasonRedirectRefused
+	case errors.As(err, &interimErr), errors.Is(err, errTooMany1xx):
+		return contract.ReasonMalformed
 	case errors.Is(err, errBodyTooLarge), isHeaderTooLarge(err):
 		return contract.ReasonTooLarge
 	case errors.As(err, &dnsErr):
@@ -59,7 +73,8 @@ func reasonFor(err error, hop hopState, expired bool) contract.Reason {
 		return contract.ReasonConnectRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNABORTED),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		isServerClosedIdle(err):
 		return contract.ReasonReset
 	default:
 		return contract.ReasonMalformed
@@ -86,6 +101,25 @@ func isTLSError(err error) bool {
 	return errors.As(err, &recordErr) || errors.As(err, &alertErr) ||
 		errors.As(err, &verifyErr) || errors.As(err, &authErr) ||
 		errors.As(err, &hostErr) || errors.As(err, &invalidErr)
+}
+
+// isExporterShortage reports the errors of the exporter's own resources:
+// out of file descriptors (per process or system-wide), socket buffers,
+// memory or local ports. A probe that met one never reached the target.
+func isExporterShortage(err error) bool {
+	for _, e := range [...]syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.EADDRNOTAVAIL} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// isServerClosedIdle matches net/http's error for a connection the server
+// closed before any byte of the answer (it has no exported value): the
+// peer closing, as io.EOF is.
+func isServerClosedIdle(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "server closed idle connection")
 }
 
 // isHeaderTooLarge matches net/http's error for a response whose headers

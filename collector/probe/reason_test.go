@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 )
 
 // TestReasonFor covers the decisions the loopback tests cannot provoke
@@ -65,6 +66,18 @@ func TestReasonFor(t *testing.T) {
 		{"headers too large", urlErr(errors.New("net/http: server response headers exceeded 65536 bytes; aborted")), connected, false, contract.ReasonTooLarge},
 		{"body too large", fmt.Errorf("%w (1024 bytes)", errBodyTooLarge), connected, false, contract.ReasonTooLarge},
 		{"redirect loop", urlErr(fmt.Errorf("%w: http://x/ visited twice", errRedirectLoop)), connected, false, contract.ReasonRedirectLoop},
+		// A server that closes at once loses the race with net/http's idle
+		// check now and then: the same peer, the same reason.
+		{"server closed idle connection", urlErr(errors.New("http: server closed idle connection")), connected, false, contract.ReasonReset},
+		{"redirect refused", urlErr(fmt.Errorf("%w: 169.254.169.254 is a cloud metadata address", errRedirectRefused)), connected, false, contract.ReasonRedirectRefused},
+		{"redirect refused at dial", dialErr(fmt.Errorf("%w: 127.0.0.1 is a loopback address", errRedirectRefused)), connecting, false, contract.ReasonRedirectRefused},
+		{"101 switching protocols", urlErr(&fetch.InterimError{Code: 101, Status: "101 Switching Protocols"}), connected, false, contract.ReasonMalformed},
+		{"1xx storm", urlErr(errTooMany1xx), connected, false, contract.ReasonMalformed},
+		{"out of file descriptors", urlErr(&net.OpError{Op: "dial", Err: os.NewSyscallError("socket", syscall.EMFILE)}), connecting, false, contract.ReasonExporter},
+		{"system out of file descriptors", dialErr(syscall.ENFILE), connecting, false, contract.ReasonExporter},
+		{"out of socket buffers", dialErr(syscall.ENOBUFS), connecting, false, contract.ReasonExporter},
+		{"out of local ports", dialErr(syscall.EADDRNOTAVAIL), connecting, false, contract.ReasonExporter},
+		{"out of memory", dialErr(syscall.ENOMEM), connecting, true, contract.ReasonExporter},
 	} {
 		if got := reasonFor(tc.err, tc.hop, tc.expired); got != tc.want {
 			t.Errorf("%s: reasonFor(%v) = %v, want %v", tc.name, tc.err, got, tc.want)

@@ -2,8 +2,11 @@ package probe
 
 import (
 	"crypto/tls"
+	"errors"
 	"net/http/httptrace"
+	"net/textproto"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -14,6 +17,12 @@ import (
 // running after a probe gives up), so every field is guarded by mu and
 // callbacks after finish are dropped.
 type tracer struct {
+	// firstHop is told the remote address of every connection the probe
+	// gets until it follows a redirect (the redirect guard); may be nil.
+	firstHop func(remote string)
+	// interim counts 1xx answers before the final one.
+	interim atomic.Int32
+
 	mu       sync.Mutex
 	finished bool
 
@@ -43,6 +52,7 @@ func (tr *tracer) clientTrace() *httptrace.ClientTrace {
 		GotConn:              tr.gotConnInfo,
 		WroteRequest:         tr.wroteRequest,
 		GotFirstResponseByte: tr.gotFirstResponseByte,
+		Got1xxResponse:       tr.got1xx,
 	}
 }
 
@@ -139,8 +149,25 @@ func (tr *tracer) gotConnInfo(info httptrace.GotConnInfo) {
 		tr.hop.gotConn = true
 		if info.Conn != nil {
 			tr.remoteAddr = info.Conn.RemoteAddr().String()
+			if tr.firstHop != nil {
+				tr.firstHop(tr.remoteAddr)
+			}
 		}
 	}
+}
+
+// max1xx bounds the interim (1xx) answers before the final one. Each may
+// be as large as the header limit, which a Got1xxResponse hook resets.
+const max1xx = 8
+
+// errTooMany1xx ends a probe drowned in interim answers.
+var errTooMany1xx = errors.New("more than 8 interim (1xx) answers")
+
+func (tr *tracer) got1xx(int, textproto.MIMEHeader) error {
+	if tr.interim.Add(1) > max1xx {
+		return errTooMany1xx
+	}
+	return nil
 }
 
 func (tr *tracer) wroteRequest(httptrace.WroteRequestInfo) {

@@ -37,6 +37,16 @@ type Verdict struct {
 	CannedRetryAfter bool
 }
 
+// ClassExporter is the class of contract.ReasonExporter: the exporter itself
+// was short of file descriptors, memory or concurrency. No class table
+// claims it and it has no owner, so no target's owner is paged for the
+// exporter's failure; the rule pack's HTTP5xxExporterResourcesExhausted
+// alerts the exporter's operator.
+const ClassExporter = "exporter"
+
+// firstMoveExporter is the first move of ClassExporter.
+const firstMoveExporter = "The exporter, not the target, failed: raise its file descriptor limit (LimitNOFILE), memory or --probe.max-concurrent, or probe fewer targets from this instance."
+
 // Finisher holds one configuration's class table and fingerprints. It is
 // immutable after New and safe for concurrent use; Verdict allocates
 // nothing.
@@ -77,6 +87,9 @@ func (f *Finisher) Verdict(reason contract.Reason, a *fingerprint.Answer) Verdic
 	var v Verdict
 	row := -1
 	switch {
+	case reason == contract.ReasonExporter:
+		v.Class, v.FirstMove = ClassExporter, firstMoveExporter
+		return v
 	case reason != contract.ReasonNone:
 		v.Class, v.Owner, row = f.classes.reasonClass(reason)
 	case a == nil:
@@ -116,6 +129,9 @@ func (f *Finisher) Code(code int) (class, owner string) {
 
 // Reason returns the class and owner of a no-answer reason.
 func (f *Finisher) Reason(r contract.Reason) (class, owner string) {
+	if r == contract.ReasonExporter {
+		return ClassExporter, ""
+	}
 	class, owner, _ = f.classes.reasonClass(r)
 	return class, owner
 }
