@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 	"github.com/http5xx/http5xx_exporter/collector/schedule"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
@@ -41,7 +42,16 @@ type Options struct {
 	Registerer    prometheus.Registerer
 	Sinks         []Sink
 	Followers     []TargetSetter
+	// StopGrace bounds how long Stop waits for running probes; 0 means
+	// DefaultStopGrace.
+	StopGrace time.Duration
 }
+
+// DefaultStopGrace is how long Stop waits for running probes by default.
+// Probes end within their timeout whatever a target does, and Stop cancels
+// them; a probe still running after this is abandoned and logged, so a
+// stuck one cannot hold up shutdown.
+const DefaultStopGrace = 5 * time.Second
 
 // Exporter owns the running configuration, the probers and the scheduler.
 type Exporter struct {
@@ -55,9 +65,14 @@ type Exporter struct {
 	stopCtx  context.Context
 	stopAll  context.CancelFunc
 	onDemand sync.WaitGroup
+	// demanded counts the running on-demand probes by target, for Stop's
+	// log of what it abandoned. demandMu also orders ProbeNow's Add against
+	// Stop's setting of stopped, without e.mu, which a stuck sink may hold.
+	demandMu sync.Mutex
+	demanded map[string]int
+	stopped  atomic.Bool
 
 	mu       sync.RWMutex
-	stopped  bool
 	cfg      *config.Config
 	targets  map[string]*probedTarget
 	finisher *triage.Finisher
@@ -86,7 +101,10 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
-	e := &Exporter{opts: o, location: loc, metrics: m, targets: map[string]*probedTarget{}}
+	if o.StopGrace <= 0 {
+		o.StopGrace = DefaultStopGrace
+	}
+	e := &Exporter{opts: o, location: loc, metrics: m, targets: map[string]*probedTarget{}, demanded: map[string]int{}}
 	e.stopCtx, e.stopAll = context.WithCancel(context.Background())
 	e.sched = schedule.New(schedule.Options{
 		MaxConcurrent: o.MaxConcurrent,
@@ -133,7 +151,7 @@ func (e *Exporter) Config() *config.Config {
 func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.stopped {
+	if e.stopped.Load() {
 		return errStopped
 	}
 	if old := e.cfg; old != nil {
@@ -211,10 +229,17 @@ func (e *Exporter) record(tg *probedTarget, r *probe.Result) {
 	t := tg.cfg
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	if cur := e.targets[t.Name]; cur == nil || cur.cfg.URL != t.URL || cur.cfg.Service != t.Service {
-		return
+	if cur := e.targets[t.Name]; e.stopped.Load() || cur == nil || cur.cfg.URL != t.URL || cur.cfg.Service != t.Service {
+		return // stopped: an abandoned probe that ended after all
 	}
 	e.metrics.Observe(r)
+	if r.Reason == contract.ReasonExporter {
+		// Nothing was learnt about the target: its status and deploy
+		// detection stay as they were; the operator hears of it here and
+		// from http5xx_failures_total{reason="exporter"}.
+		e.opts.Logger.Warn("the exporter could not probe: it is short of its own resources", "target", t.Name, "err", r.Err)
+		return
+	}
 	for _, s := range e.opts.Sinks {
 		s.Observe(t, r)
 	}
@@ -240,21 +265,44 @@ func (e *Exporter) record(tg *probedTarget, r *probe.Result) {
 // ctx or by Stop is not recorded; it returns the result and an error then.
 func (e *Exporter) ProbeNow(ctx context.Context, name string) (probe.Result, error) {
 	e.mu.RLock()
-	tg, stopped := e.targets[name], e.stopped
-	if tg != nil && !stopped {
-		e.onDemand.Add(1) // under the lock: Stop waits only after setting stopped
-	}
+	tg := e.targets[name]
 	e.mu.RUnlock()
-	if stopped {
-		return probe.Result{}, errStopped
-	}
 	if tg == nil {
+		if e.stopped.Load() {
+			return probe.Result{}, errStopped
+		}
 		return probe.Result{}, fmt.Errorf("no configured target %q", name)
 	}
+	e.demandMu.Lock()
+	if e.stopped.Load() {
+		e.demandMu.Unlock()
+		return probe.Result{}, errStopped
+	}
+	e.onDemand.Add(1) // under demandMu: Stop waits only after setting stopped
+	e.demanded[name]++
+	e.demandMu.Unlock()
 	defer e.onDemand.Done()
+	defer e.demand(name, -1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(e.stopCtx, cancel)()
+	// An on-demand probe counts against --probe.max-concurrent like a
+	// scheduled one; waiting for a token takes at most the target's timeout.
+	actx, acancel := context.WithTimeout(ctx, tg.cfg.TimeoutDuration())
+	release, ok := e.sched.Acquire(actx)
+	acancel()
+	if !ok {
+		if e.stopCtx.Err() != nil {
+			return probe.Result{}, errStopped
+		}
+		if err := ctx.Err(); err != nil {
+			return probe.Result{}, fmt.Errorf("probe of %q cancelled: %w", name, err)
+		}
+		r := e.exporterFailure(tg, fmt.Errorf("the concurrency limit (--probe.max-concurrent) stayed full for %s", tg.cfg.TimeoutDuration()))
+		e.record(tg, &r)
+		return r, nil
+	}
+	defer release()
 	r := tg.prober.Probe(ctx)
 	if e.stopCtx.Err() != nil {
 		return r, errStopped
@@ -266,23 +314,74 @@ func (e *Exporter) ProbeNow(ctx context.Context, name string) (probe.Result, err
 	return r, nil
 }
 
-// Stop stops probing, scheduled and on-demand, and waits for running probes;
-// afterwards nothing writes to the sinks. Later calls do nothing.
+// exporterFailure is the result of a probe the exporter could not make.
+func (e *Exporter) exporterFailure(tg *probedTarget, err error) probe.Result {
+	e.mu.RLock()
+	f := e.finisher
+	e.mu.RUnlock()
+	r := probe.Result{Target: tg.cfg.Name, Start: time.Now(), Reason: contract.ReasonExporter, Err: err}
+	r.Verdict = f.Verdict(r.Reason, nil)
+	return r
+}
+
+func (e *Exporter) demand(name string, d int) {
+	e.demandMu.Lock()
+	defer e.demandMu.Unlock()
+	if e.demanded[name] += d; e.demanded[name] <= 0 {
+		delete(e.demanded, name)
+	}
+}
+
+// Stop stops probing, scheduled and on-demand, and waits for running probes
+// at most Options.StopGrace; a probe still running then is abandoned and
+// logged with its target. Afterwards nothing writes to the sinks (record
+// checks stopped). Later calls do nothing.
 func (e *Exporter) Stop() {
-	e.mu.Lock()
-	already := e.stopped
-	e.stopped = true
-	e.mu.Unlock()
+	e.demandMu.Lock()
+	already := e.stopped.Swap(true)
+	e.demandMu.Unlock()
 	if already {
 		return
 	}
+	start := time.Now()
 	e.stopAll()
-	e.sched.Stop()
-	e.onDemand.Wait()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, t := range e.targets {
-		t.prober.Close()
+	abandoned := e.sched.StopWithin(e.opts.StopGrace)
+	done := make(chan struct{})
+	go func() {
+		e.onDemand.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(max(e.opts.StopGrace-time.Since(start), 0))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		e.demandMu.Lock()
+		for name := range e.demanded {
+			abandoned = append(abandoned, name+" (on demand)")
+		}
+		e.demandMu.Unlock()
+	}
+	if len(abandoned) > 0 {
+		slices.Sort(abandoned)
+		e.opts.Logger.Error("stopped without waiting for probes that did not end within the grace period",
+			"grace", e.opts.StopGrace, "targets", abandoned)
+	}
+	// Idle connections go; a sink that never returns holds e.mu, so this
+	// waits no longer than the grace left either.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		for _, t := range e.targets {
+			t.prober.Close()
+		}
+	}()
+	t.Reset(max(e.opts.StopGrace-time.Since(start), 10*time.Millisecond))
+	select {
+	case <-closed:
+	case <-t.C:
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 )
 
@@ -280,5 +281,118 @@ func TestRecordReload(t *testing.T) {
 	e.RecordReload(nil)
 	if ok, at := gauges(); ok != 1 || at < first {
 		t.Errorf("after a good reload: successful = %v, time = %v; want 1 and a time from %v on", ok, at, first)
+	}
+}
+
+// blockingSink never returns from Observe until the test ends: a part of
+// the exporter that is stuck for good.
+type blockingSink struct {
+	entered chan string
+	release chan struct{}
+}
+
+func (s *blockingSink) Observe(t *config.Target, r *probe.Result) {
+	s.entered <- t.Name
+	<-s.release
+}
+
+// lockedBuffer is a log destination safe for the exporter's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A probe that cannot be ended (here: stuck in a sink, scheduled and on
+// demand) holds Stop up for the grace period at most, and Stop logs which.
+func TestHostileStopIsBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	sink := &blockingSink{entered: make(chan string, 4), release: make(chan struct{})}
+	var logs lockedBuffer
+	const grace = 300 * time.Millisecond
+	cfg := loadConfig(t, fmt.Sprintf("global:\n  interval: 1s\n  timeout: 500ms\ntargets:\n  - name: scheduled\n    url: %s\n"+
+		"  - name: demanded\n    url: %s\n    interval: 1h\n", srv.URL, srv.URL))
+	e, err := New(Options{Sinks: []Sink{sink}, StopGrace: grace, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(sink.release) })
+	go e.ProbeNow(context.Background(), "demanded")
+	stuck := map[string]bool{}
+	for len(stuck) < 2 {
+		stuck[waitChan(t, "both probes to get stuck in the sink", sink.entered)] = true
+	}
+	start := time.Now()
+	e.Stop()
+	took := time.Since(start)
+	if took > grace+time.Second {
+		t.Errorf("Stop took %v with stuck probes, bound %v", took, grace+time.Second)
+	}
+	for _, want := range []string{"stopped without waiting", "scheduled", "demanded (on demand)"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	t.Logf("Stop returned after %v", took)
+}
+
+// /probe goes through ProbeNow: it counts against --probe.max-concurrent,
+// and when the limit stays full for the target's timeout the outcome is the
+// exporter's (reason exporter), counted, and not the target's.
+func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
+	held, arrived, release := heldServer(t, 200)
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(fast.Close)
+	sink := &recordingSink{}
+	reg := prometheus.NewRegistry()
+	cfg := loadConfig(t, fmt.Sprintf("global:\n  interval: 1h\n  timeout: 50m\ntargets:\n  - name: held\n    url: %s\n"+
+		"  - name: fast\n    url: %s\n    timeout: 300ms\n", held, fast.URL))
+	e, err := New(Options{MaxConcurrent: 1, Sinks: []Sink{sink}, Registerer: reg}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Stop)
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.ProbeNow(context.Background(), "held")
+		first <- err
+	}()
+	waitChan(t, "the first on-demand probe to hold the only token", arrived)
+	start := time.Now()
+	r, err := e.ProbeNow(context.Background(), "fast")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Reason != contract.ReasonExporter || r.Class != "exporter" || r.Owner != "" || r.Success {
+		t.Errorf("reason %q class %q owner %q success %v; want exporter, exporter, no owner, false (err %v)", r.Reason, r.Class, r.Owner, r.Success, r.Err)
+	}
+	if took := time.Since(start); took > 300*time.Millisecond+time.Second {
+		t.Errorf("waited %v for a token, bound is the target's timeout 300ms", took)
+	}
+	if v := testutil.ToFloat64(e.metrics.failures.WithLabelValues("fast", "fast", "exporter", "exporter", "")); v != 1 {
+		t.Errorf(`http5xx_failures_total{reason="exporter"} = %v, want 1`, v)
+	}
+	if got := sink.results(); len(got) != 0 {
+		t.Errorf("sinks got %v: the exporter's failure is not the target's state", got)
+	}
+	release()
+	if err := waitChan(t, "the first probe", first); err != nil {
+		t.Fatal(err)
+	}
+	// With the token back, the same probe reaches the target.
+	if r, err := e.ProbeNow(context.Background(), "fast"); err != nil || r.StatusCode != 200 {
+		t.Errorf("after the token came back: code %d err %v, want 200", r.StatusCode, err)
 	}
 }

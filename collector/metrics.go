@@ -19,6 +19,24 @@ import (
 // rate() and absent-series alerts work before the first error.
 var precreated = []int{200, 500, 502, 503, 504}
 
+// maxExtraCodeSeries bounds the series a target's answers create beyond the
+// precreated codes, in http5xx_responses_total and http5xx_error_layer_total
+// together: with them a target stays within the 40-series budget whatever
+// codes it answers. Later new codes count under code="other" (CodeOther)
+// and add no layer series.
+const maxExtraCodeSeries = 2
+
+// CodeOther is the code label of answers past a target's code series
+// budget, with class ClassOther and no owner; http5xx_last_status_code and
+// the status page still show the exact code.
+const (
+	CodeOther  = "other"
+	ClassOther = "other"
+)
+
+// codeOther is the codeKey code of CodeOther.
+const codeOther = -1
+
 // Native histogram settings shared by the probe histograms.
 const (
 	nativeFactor     = 1.1
@@ -148,6 +166,7 @@ type targetMetrics struct {
 	retryAfter prometheus.Gauge
 
 	mu       sync.Mutex // guards the lazily bound children below among Observe calls
+	extra    int        // code and layer series bound beyond the precreated codes
 	codes    map[codeKey]prometheus.Counter
 	failures [contract.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
@@ -218,6 +237,7 @@ func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 	tm.classifier = c
 	tm.codes = make(map[codeKey]prometheus.Counter, len(precreated)+2)
 	tm.failures = [contract.NumReasons]prometheus.Counter{}
+	tm.extra = len(tm.layers) // the layer series stay
 	for _, code := range precreated {
 		class, owner := tm.classifier.Code(code)
 		tm.codes[codeKey{code, class}] = m.codeCounter(tm, code, class, owner)
@@ -250,7 +270,34 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 }
 
 func (m *Metrics) codeCounter(tm *targetMetrics, code int, class, owner string) prometheus.Counter {
-	return m.responses.WithLabelValues(tm.name, tm.service, strconv.Itoa(code), class, owner)
+	label := CodeOther
+	if code != codeOther {
+		label = strconv.Itoa(code)
+	}
+	return m.responses.WithLabelValues(tm.name, tm.service, label, class, owner)
+}
+
+// codeSeries returns the counter of an answer, binding it within the
+// target's budget; exact reports whether it has the answer's own code.
+// tm.mu is held.
+func (m *Metrics) codeSeries(tm *targetMetrics, r *probe.Result) (c prometheus.Counter, exact bool) {
+	k := codeKey{r.StatusCode, r.Class}
+	if c := tm.codes[k]; c != nil {
+		return c, true
+	}
+	if tm.extra < maxExtraCodeSeries {
+		tm.extra++
+		c := m.codeCounter(tm, r.StatusCode, r.Class, r.Owner)
+		tm.codes[k] = c
+		return c, true
+	}
+	k = codeKey{codeOther, ClassOther}
+	c = tm.codes[k]
+	if c == nil {
+		c = m.codeCounter(tm, codeOther, ClassOther, "")
+		tm.codes[k] = c
+	}
+	return c, false
 }
 
 // Observe records one probe result. Unknown targets (a result racing a
@@ -262,6 +309,14 @@ func (m *Metrics) Observe(r *probe.Result) {
 	defer m.mu.RUnlock()
 	tm := m.targets[r.Target]
 	if tm == nil {
+		return
+	}
+	if r.Reason == contract.ReasonExporter {
+		// The exporter failed, not the target: counted, and nothing the
+		// target is judged by (probes, up, last code, durations) changes.
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		m.failure(tm, r.Reason).Inc()
 		return
 	}
 	tm.probes.Inc()
@@ -283,31 +338,34 @@ func (m *Metrics) Observe(r *probe.Result) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	if r.Reason != contract.ReasonNone {
-		c := tm.failures[r.Reason]
-		if c == nil {
-			class, owner := tm.classifier.Reason(r.Reason)
-			c = m.failures.WithLabelValues(tm.name, tm.service, r.Reason.String(), class, owner)
-			tm.failures[r.Reason] = c
-		}
-		c.Inc()
+		m.failure(tm, r.Reason).Inc()
 		return
 	}
-	k := codeKey{r.StatusCode, r.Class}
-	c := tm.codes[k]
-	if c == nil {
-		c = m.codeCounter(tm, r.StatusCode, r.Class, r.Owner)
-		tm.codes[k] = c
-	}
+	c, exact := m.codeSeries(tm, r)
 	c.Inc()
-	if r.StatusCode >= 500 && r.Layer != "" {
+	if exact && r.StatusCode >= 500 && r.Layer != "" {
 		k := layerKey{r.StatusCode, r.Layer, r.Product}
 		lc := tm.layers[k]
-		if lc == nil {
+		if lc == nil && tm.extra < maxExtraCodeSeries {
+			tm.extra++
 			lc = m.layers.WithLabelValues(tm.name, tm.service, strconv.Itoa(r.StatusCode), r.Layer, r.Product)
 			tm.layers[k] = lc
 		}
-		lc.Inc()
+		if lc != nil {
+			lc.Inc()
+		}
 	}
+}
+
+// failure returns the counter of a no-answer reason; tm.mu is held.
+func (m *Metrics) failure(tm *targetMetrics, r contract.Reason) prometheus.Counter {
+	c := tm.failures[r]
+	if c == nil {
+		class, owner := tm.classifier.Reason(r)
+		c = m.failures.WithLabelValues(tm.name, tm.service, r.String(), class, owner)
+		tm.failures[r] = c
+	}
+	return c
 }
 
 // Skipped counts a probe slot the scheduler could not use.

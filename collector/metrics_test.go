@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -200,6 +201,95 @@ func TestSeriesBudgetPerTarget(t *testing.T) {
 		t.Errorf("target shop has %d series with default settings, budget is 40", n)
 	}
 	t.Logf("series per target with defaults: %d", n)
+}
+
+// A hostile target answering random codes, with random products, cannot
+// take a target past the budget: codes past maxExtraCodeSeries fold into
+// code="other".
+func TestSeriesBudgetPerTargetRandomCodes(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "eu")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	layers := contract.Layers()
+	for i := range 2000 {
+		code := 100 + rnd.IntN(900)
+		r := probe.Result{Target: "shop", Start: time.Unix(int64(i), 0), Duration: time.Millisecond, StatusCode: code}
+		r.Class, r.Owner = m.classifier.Code(code)
+		if code >= 500 {
+			r.Layer, r.Product = layers[rnd.IntN(len(layers))], fmt.Sprintf("product-%d", rnd.IntN(50))
+		}
+		for p := contract.Phase(0); p < contract.NumPhases; p++ {
+			r.PhaseSeen[p] = true
+		}
+		m.Observe(&r)
+	}
+	text := exposition(t, reg)
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "http5xx_") && strings.Contains(line, `target="shop"`) {
+			n++
+		}
+	}
+	if n > 40 {
+		t.Errorf("target shop has %d series after 2000 random codes, budget is 40", n)
+	}
+	if !strings.Contains(text, `code="other"`) {
+		t.Error(`no code="other" series: the codes past the budget went nowhere`)
+	}
+	if v := testutil.ToFloat64(m.probes.WithLabelValues("shop", "shop")); v != 2000 {
+		t.Errorf("probes = %v, want 2000: folding must not lose answers", v)
+	}
+	var answers float64
+	for _, mf := range gather(t, reg) {
+		if mf.GetName() != contract.ResponsesTotal.Name {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			if hasLabel(mt, contract.LabelTarget, "shop") {
+				answers += mt.GetCounter().GetValue()
+			}
+		}
+	}
+	if answers != 2000 {
+		t.Errorf("responses of shop sum to %v, want 2000", answers)
+	}
+	t.Logf("series of a target answering random codes: %d", n)
+}
+
+// The exporter's own failure is counted under reason exporter, class
+// exporter and no owner, and changes nothing the target is judged by.
+func TestExporterFailureIsTheExporters(t *testing.T) {
+	_, m := newGoldenRegistry(t, "")
+	ok := probe.Result{Target: "shop", StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
+	m.Observe(&ok)
+	failed := probe.Result{Target: "shop", Reason: contract.ReasonExporter, Verdict: triage.Verdict{Class: "exporter"}}
+	m.Observe(&failed)
+	if v := testutil.ToFloat64(m.failures.WithLabelValues("shop", "shop", "exporter", "exporter", "")); v != 1 {
+		t.Errorf(`failures{reason="exporter",class="exporter",owner=""} = %v, want 1`, v)
+	}
+	if v := testutil.ToFloat64(m.probes.WithLabelValues("shop", "shop")); v != 1 {
+		t.Errorf("probes = %v, want 1: the exporter's failure is no probe of the target", v)
+	}
+	if v := testutil.ToFloat64(m.up.WithLabelValues("shop", "shop")); v != 1 {
+		t.Errorf("up = %v, want 1: the target's state stays", v)
+	}
+}
+
+func gather(t *testing.T, reg prometheus.Gatherer) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+func hasLabel(m *dto.Metric, name, value string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name && l.GetValue() == value {
+			return true
+		}
+	}
+	return false
 }
 
 func TestPrecreatedCodesAndRemoval(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,6 +129,65 @@ func (s *Scheduler) Stop() {
 	s.wg.Wait()
 }
 
+// StopWithin stops every job and waits at most grace for running probes to
+// end (they see their context cancelled). It returns the names of the jobs
+// whose probe was still running when it gave up: those goroutines are
+// abandoned and end, if ever, on their own.
+func (s *Scheduler) StopWithin(grace time.Duration) (abandoned []string) {
+	s.mu.Lock()
+	s.stop()
+	runners := make([]*runner, 0, len(s.jobs))
+	for _, r := range s.jobs {
+		runners = append(runners, r)
+	}
+	s.jobs = map[string]*runner{}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+	}
+	for _, r := range runners {
+		if r.busy.isRunning() {
+			abandoned = append(abandoned, r.name)
+		}
+	}
+	slices.Sort(abandoned)
+	return abandoned
+}
+
+// Acquire takes a token of the concurrency limit for a probe outside the
+// schedule (/probe), so on-demand probes count against the same limit. It
+// waits until ctx ends; release returns the token. Without a limit it
+// always succeeds.
+func (s *Scheduler) Acquire(ctx context.Context) (release func(), ok bool) {
+	var deadline time.Time
+	if d, has := ctx.Deadline(); has {
+		deadline = d
+	} else {
+		deadline = s.opts.Now().Add(24 * time.Hour)
+	}
+	if !s.acquire(ctx, deadline) {
+		return nil, false
+	}
+	if h := s.opts.Hooks.Inflight; h != nil {
+		h(1)
+	}
+	return func() {
+		if h := s.opts.Hooks.Inflight; h != nil {
+			h(-1)
+		}
+		s.release()
+	}, true
+}
+
 func (s *Scheduler) start(j Job, b *busy) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	r := &runner{name: j.Name, interval: j.Interval, offset: Offset(j.Name, j.Interval), run: j.Run, cancel: cancel, busy: b}
@@ -172,6 +232,12 @@ func (r *runner) begin() (func(context.Context), bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.run, true
+}
+
+func (b *busy) isRunning() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running
 }
 
 func (r *runner) end() {

@@ -294,3 +294,62 @@ func TestIntervalChangeDoesNotOverlapTheRunningProbe(t *testing.T) {
 		t.Errorf("%d probes of the job overlapped", n)
 	}
 }
+
+// A probe that ignores its cancelled context cannot hold StopWithin up past
+// the grace period; it is named as abandoned.
+func TestHostileStopWithinAbandonsStuckProbes(t *testing.T) {
+	started := make(chan struct{}, 1)
+	forever := make(chan struct{})
+	t.Cleanup(func() { close(forever) })
+	s := New(Options{})
+	s.Update([]Job{
+		{Name: "stuck", Interval: 10 * time.Millisecond, Run: func(context.Context) {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-forever // ignores ctx
+		}},
+		{Name: "polite", Interval: 10 * time.Millisecond, Run: func(ctx context.Context) { <-ctx.Done() }},
+	})
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stuck job never ran")
+	}
+	const grace = 100 * time.Millisecond
+	start := time.Now()
+	abandoned := s.StopWithin(grace)
+	if took := time.Since(start); took > grace+time.Second {
+		t.Errorf("StopWithin took %v, bound %v", took, grace+time.Second)
+	}
+	if len(abandoned) != 1 || abandoned[0] != "stuck" {
+		t.Errorf("abandoned %v, want [stuck]", abandoned)
+	}
+}
+
+// Acquire shares the in-flight limit with scheduled probes and gives up
+// when its context ends.
+func TestAcquireSharesTheLimit(t *testing.T) {
+	var inflight atomic.Int64
+	s := New(Options{MaxConcurrent: 1, Hooks: Hooks{Inflight: func(d int) { inflight.Add(int64(d)) }}})
+	defer s.Stop()
+	release, ok := s.Acquire(context.Background())
+	if !ok || inflight.Load() != 1 {
+		t.Fatalf("first Acquire ok %v in-flight %d, want true 1", ok, inflight.Load())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, ok := s.Acquire(ctx); ok {
+		t.Error("second Acquire got a token while the limit of 1 was taken")
+	}
+	release()
+	if inflight.Load() != 0 {
+		t.Errorf("in-flight %d after release, want 0", inflight.Load())
+	}
+	release2, ok := s.Acquire(context.Background())
+	if !ok {
+		t.Fatal("Acquire after release failed")
+	}
+	release2()
+}

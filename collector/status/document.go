@@ -131,8 +131,6 @@ func probeStatus(s *Sample) ProbeStatus {
 	if s.Reason != contract.ReasonNone {
 		p.Reason = s.Reason.String()
 	}
-	if s.Err != nil {
-		p.Error = s.Err.Error()
-	}
+	p.Error = s.Error
 	return p
 }

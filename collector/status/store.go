@@ -2,8 +2,11 @@ package status
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -18,8 +21,15 @@ const DefaultHistory = 120
 // cover.
 const LatencyWindow = 5 * time.Minute
 
+// MaxErrorText bounds Sample.Error in bytes; a longer error text is cut and
+// ends in "…".
+const MaxErrorText = 256
+
 // Sample is what the Store keeps of one probe: the parts of a probe.Result a
-// person reads, without the header and body prefix.
+// person reads, as numbers and bounded strings. It holds no error value and
+// no pointer into response data (headers, body, a TLS error's certificate
+// chain): what a target sends cannot grow the history beyond
+// SampleBytes() per kept probe.
 type Sample struct {
 	Start      time.Time
 	Duration   time.Duration
@@ -30,11 +40,40 @@ type Sample struct {
 	Success    bool
 	RetryAfter time.Duration
 	// Verdict is the triage: class, owner, layer, product, first move and
-	// the cause the answer proved (static strings, shared, not copied).
+	// the cause the answer proved (strings of the configuration and the
+	// built-in rules, shared, not copied).
 	triage.Verdict
-	// Err is kept as the error value: formatting it is left to the reader,
-	// so Observe allocates nothing.
-	Err error
+	// Error is the text of the probe's error, at most MaxErrorText bytes of
+	// its own (never a slice of a larger string), "" without one.
+	Error string
+}
+
+// SampleBytes is the most memory one kept probe takes: the Sample itself
+// and its error text. The Verdict's strings belong to the configuration and
+// are shared by every sample. A Store holds at most
+// SampleBytes() x history x targets (collector/status/README.md).
+func SampleBytes() int { return int(unsafe.Sizeof(Sample{})) + MaxErrorText }
+
+// errorText is err's text cut to MaxErrorText bytes (at a rune boundary)
+// in a string of its own; prev (the target's newest kept text) is reused
+// when it is the same, so a target failing the same way allocates nothing.
+func errorText(err error, prev string) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if s == prev {
+		return prev
+	}
+	if len(s) <= MaxErrorText {
+		return strings.Clone(s)
+	}
+	const ellipsis = "…"
+	cut := MaxErrorText - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis // the concatenation copies
 }
 
 // End is when the probe finished.
@@ -61,8 +100,8 @@ type history struct {
 // Store keeps the latest probes of every configured target for the status
 // page and /api/v1/status. It is a collector.Sink (Observe) and a
 // collector.TargetSetter (SetTargets). Safe for concurrent use; Observe takes
-// one read lock and one per-target lock and allocates only while a target's
-// ring is still filling up.
+// one read lock and one per-target lock and allocates only the error text of
+// a failed probe (and while a target's ring is still filling up).
 type Store struct {
 	size int
 
@@ -117,10 +156,14 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var prev string
+	if n := len(h.ring); n > 0 {
+		prev = h.ring[(h.next-1+n)%n].Error
+	}
 	smp := Sample{
 		Start: r.Start, Duration: r.Duration, Phases: r.Phases, PhaseSeen: r.PhaseSeen,
 		StatusCode: r.StatusCode, Reason: r.Reason, Verdict: r.Verdict,
-		Success: r.Success, RetryAfter: r.RetryAfter, Err: r.Err,
+		Success: r.Success, RetryAfter: r.RetryAfter, Error: errorText(r.Err, prev),
 	}
 	if len(h.ring) < s.size {
 		h.ring = append(h.ring, smp)
