@@ -115,7 +115,9 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		go func() {
 			defer wg.Done()
 			r := p.Probe(ctx)
-			reports[i] = newCheckReport(c.urls[i], c.location, &r)
+			// The URL as every output shows it: no password, no secret
+			// query parameter (the prober redacts its errors alike).
+			reports[i] = newCheckReport(config.RedactURL(c.urls[i], nil), c.location, &r)
 		}()
 	}
 	wg.Wait()

@@ -20,7 +20,9 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/http5xx/http5xx_exporter/collector/api"
+	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 )
 
 // deployCommand is `deploy`: record a deploy in a running exporter from a
@@ -111,7 +113,9 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "http5xx_exporter deploy: %v%s\n", err, deployUsageFooter)
 		return 2
 	}
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: sameOrigin}
+	// An answer that switches protocols (101) is refused unread, and every
+	// attempt, its answer's body included, ends within --timeout.
+	client := fetch.BoundedClient(http.DefaultTransport.(*http.Transport).Clone(), c.timeout, sameOrigin)
 	defer client.CloseIdleConnections()
 
 	for attempt := 0; ; attempt++ {
@@ -211,14 +215,9 @@ func (c *deployCommand) prepare() (endpoint string, body []byte, token string, e
 	return u.String(), body, token, nil
 }
 
-// redacted hides the password of a URL with user:password@.
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	return u.Redacted()
-}
+// redacted hides the password of a URL with user:password@ and the values
+// of secret query parameters (config.DefaultRedactQueryParams).
+func redacted(raw string) string { return config.RedactURL(raw, nil) }
 
 // readToken returns the first token of a token file (same format as the
 // exporter's --deploy.token-file).
@@ -273,12 +272,12 @@ func (c *deployCommand) post(ctx context.Context, client *http.Client, endpoint,
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, fetch.RedactError(err, nil)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer: %w", err)
+		return nil, fmt.Errorf("reading the answer: %w", fetch.RedactError(err, nil))
 	}
 	a := &answer{code: resp.StatusCode}
 	if resp.StatusCode/100 == 3 {

@@ -130,16 +130,7 @@ func (t *Target) RedactedURL() string { return RedactURL(t.URL, t.RedactQueryPar
 func RedactURL(raw string, extra []string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		cut := raw
-		if i := strings.IndexAny(cut, "?#"); i >= 0 {
-			cut = cut[:i] + "?" + redacted
-		}
-		if scheme, rest, ok := strings.Cut(cut, "://"); ok {
-			if at := strings.LastIndex(rest, "@"); at >= 0 && !strings.ContainsAny(rest[:at], "/?#") {
-				cut = scheme + "://" + redacted + "@" + rest[at+1:]
-			}
-		}
-		return cut
+		return redactUnparsable(raw)
 	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
@@ -150,6 +141,31 @@ func RedactURL(raw string, extra []string) string {
 		u.RawQuery = redactQuery(u.RawQuery, extra)
 	}
 	return u.String()
+}
+
+// redactUnparsable hides the password of a URL that does not parse, as
+// url.URL.Redacted does for one that does, and cuts its query and fragment.
+func redactUnparsable(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i] + "?" + redacted
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":" + redacted + "@" + rest[at+1:]
 }
 
 // redactQuery replaces the values of secret parameters and keeps every

@@ -368,27 +368,9 @@ func (r report) checkURL(p, raw string, schemes ...string) {
 	}
 }
 
-// redactURL hides the password of a URL that may not parse, as
-// url.URL.Redacted does for one that does.
-func redactURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPassword := strings.Cut(rest[:at], ":")
-	if !hasPassword {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx@" + rest[at+1:]
-}
+// redactURL hides the password and secret query parameters of a URL,
+// whether it parses or not (RedactURL).
+func redactURL(raw string) string { return RedactURL(raw, nil) }
 
 func orList(s []string) string {
 	if len(s) < 2 {
