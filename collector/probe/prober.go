@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -291,7 +292,11 @@ const maxPhrase = 64
 func phrase(status string) string {
 	_, p, _ := strings.Cut(status, " ")
 	if len(p) > maxPhrase {
-		p = p[:maxPhrase]
+		cut := maxPhrase
+		for cut > 0 && !utf8.RuneStart(p[cut]) {
+			cut-- // never half a character
+		}
+		p = strings.Clone(p[:cut]) // not a slice of the whole status line
 	}
 	return p
 }
