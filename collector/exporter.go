@@ -236,7 +236,7 @@ func (e *Exporter) record(tg *probedTarget, r *probe.Result) {
 	if r.Reason == contract.ReasonExporter {
 		// Nothing was learnt about the target: its status and deploy
 		// detection stay as they were; the operator hears of it here and
-		// from http5xx_failures_total{reason="exporter"}.
+		// from http5xx_skipped_probes_total{reason="exporter"}.
 		e.opts.Logger.Warn("the exporter could not probe: it is short of its own resources", "target", t.Name, "err", r.Err)
 		return
 	}

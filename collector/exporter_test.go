@@ -381,8 +381,8 @@ func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
 	if took := time.Since(start); took > 300*time.Millisecond+time.Second {
 		t.Errorf("waited %v for a token, bound is the target's timeout 300ms", took)
 	}
-	if v := testutil.ToFloat64(e.metrics.failures.WithLabelValues("fast", "fast", "exporter", "exporter", "")); v != 1 {
-		t.Errorf(`http5xx_failures_total{reason="exporter"} = %v, want 1`, v)
+	if v := testutil.ToFloat64(e.metrics.skipped.WithLabelValues("fast", "fast", "exporter")); v != 1 {
+		t.Errorf(`http5xx_skipped_probes_total{reason="exporter"} = %v, want 1`, v)
 	}
 	if got := sink.results(); len(got) != 0 {
 		t.Errorf("sinks got %v: the exporter's failure is not the target's state", got)

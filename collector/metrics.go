@@ -312,11 +312,10 @@ func (m *Metrics) Observe(r *probe.Result) {
 		return
 	}
 	if r.Reason == contract.ReasonExporter {
-		// The exporter failed, not the target: counted, and nothing the
-		// target is judged by (probes, up, last code, durations) changes.
-		tm.mu.Lock()
-		defer tm.mu.Unlock()
-		m.failure(tm, r.Reason).Inc()
+		// The exporter failed, not the target: a skipped probe, and
+		// nothing the target is judged by (probes, errors, up, last code,
+		// durations) changes.
+		m.skip(tm, contract.SkipExporter)
 		return
 	}
 	tm.probes.Inc()
@@ -376,6 +375,11 @@ func (m *Metrics) Skipped(target string, reason contract.SkipReason) {
 	if tm == nil {
 		return
 	}
+	m.skip(tm, reason)
+}
+
+// skip counts a skipped probe of tm; m.mu is held.
+func (m *Metrics) skip(tm *targetMetrics, reason contract.SkipReason) {
 	tm.mu.Lock()
 	c := tm.skipped[reason]
 	if c == nil {

@@ -255,16 +255,20 @@ func TestSeriesBudgetPerTargetRandomCodes(t *testing.T) {
 	t.Logf("series of a target answering random codes: %d", n)
 }
 
-// The exporter's own failure is counted under reason exporter, class
-// exporter and no owner, and changes nothing the target is judged by.
+// The exporter's own failure is counted as a skipped probe (reason
+// exporter): no class, no owner, and nothing the target is judged by
+// changes.
 func TestExporterFailureIsTheExporters(t *testing.T) {
 	_, m := newGoldenRegistry(t, "")
 	ok := probe.Result{Target: "shop", StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
 	m.Observe(&ok)
 	failed := probe.Result{Target: "shop", Reason: contract.ReasonExporter, Verdict: triage.Verdict{Class: "exporter"}}
 	m.Observe(&failed)
-	if v := testutil.ToFloat64(m.failures.WithLabelValues("shop", "shop", "exporter", "exporter", "")); v != 1 {
-		t.Errorf(`failures{reason="exporter",class="exporter",owner=""} = %v, want 1`, v)
+	if v := testutil.ToFloat64(m.skipped.WithLabelValues("shop", "shop", "exporter")); v != 1 {
+		t.Errorf(`skipped_probes_total{reason="exporter"} = %v, want 1`, v)
+	}
+	if n := testutil.CollectAndCount(m.failures); n != 0 {
+		t.Errorf("%d failure series, want none: the exporter's failure is not the target's", n)
 	}
 	if v := testutil.ToFloat64(m.probes.WithLabelValues("shop", "shop")); v != 1 {
 		t.Errorf("probes = %v, want 1: the exporter's failure is no probe of the target", v)

@@ -27,7 +27,8 @@ const (
 	ReasonRedirectRefused
 	// ReasonExporter: the exporter itself was short of file descriptors,
 	// memory or concurrency; nothing is known about the target. It belongs
-	// to no class and pages no owner (ParseReason refuses it).
+	// to no class and pages no owner (ParseReason refuses it): the metrics
+	// count it as a skipped probe (SkipExporter), not as a failure.
 	ReasonExporter
 	NumReasons
 )
@@ -119,6 +120,10 @@ type SkipReason string
 const (
 	SkipOverlap     SkipReason = "overlap"     // the previous probe of the target still runs
 	SkipConcurrency SkipReason = "concurrency" // the global in-flight limit stayed full
+	// SkipExporter: the probe ran out of the exporter's own resources (file
+	// descriptors, memory, local ports) or, on demand, the in-flight limit
+	// stayed full for the target's timeout: a probe with ReasonExporter.
+	SkipExporter SkipReason = "exporter"
 )
 
 // SaturationSource is one saturation source type (the source label of

@@ -40,8 +40,8 @@ type Verdict struct {
 // ClassExporter is the class of contract.ReasonExporter: the exporter itself
 // was short of file descriptors, memory or concurrency. No class table
 // claims it and it has no owner, so no target's owner is paged for the
-// exporter's failure; the rule pack's HTTP5xxExporterResourcesExhausted
-// alerts the exporter's operator.
+// exporter's failure; the metrics count it as a skipped probe and the rule
+// pack's HTTP5xxExporterResourcesExhausted alerts the exporter's operator.
 const ClassExporter = "exporter"
 
 // firstMoveExporter is the first move of ClassExporter.

@@ -99,6 +99,10 @@ func TestRoutes(t *testing.T) {
 		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "owner": "payments", "severity": "warning"}, "sre-oncall-chat"},
 		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "owner": "payments", "severity": "critical"}, "sre-oncall-pager"},
 		tc{map[string]string{"alertname": "SomethingElse"}, "sre-oncall-chat"},
+		// The exporter's own alerts reach its operator even with a target's
+		// owner on them.
+		tc{map[string]string{"alertname": "HTTP5xxExporterResourcesExhausted", "error_class": "exporter", "owner": "app-infra", "severity": "warning"}, "sre-oncall-chat"},
+		tc{map[string]string{"alertname": "HTTP5xxExporterResourcesExhausted", "error_class": "exporter", "owner": "app-infra", "severity": "critical"}, "sre-oncall-pager"},
 	)
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s", c.labels["owner"], c.labels["severity"]), func(t *testing.T) {
