@@ -54,7 +54,8 @@ type ProbeStatus struct {
 	Code int `json:"code"`
 	// Reason says why there was no (complete) answer: dns,
 	// connect_refused, connect_timeout, tls, timeout, reset, malformed,
-	// too_large, redirect_loop. Omitted when the probe got an answer.
+	// too_large, redirect_loop, redirect_refused. Omitted when the probe
+	// got an answer.
 	Reason  string `json:"reason,omitempty"`
 	Class   string `json:"class"`
 	Owner   string `json:"owner,omitempty"`
