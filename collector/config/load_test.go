@@ -32,6 +32,7 @@ var badConfigs = map[string]string{
 	"bad-class-owner.yml":                      `testdata/bad-class-owner.yml:4: classes[0].owner: "app team" may only hold letters, digits, '_', '.', ':' and '-'`,
 	"bad-class-range-overlap.yml":              `testdata/bad-class-range-overlap.yml:5: classes[1].codes[0]: 520-529 overlaps 5xx of class "app" (classes[0].codes[0]); list single codes to take them out of a range`,
 	"bad-class-reason-twice.yml":               `testdata/bad-class-reason-twice.yml:5: classes[1].reasons[1]: "reset" is already in class "gateway" (classes[0].reasons[0])`,
+	"bad-redact-query-params.yml":              `testdata/bad-redact-query-params.yml:4: targets[0].redact_query_params[1]: "a=b" is not a query parameter name`,
 	"bad-class-reason.yml":                     `testdata/bad-class-reason.yml:3: classes[0].reasons[0]: "dns_failure" is not one of dns, connect_refused, connect_timeout, tls, timeout, reset, malformed, too_large, redirect_loop, redirect_refused`,
 	"bad-duplicate-key.yml":                    `testdata/bad-duplicate-key.yml:4: targets[0].url: key "url" written twice (first at line 3)`,
 	"bad-fingerprint-empty.yml":                `testdata/bad-fingerprint-empty.yml:2: fingerprints[0]: needs header and match, or body`,

@@ -163,6 +163,11 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 		r.errorf(p+".method", "%q is not a valid HTTP method", t.Method)
 	}
 	r.checkHeaders(p+".headers", t.Headers)
+	for i, name := range t.RedactQueryParams {
+		if name == "" || strings.ContainsAny(name, "&=#") {
+			r.errorf(indexPath(p+".redact_query_params", i), "%q is not a query parameter name", name)
+		}
+	}
 	r.checkProbe(p, probeSettings{t.Interval, t.Timeout, t.BodySizeLimit, t.ValidStatusCodes, t.MaxRedirects})
 
 	r.checkTLS(p+".tls", &t.TLS)
