@@ -21,18 +21,17 @@ var precreated = []int{200, 500, 502, 503, 504}
 
 // maxExtraCodeSeries bounds the series a target's answers create beyond the
 // precreated codes, in http5xx_responses_total and http5xx_error_layer_total
-// together: with them a target stays within the 40-series budget whatever
-// codes it answers. Later new codes count under code="other" (CodeOther)
-// and add no layer series.
+// together. Later new codes count under code="other" (CodeOther) with their
+// own class and owner, and add no layer series: a target answering
+// arbitrary codes adds at most one series per class of the class table and
+// pseudo-class (1xx..9xx), so the count is bounded by the configuration,
+// never by what a target sends, and the error ratios and owners stay right.
 const maxExtraCodeSeries = 2
 
 // CodeOther is the code label of answers past a target's code series
-// budget, with class ClassOther and no owner; http5xx_last_status_code and
-// the status page still show the exact code.
-const (
-	CodeOther  = "other"
-	ClassOther = "other"
-)
+// budget; http5xx_last_status_code and the status page still show the exact
+// code.
+const CodeOther = "other"
 
 // codeOther is the codeKey code of CodeOther.
 const codeOther = -1
@@ -291,10 +290,10 @@ func (m *Metrics) codeSeries(tm *targetMetrics, r *probe.Result) (c prometheus.C
 		tm.codes[k] = c
 		return c, true
 	}
-	k = codeKey{codeOther, ClassOther}
+	k = codeKey{codeOther, r.Class}
 	c = tm.codes[k]
 	if c == nil {
-		c = m.codeCounter(tm, codeOther, ClassOther, "")
+		c = m.codeCounter(tm, codeOther, r.Class, r.Owner)
 		tm.codes[k] = c
 	}
 	return c, false

@@ -25,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/http5xx/http5xx_exporter/collector/api"
+	"github.com/http5xx/http5xx_exporter/collector/fetch"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -488,7 +489,9 @@ func (f *remoteFlags) setup() ([]remoteLocation, *http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
-	return locs, &http.Client{Transport: tr}, nil
+	// A remote that switches protocols must not hold the command past its
+	// timeout: an interim (1xx) final answer is an error, never read on.
+	return locs, &http.Client{Transport: fetch.RefuseInterim(tr)}, nil
 }
 
 // parseLocation reads NAME=URL.

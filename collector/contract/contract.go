@@ -139,7 +139,7 @@ var (
 	}
 	SkippedProbesTotal = Metric{
 		Name: "http5xx_skipped_probes_total", Type: "counter",
-		Help:      "Probes not started, by reason: overlap (the previous probe of the target still runs) or concurrency (the global limit was reached).",
+		Help:      "Probes not started or not counted, by reason: overlap (the previous probe of the target still runs), concurrency (the global limit was reached) or exporter (the exporter itself ran out of file descriptors, memory or probe slots).",
 		Labels:    []string{LabelReason},
 		PerTarget: true,
 	}

@@ -231,7 +231,7 @@ func (m *Manager) poll(ctx context.Context, p *poller) {
 			return
 		case err != nil && !failing:
 			failing = true
-			m.log.Warn("version_url unreadable", "target", t.Name, "url", t.VersionURL, "err", err)
+			m.log.Warn("version_url unreadable", "target", t.Name, "url", config.RedactURL(t.VersionURL, t.RedactQueryParams), "err", err)
 		case err != nil:
 			m.log.Debug("version_url still unreadable", "target", t.Name, "err", err)
 		default:

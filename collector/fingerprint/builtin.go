@@ -424,7 +424,7 @@ func (b *builtins) isApp(h http.Header, body []byte) bool {
 func isJSON(h http.Header, body []byte) bool {
 	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
 	ct = strings.TrimSpace(ct)
-	if !strings.EqualFold(ct, "application/json") && !(len(ct) > 5 && strings.HasSuffix(strings.ToLower(ct), "+json")) {
+	if !strings.EqualFold(ct, "application/json") && !(len(ct) > 5 && strings.EqualFold(ct[len(ct)-5:], "+json")) {
 		return false
 	}
 	b := bytes.TrimLeft(body, " \t\r\n")
