@@ -93,5 +93,16 @@ check-metrics: $(BIN)/promtool
 TEST_TARGETS := lint unit check-metrics
 -include $(sort $(wildcard */*.mk */*/*.mk))
 
-test: $(TEST_TARGETS)
-	@echo "make test: all checks passed"
+# make test runs every suite in turn, times each and prints the times at the
+# end, passed or not; it stops at the first suite that fails.
+test:
+	@times=""; status=0; \
+	 for t in $(TEST_TARGETS); do \
+	   start=$$(date +%s); \
+	   $(MAKE) --no-print-directory $$t || status=$$?; \
+	   times="$$times$$(printf '%-16s %5ss' $$t $$(( $$(date +%s) - start )))\n"; \
+	   [ $$status -eq 0 ] || break; \
+	 done; \
+	 printf '\nmake test: time per suite\n%b' "$$times"; \
+	 if [ $$status -ne 0 ]; then echo "make test: FAILED in $$t"; exit $$status; fi; \
+	 echo "make test: all checks passed"
