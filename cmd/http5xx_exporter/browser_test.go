@@ -137,6 +137,45 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 	}
 
+}
+
+// TestMakeRunScreenshot takes the README's picture of the status page from
+// what `make run` shows: the example config against the demo origin, with
+// the flags make run passes. -update-screenshot (or UPDATE_SCREENSHOT=1)
+// saves it as docs/status-page.png.
+func TestMakeRunScreenshot(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the browser test must run in CI (.ci/run installs chromium)")
+		}
+		t.Skip("SKIPPED: chromium is not installed")
+	}
+	if testing.Short() {
+		t.Skip("builds the demo origin and starts a browser")
+	}
+	origin := startDemoOrigin(t)
+	example, err := os.ReadFile("../../examples/http5xx.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What make run does: the example config pointed at the origin's port.
+	cfg := filepath.Join(t.TempDir(), "http5xx.yml")
+	writeConfig(t, cfg, strings.ReplaceAll(string(example), "http://127.0.0.1:10506", origin))
+	e := startExporter(t, "--config.file="+cfg, "--storage.path="+t.TempDir(), "--deploy.allow-unauthenticated")
+	e.waitFor("every example target probed", func() bool {
+		d := e.status()
+		if len(d.Targets) == 0 {
+			return false
+		}
+		for _, ts := range d.Targets {
+			if ts.LastProbe == nil {
+				return false
+			}
+		}
+		return true
+	})
+
 	shot := filepath.Join(t.TempDir(), "status-page.png")
 	if *updateScreenshot || os.Getenv("UPDATE_SCREENSHOT") == "1" {
 		if err := os.MkdirAll(filepath.Dir(screenshotPath), 0o755); err != nil {
@@ -144,7 +183,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		shot = screenshotPath
 	}
-	chromium(t, browser, "--screenshot="+shot, "--window-size=1280,900", "--hide-scrollbars", home)
+	chromium(t, browser, "--screenshot="+shot, "--window-size=1280,900", "--hide-scrollbars", "http://"+e.addr+"/")
 	png, err := os.ReadFile(shot)
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10_000 {
 		t.Errorf("screenshot %s: %d bytes, %v; want a PNG of the page", shot, len(png), err)
