@@ -48,7 +48,7 @@ func newSource(s *config.Saturation) (source, error) {
 }
 
 // divide is value/max for a reading that must be a finite, non-negative
-// number.
+// number; the ratio is finite too.
 func divide(what string, value, max float64) (float64, error) {
 	if math.IsNaN(value) || math.IsInf(value, 0) || value < 0 {
 		return 0, fmt.Errorf("%s is %v, want a finite number >= 0", what, value)
@@ -56,5 +56,10 @@ func divide(what string, value, max float64) (float64, error) {
 	if !(max > 0) {
 		return 0, fmt.Errorf("no capacity to divide %s by (max %v)", what, max)
 	}
-	return value / max, nil
+	// A huge reading over a tiny max overflows to +Inf.
+	r := value / max
+	if math.IsInf(r, 0) {
+		return 0, fmt.Errorf("%s %v over max %v is not a finite ratio", what, value, max)
+	}
+	return r, nil
 }

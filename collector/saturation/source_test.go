@@ -103,6 +103,8 @@ func TestSourceRatio(t *testing.T) {
 		{name: "json index out of range", cfg: js("workers.2.queue"), file: "app_status.json", wantErr: `"workers" is an array of 2, "2" is no index`},
 		{name: "json through a scalar", cfg: js("version.major"), file: "app_status.json", wantErr: `"version" is not an object`},
 		{name: "json negative", cfg: js("n"), body: `{"n": -1}`, wantErr: "n is -1, want a finite number >= 0"},
+		{name: "json huge over a small max", cfg: config.Saturation{Type: contract.SaturationJSON, URL: url, Field: "n", Max: 0.5}, body: `{"n": 1e308}`,
+			wantErr: "n 1e+308 over max 0.5 is not a finite ratio"},
 		{name: "json garbage", cfg: js("n"), body: "<html>", wantErr: "json: invalid character"},
 		{name: "json trailing data", cfg: js("n"), body: `{"n": 1} {"n": 2}`, wantErr: "data after the document"},
 
