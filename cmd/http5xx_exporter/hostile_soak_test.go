@@ -284,10 +284,10 @@ func (e *soakExporter) stop(t *testing.T) int {
 	}
 }
 
-// probeTotal sums http5xx_probes_total over every target of a /metrics page.
-func probeTotal(metrics string) float64 {
+// seriesSum adds up every series of a metric on a /metrics page.
+func seriesSum(metrics, name string) float64 {
 	var sum float64
-	for _, m := range regexp.MustCompile(`(?m)^http5xx_probes_total\{[^}]*\} (\S+)$`).FindAllStringSubmatch(metrics, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(name)+`(?:\{[^}]*\})? (\S+)$`).FindAllStringSubmatch(metrics, -1) {
 		v, _ := strconv.ParseFloat(m[1], 64)
 		sum += v
 	}
@@ -396,7 +396,7 @@ func TestHostileSoakBounds(t *testing.T) {
 	}
 
 	sample := func() soakSample {
-		p := probeTotal(metrics())
+		p := seriesSum(metrics(), "http5xx_probes_total")
 		settle()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
