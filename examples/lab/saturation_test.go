@@ -637,7 +637,11 @@ func (s *satLab) holdPHP(h *phpHolders, path string, n int) {
 		h.wg.Add(1)
 		go func() {
 			defer h.wg.Done()
-			c := &http.Client{Timeout: satHold + 5*time.Second}
+			// A fresh connection per holder: on a reused keep-alive
+			// connection that nginx had closed, Go's client sends the GET
+			// again, and the pool then runs two holders for one client
+			// (seen under load: 20 busy children for 18 clients).
+			c := &http.Client{Timeout: satHold + 5*time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 			if resp, err := c.Get(s.url(path)); err == nil {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
