@@ -269,18 +269,25 @@ type process struct {
 
 func (l *lab) start(name, out string, env []string, args ...string) *process {
 	l.t.Helper()
-	f, err := os.OpenFile(filepath.Join(l.dir, out), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	return startProcess(l.t, l.dir, name, l.bins[name], out, env, args...)
+}
+
+// startProcess starts bin in dir in its own process group, its output
+// appended to dir/out; the test's cleanup stops the whole group.
+func startProcess(t *testing.T, dir, name, bin, out string, env []string, args ...string) *process {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, out), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		l.t.Fatal(err)
+		t.Fatal(err)
 	}
-	cmd := exec.Command(l.bins[name], args...)
-	cmd.Dir = l.dir
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		l.t.Fatalf("start %s: %v", name, err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -289,20 +296,20 @@ func (l *lab) start(name, out string, env []string, args ...string) *process {
 		close(p.done)
 	}()
 	pgid := cmd.Process.Pid
-	l.t.Cleanup(func() {
+	t.Cleanup(func() {
 		// The whole group: nginx and apache workers, varnish's child,
 		// php-fpm's pool children.
 		syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-p.done:
 		case <-time.After(stopTimeout):
-			l.t.Logf("%s did not stop in %s: killed", name, stopTimeout)
+			t.Logf("%s did not stop in %s: killed", name, stopTimeout)
 		}
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		select {
 		case <-p.done:
 		case <-time.After(stopTimeout):
-			l.t.Errorf("%s (pid %d) still running", name, pgid)
+			t.Errorf("%s (pid %d) still running", name, pgid)
 		}
 	})
 	return p

@@ -12,13 +12,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -126,13 +124,13 @@ func newSatLab(t *testing.T) *satLab {
 	if os.Geteuid() == 0 {
 		fpmArgs = append(fpmArgs, "-R")
 	}
-	fpm := satStart(t, dir, bins["php-fpm8.2"], "php-fpm.out", fpmArgs...)
-	ngx := satStart(t, dir, bins["nginx"], "nginx.out", "-p", dir, "-c", s.render("nginx-saturation.conf"), "-e", filepath.Join(dir, "nginx-error.log"))
+	fpm := startProcess(t, dir, "php-fpm", bins["php-fpm8.2"], "php-fpm.out", nil, fpmArgs...)
+	ngx := startProcess(t, dir, "nginx", bins["nginx"], "nginx.out", nil, "-p", dir, "-c", s.render("nginx-saturation.conf"), "-e", filepath.Join(dir, "nginx-error.log"))
 	for _, w := range []struct {
 		port string
-		p    *satProc
+		p    *process
 	}{{"fpm-tcp", fpm}, {"fpm-status", fpm}, {"nginx", ngx}} {
-		if err := satWaitListening(s.ports[w.port], w.p); err != nil {
+		if err := waitListening(s.ports[w.port], w.p); err != nil {
 			t.Fatalf("%s: %v", w.port, err)
 		}
 	}
@@ -171,62 +169,6 @@ func (s *satLab) render(name string) string {
 		s.t.Fatal(err)
 	}
 	return path
-}
-
-// satProc is a server running in its own process group.
-type satProc struct {
-	done chan struct{}
-	err  error
-}
-
-func satStart(t *testing.T, dir, bin, out string, args ...string) *satProc {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, out), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	p := &satProc{done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	pgid := cmd.Process.Pid
-	t.Cleanup(func() {
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(stopTimeout):
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
-}
-
-func satWaitListening(port int, p *satProc) error {
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("exited before listening on %d: %v", port, p.err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("not listening on %d after %s", port, startTimeout)
 }
 
 // holdOrigin is the slow origin behind nginx: it holds every request until
