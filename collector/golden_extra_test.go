@@ -14,6 +14,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 )
 
 // extraGoldenCollectors are the collectors main registers beside Metrics,
@@ -24,7 +25,15 @@ func extraGoldenCollectors(t *testing.T) []prometheus.Collector {
 		versioncollector.NewCollector("http5xx_exporter"),
 		goldenSaturation(t),
 		goldenDeploys(t),
+		goldenShard(),
 	}
+}
+
+// goldenShard is shard 1 of 3, probing 2 of 7 configured targets.
+func goldenShard() prometheus.Collector {
+	s := shard.NewSelection(shard.Shard{Index: 1, Count: 3}, "eu")
+	s.Record(7, 2)
+	return s
 }
 
 // goldenDeploys records two deploys of service shop through the real API.

@@ -35,6 +35,7 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 			ev, ok := p.deploys.Latest(service)
 			return ev.Version, ev.Timestamp, ok
 		}),
+		Shard:   p.shard.Status,
 		Version: version.Version,
 		Links: []status.Link{
 			{Path: metricsPath, Text: "Metrics"},

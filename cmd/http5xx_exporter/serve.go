@@ -25,6 +25,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/reload"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -47,6 +48,9 @@ type serveCommand struct {
 
 	statusHistory int
 	adhoc         adhoc.Options
+
+	shardCount int
+	shardIndex string // a number or a StatefulSet pod name (shard.ParseIndex)
 
 	limits webLimits
 }
@@ -88,6 +92,8 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("adhoc.enable", "Serve /api/v1/check: one-off checks of URLs that are not targets, for `check URL --from` on other machines. Needs --adhoc.allow.").BoolVar(&c.adhoc.Enabled)
 	c.cmd.Flag("adhoc.allow", "What ad-hoc checks may reach (repeatable): a host name, *.domain, an IP address or network, or * for any public host. Loopback, private and link-local addresses need a network entry; cloud metadata addresses are always refused.").PlaceHolder("PATTERN").StringsVar(&c.adhoc.Allow)
 	c.cmd.Flag("deploy.max-events-per-service", "Deploy history kept per service.").Default("100").IntVar(&c.deployMaxPerService)
+	c.cmd.Flag("shard.count", "Number of shards the configured targets are split into; every shard loads the same configuration and probes the targets a rendezvous hash of their name gives it.").Default("1").IntVar(&c.shardCount)
+	c.cmd.Flag("shard.index", "This exporter's shard, 0 to --shard.count-1; a StatefulSet pod name such as http5xx-2 gives its ordinal, so --shard.index=$(POD_NAME) works.").Default("0").StringVar(&c.shardIndex)
 	return c
 }
 
@@ -109,7 +115,9 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	logger.Info("configuration loaded", "file", c.configFile, "targets", len(p.exporter.Config().Targets), "location", p.exporter.Location())
+	st := p.shard.Status()
+	logger.Info("configuration loaded", "file", c.configFile, "targets", len(p.exporter.Config().Targets), "location", p.exporter.Location(),
+		"shard", st.Index, "shards", st.Count, "configured", st.Configured)
 	handler, err := newHandler(p, c.metricsPath, c.limits.writeTimeout, logger)
 	if err != nil {
 		logger.Error("cannot build the web handlers", "err", err)
@@ -127,6 +135,7 @@ type parts struct {
 	exporter   *collector.Exporter
 	reloader   *reload.Reloader
 	adhoc      *adhoc.Checker
+	shard      *shard.Selection
 }
 
 // start builds the parts from the flags and the first configuration, which
@@ -140,11 +149,17 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
-	src := reload.Source{Path: c.configFile, Filter: reload.KeepAll} // the shard filter goes here
+	sh, err := c.shard()
+	if err != nil {
+		return p, err
+	}
+	src := reload.Source{Path: c.configFile, Filter: sh.Filter}
 	first, err := src.Load()
 	if err != nil {
 		return p, fmt.Errorf("loading the configuration: %w", err)
 	}
+	p.shard = shard.NewSelection(sh, collector.EffectiveLocation(c.location, first.Config))
+	p.registry.MustRegister(p.shard)
 	p.saturation = saturation.NewManager(saturation.Options{
 		Location: collector.EffectiveLocation(c.location, first.Config),
 		Version:  version.Version,
@@ -195,6 +210,7 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 		Engine:  p.exporter,
 		Running: first,
 		Hooks:   []reload.Hook{{Name: "deploy token file", Reload: p.deploys.ReloadTokens}},
+		Applied: []func(reload.Loaded){func(l reload.Loaded) { p.shard.Record(l.Configured, len(l.Config.Targets)) }},
 		Logger:  logger,
 	})
 
@@ -206,6 +222,15 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 		return p, fmt.Errorf("ad-hoc checks: %w", err)
 	}
 	return p, nil
+}
+
+// shard is this exporter's shard from --shard.index and --shard.count.
+func (c *serveCommand) shard() (shard.Shard, error) {
+	index, err := shard.ParseIndex(c.shardIndex)
+	if err != nil {
+		return shard.Shard{}, err
+	}
+	return shard.New(index, c.shardCount)
 }
 
 // close stops probing first, so nothing writes to the deploy log or the

@@ -23,6 +23,8 @@ const (
 	LabelURL      = "url"
 	LabelLayer    = "layer"
 	LabelProduct  = "product"
+	LabelShard    = "shard"
+	LabelShards   = "shards"
 )
 
 // Metric is one row of the contract. Labels are the labels beyond the
@@ -151,6 +153,15 @@ var (
 		Name: "http5xx_config_last_reload_success_timestamp_seconds", Type: "gauge",
 		Help: "Unix time of the last successful configuration reload.",
 	}
+	ShardInfo = Metric{
+		Name: "http5xx_shard_info", Type: "gauge",
+		Help:   "1, labelled with this exporter's shard (--shard.index) and the number of shards (--shard.count).",
+		Labels: []string{LabelShard, LabelShards},
+	}
+	ConfiguredTargets = Metric{
+		Name: "http5xx_configured_targets", Type: "gauge",
+		Help: "Targets in the running configuration before sharding; this shard probes those with an http5xx_target_info series.",
+	}
 	BuildInfo = Metric{
 		Name: "http5xx_exporter_build_info", Type: "gauge",
 		Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion, goos and goarch from which the exporter was built.",
@@ -164,6 +175,6 @@ func All() []Metric {
 		TargetUp, LastStatusCode, LastProbeTimestamp, RetryAfter, SaturationRatio, SaturationErrorsTotal,
 		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK, TargetInfo,
 		InflightProbes, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
-		ConfigLastReloadSuccessTimestamp, BuildInfo,
+		ConfigLastReloadSuccessTimestamp, ShardInfo, ConfiguredTargets, BuildInfo,
 	}
 }

@@ -16,9 +16,8 @@ import (
 )
 
 // Filter keeps the targets this exporter probes. It must not modify its
-// argument; it returns it, or a copy with fewer targets. Sharding by a
-// rendezvous hash of the target name (--shard.count, --shard.index) will be
-// one.
+// argument; it returns it, or a copy with fewer targets. shard.Shard.Filter
+// (--shard.count, --shard.index) is one.
 type Filter func(*config.Config) *config.Config
 
 // KeepAll is the default filter: every configured target is probed here.
@@ -41,6 +40,8 @@ type Loaded struct {
 	// the next check rather than taken for what was loaded. It is "" when
 	// the main file could not be read for the digest.
 	Digest string
+	// Configured counts the targets loaded, before the filter.
+	Configured int
 }
 
 // Load reads the configuration and filters it. On error the result holds
@@ -55,7 +56,7 @@ func (s Source) Load() (Loaded, error) {
 	if filter == nil {
 		filter = KeepAll
 	}
-	return Loaded{Config: filter(cfg), Digest: digest}, nil
+	return Loaded{Config: filter(cfg), Digest: digest, Configured: len(cfg.Targets)}, nil
 }
 
 // Engine is what a reload drives: collector.Exporter.
@@ -83,8 +84,12 @@ type Options struct {
 	// Hooks run on every reload before the configuration is loaded. A
 	// failing hook is logged, keeps its previous state, and does not stop
 	// the reload.
-	Hooks  []Hook
-	Logger *slog.Logger
+	Hooks []Hook
+	// Applied are told of every load the engine applied, Running first
+	// (from New): the record step for what the pipeline itself knows, such
+	// as how many targets the filter skipped.
+	Applied []func(Loaded)
+	Logger  *slog.Logger
 }
 
 // Reloader runs the pipeline on every trigger, one at a time.
@@ -99,6 +104,9 @@ type Reloader struct {
 func New(o Options) *Reloader {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, f := range o.Applied {
+		f(o.Running)
 	}
 	return &Reloader{o: o, digest: o.Running.Digest}
 }
@@ -144,7 +152,10 @@ func (r *Reloader) reloadLocked(trigger string) error {
 		r.o.Logger.Error("reload failed; the running configuration stays", "trigger", trigger, "file", r.o.Source.Path, "err", err)
 		return err
 	}
-	r.o.Logger.Info("configuration reloaded", "trigger", trigger, "file", r.o.Source.Path, "targets", len(loaded.Config.Targets))
+	for _, f := range r.o.Applied {
+		f(loaded)
+	}
+	r.o.Logger.Info("configuration reloaded", "trigger", trigger, "file", r.o.Source.Path, "targets", len(loaded.Config.Targets), "configured", loaded.Configured)
 	return nil
 }
 

@@ -34,6 +34,9 @@ type setup struct {
 	exp    *collector.Exporter
 	engine *countingEngine
 	rl     *reload.Reloader
+	// applied holds what Options.Applied was told, in order.
+	appliedMu sync.Mutex
+	applied   []reload.Loaded
 }
 
 // config is a main file naming the targets and a glob of target files; the
@@ -86,6 +89,11 @@ func start(t *testing.T, filter reload.Filter, hooks []reload.Hook, names ...str
 	s.engine = &countingEngine{Exporter: s.exp}
 	s.rl = reload.New(reload.Options{
 		Source: src, Engine: s.engine, Running: first, Hooks: hooks,
+		Applied: []func(reload.Loaded){func(l reload.Loaded) {
+			s.appliedMu.Lock()
+			defer s.appliedMu.Unlock()
+			s.applied = append(s.applied, l)
+		}},
 		Logger: slog.New(slog.NewTextHandler(s.logs, nil)),
 	})
 	return s
@@ -205,6 +213,22 @@ func TestFilterRunsOnEveryLoad(t *testing.T) {
 	}
 	if got := reload.KeepAll(s.exp.Config()); got != s.exp.Config() {
 		t.Error("KeepAll did not return its argument")
+	}
+
+	// A failed reload is not applied, so Applied hears of the start and
+	// the good reload only, with the counts before the filter.
+	s.write("http5xx.yml", s.config("alpha")+"  - name: broken\n")
+	if err := s.rl.Reload("test"); err == nil {
+		t.Fatal("a target without url reloaded")
+	}
+	s.appliedMu.Lock()
+	defer s.appliedMu.Unlock()
+	var got [][2]int
+	for _, l := range s.applied {
+		got = append(got, [2]int{l.Configured, len(l.Config.Targets)})
+	}
+	if want := [][2]int{{2, 1}, {3, 2}}; !slices.Equal(got, want) {
+		t.Errorf("Applied saw (configured, kept) %v, want %v", got, want)
 	}
 }
 

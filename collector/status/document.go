@@ -5,6 +5,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 )
 
 // Document is the data of GET /api/v1/status, inside the api envelope.
@@ -12,9 +13,12 @@ import (
 // removed. README.md in this directory documents every field.
 type Document struct {
 	// Location is the exporter's probing location ("" when unset).
-	Location    string         `json:"location"`
-	GeneratedAt time.Time      `json:"generated_at"`
-	Targets     []TargetStatus `json:"targets"`
+	Location    string    `json:"location"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// Shard says which shard this exporter is and how many configured
+	// targets other shards probe; omitted when the exporter does not say.
+	Shard   *shard.Status  `json:"shard,omitempty"`
+	Targets []TargetStatus `json:"targets"`
 }
 
 // The values of TargetStatus.State.

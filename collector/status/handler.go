@@ -16,6 +16,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	// Links are shown on every page; nil means /metrics, /api/v1/status and
 	// /-/healthy.
 	Links []Link
+	// Shard, optional, tells which shard this exporter is and how many
+	// configured targets it leaves to the other shards.
+	Shard func() shard.Status
 	// Version is shown in the footer.
 	Version string
 	// Now is the clock; nil means time.Now.
@@ -144,6 +148,10 @@ func (h *Handler) Probe() http.Handler  { return http.HandlerFunc(h.serveProbe) 
 // document builds the status of the given snapshots as of now.
 func (h *Handler) document(snaps []Snapshot, now time.Time, withHistory bool) Document {
 	d := Document{Location: h.o.Exporter.Location(), GeneratedAt: now.UTC(), Targets: make([]TargetStatus, len(snaps))}
+	if h.o.Shard != nil {
+		s := h.o.Shard()
+		d.Shard = &s
+	}
 	for i := range snaps {
 		d.Targets[i] = h.targetStatus(&snaps[i], now, withHistory)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
@@ -475,5 +476,42 @@ func TestLimiter(t *testing.T) {
 	}
 	if n := len(l.next); n > limiterPrune {
 		t.Errorf("limiter holds %d keys, want at most %d", n, limiterPrune)
+	}
+}
+
+// TestShardInStatus: the API always says which shard this is when told;
+// the page shows a line only when there is more than one shard.
+func TestShardInStatus(t *testing.T) {
+	tests := []struct {
+		st   *shard.Status
+		line string // on the page; "" for none
+	}{
+		{nil, ""},
+		{&shard.Status{Index: 0, Count: 1, Configured: 3}, ""},
+		{&shard.Status{Index: 1, Count: 4, Configured: 12, Skipped: 9}, "Shard 1 of 4: 9 of 12 configured targets are probed by the other shards."},
+	}
+	for _, tt := range tests {
+		f := newFixture(t)
+		o := Options{}
+		if tt.st != nil {
+			st := *tt.st
+			o.Shard = func() shard.Status { return st }
+		}
+		f.serve(o)
+		resp, body := f.get(APIPath)
+		var d Document
+		if _, err := api.Decode(resp.StatusCode, []byte(body), &d); err != nil {
+			t.Fatal(err)
+		}
+		if (d.Shard == nil) != (tt.st == nil) || d.Shard != nil && *d.Shard != *tt.st {
+			t.Errorf("shard %+v: the document says %+v", tt.st, d.Shard)
+		}
+		if tt.st != nil && !strings.Contains(body, `"skipped_targets": `) {
+			t.Errorf("shard %+v: the JSON has no shard member: %s", tt.st, body)
+		}
+		_, page := f.get(StatusPath)
+		if got := strings.Contains(page, `<p class="shard">`); got != (tt.line != "") || tt.line != "" && !strings.Contains(page, tt.line) {
+			t.Errorf("shard %+v: the page's shard line is wrong (want %q)", tt.st, tt.line)
+		}
 	}
 }

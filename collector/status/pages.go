@@ -46,8 +46,9 @@ type page struct {
 	Now      time.Time
 
 	Summary string
-	Rows    []row // index page
-	Target  *row  // target page
+	Shard   string // index page: this shard's part, "" when unsharded
+	Rows    []row  // index page
+	Target  *row   // target page
 	Probes  []probeRow
 	Info    *targetDetails
 }
@@ -151,6 +152,9 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Summary = summary(len(d.Targets), down, degraded, pending)
+	if s := d.Shard; s != nil && s.Count > 1 {
+		p.Shard = fmt.Sprintf("Shard %d of %d: %d of %d configured targets are probed by the other shards.", s.Index, s.Count, s.Skipped, s.Configured)
+	}
 	h.render(w, "index.html", p)
 }
 
