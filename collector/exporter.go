@@ -237,7 +237,7 @@ func (e *Exporter) record(tg *probedTarget, r *probe.Result) {
 		// Nothing was learnt about the target: its status and deploy
 		// detection stay as they were; the operator hears of it here and
 		// from http5xx_skipped_probes_total{reason="exporter"}.
-		e.opts.Logger.Warn("the exporter could not probe: it is short of its own resources", "target", t.Name, "err", r.Err)
+		e.opts.Logger.Warn("the exporter could not probe: it is short of its own resources or of the target's credentials", "target", t.Name, "err", r.Err)
 		return
 	}
 	for _, s := range e.opts.Sinks {

@@ -117,7 +117,22 @@ func TestHostileCLIShowsNoSecret(t *testing.T) {
 	os.WriteFile(cfg, []byte("targets:\n  - name: a\n    url: "+urls[0]+"\n  - name: b\n    url: "+urls[1]+"\n"), 0o600)
 	bad := filepath.Join(t.TempDir(), "bad.yml")
 	os.WriteFile(bad, []byte("targets:\n  - name: a\n    url: ftp://h/?api_key="+secret+"\n"), 0o600)
-	for _, f := range []string{cfg, bad} {
+	// Credentials in a config that fails: the messages name fields, never values.
+	badAuth := filepath.Join(t.TempDir(), "bad-auth.yml")
+	os.WriteFile(badAuth, []byte(`targets:
+  - name: a
+    url: http://h/
+    basic_auth: {username: u, password: `+secret+`, password_file: /nonexistent}
+  - name: b
+    url: http://h/
+    authorization: {type: Basic, credentials: `+secret+`}
+  - name: c
+    url: http://h/
+    oauth2: {client_id: c, client_secret: `+secret+`, token_url: "ftp://h/?token=`+secret+`"}
+`), 0o600)
+	badSecret := filepath.Join(t.TempDir(), "bad-secret.yml")
+	os.WriteFile(badSecret, []byte("targets:\n  - name: d\n    url: http://h/\n    basic_auth: {username: u, password: ["+secret+"]}\n"), 0o600)
+	for _, f := range []string{cfg, bad, badAuth, badSecret} {
 		var out bytes.Buffer
 		run(context.Background(), []string{"config", "check", f}, &out, &out)
 		if strings.Contains(out.String(), secret) {
@@ -127,7 +142,9 @@ func TestHostileCLIShowsNoSecret(t *testing.T) {
 }
 
 // TestHostileNoSecretLeaves plants a password and secret query parameters
-// in target, redirect, version and saturation URLs, and greps every output
+// in target, redirect, version and saturation URLs, and as basic_auth
+// password, authorization credentials and oauth2 client secret, and greps
+// every output
 // surface for them: /metrics, /probe, the status page, every target page,
 // /api/v1/status (whole and per target) and the log at debug level.
 func TestHostileNoSecretLeaves(t *testing.T) {
@@ -144,6 +161,9 @@ func TestHostileNoSecretLeaves(t *testing.T) {
 			http.Redirect(w, r, "http://"+closed+"/next?signature="+secret, http.StatusFound)
 		case "/fail":
 			w.WriteHeader(http.StatusBadGateway)
+		case "/token":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
 		}
 	}))
 	t.Cleanup(origin.Close)
@@ -172,9 +192,24 @@ targets:
   - name: custom
     url: http://%[3]s/x?session=%[2]s
     redact_query_params: [session]
+  - name: basicauth
+    url: http://%[1]s/fail
+    basic_auth:
+      username: probe
+      password: %[2]s
+  - name: bearer
+    url: http://%[1]s/fail
+    authorization:
+      credentials: %[2]s
+  - name: oauth
+    url: http://%[1]s/fail
+    oauth2:
+      client_id: http5xx
+      client_secret: %[2]s
+      token_url: http://%[1]s/token
 `, host, secret, closed))
 	e := startExporter(t, "--config.file="+cfg)
-	names := []string{"apikey", "refused", "password", "redirect", "custom"}
+	names := []string{"apikey", "refused", "password", "redirect", "custom", "basicauth", "bearer", "oauth"}
 	e.waitFor("every target probed twice", func() bool {
 		for _, n := range names {
 			if e.metric(probes(n)) < 2 {

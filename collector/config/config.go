@@ -75,7 +75,9 @@ type Target struct {
 	KeepAlive        bool              `yaml:"keep_alive"`
 	BodySizeLimit    ByteSize          `yaml:"body_size_limit"`
 	TLS              config.TLSConfig  `yaml:"tls"`
-	ProxyURL         string            `yaml:"proxy_url"`
+	// HTTPClient holds the client settings of prometheus/common/config
+	// that a target writes inline: credentials and the proxy.
+	HTTPClient `yaml:",inline"`
 	// RedactQueryParams names query parameters whose values are secrets,
 	// added to DefaultRedactQueryParams: every label, page, JSON answer, log
 	// line and CLI output shows them as xxxxx (RedactedURL).
@@ -209,6 +211,53 @@ func (t *Target) GuardsRedirects() bool { return t.RedirectGuard == nil || *t.Re
 
 // Follows reports whether redirects are followed (defaults already applied).
 func (t *Target) Follows() bool { return t.FollowRedirects != nil && *t.FollowRedirects }
+
+// HTTPClient is the part of prometheus/common/config's HTTPClientConfig a
+// target writes inline, with the same names and types: basic_auth,
+// authorization, oauth2 and the proxy settings (proxy_url, no_proxy,
+// proxy_from_environment, proxy_connect_header). The rest of
+// HTTPClientConfig is the target's own: tls, follow_redirects (inherited
+// from global), headers and http2 (docs/design-decisions.md).
+type HTTPClient struct {
+	BasicAuth          *config.BasicAuth     `yaml:"basic_auth"`
+	Authorization      *config.Authorization `yaml:"authorization"`
+	OAuth2             *config.OAuth2        `yaml:"oauth2"`
+	config.ProxyConfig `yaml:",inline"`
+}
+
+// Proxied reports whether requests may go through a proxy (proxy_url or
+// proxy_from_environment).
+func (c *HTTPClient) Proxied() bool {
+	return c.ProxyFromEnvironment || c.ProxyURL.URL != nil && c.ProxyURL.String() != ""
+}
+
+// SetProxyURL sets proxy_url to raw, as the YAML key does.
+func (c *HTTPClient) SetProxyURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	c.ProxyURL = config.URL{URL: u}
+	return nil
+}
+
+// Authenticated reports whether the target sends credentials.
+func (c *HTTPClient) Authenticated() bool {
+	return c.BasicAuth != nil || c.Authorization != nil || c.OAuth2 != nil
+}
+
+// HTTPClientConfig is t's client settings as prometheus/common/config's
+// HTTPClientConfig, for its validation.
+func (t *Target) HTTPClientConfig() config.HTTPClientConfig {
+	return config.HTTPClientConfig{
+		BasicAuth:       t.BasicAuth,
+		Authorization:   t.Authorization,
+		OAuth2:          t.OAuth2,
+		TLSConfig:       t.TLS,
+		FollowRedirects: t.Follows(),
+		ProxyConfig:     t.ProxyConfig,
+	}
+}
 
 // Saturation configures where a target's saturation is read from.
 type Saturation struct {

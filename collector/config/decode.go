@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -311,6 +312,9 @@ var (
 	})(nil)).Elem()
 	durationType  = reflect.TypeOf(model.Duration(0))
 	tlsConfigType = reflect.TypeOf(config.TLSConfig{})
+	basicAuthType = reflect.TypeOf(config.BasicAuth{})
+	oauth2Type    = reflect.TypeOf(config.OAuth2{})
+	secretType    = reflect.TypeOf(config.Secret(""))
 )
 
 // defaultMaxVisits bounds the walk, which expands aliases: a list of
@@ -416,6 +420,18 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) {
 		before := w.l.problems()
 		w.structure(n, t, path)
 		if w.l.problems() > before || !w.tlsPairs(n, path) {
+			return
+		}
+	}
+	if t == secretType {
+		t = reflect.TypeOf("") // a Secret is a string that hides itself
+	}
+	if t == basicAuthType || t == oauth2Type {
+		// Like TLSConfig: a plain copy of itself, then validation (in
+		// checkClient); walking the fields names the one that is wrong.
+		before := w.l.problems()
+		w.structure(n, t, path)
+		if w.l.problems() > before {
 			return
 		}
 	}
@@ -630,7 +646,11 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" && opts == "inline" && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, yamlFields(f.Type)) // its fields are the parent's
+			continue
+		}
 		switch name {
 		case "-":
 			continue

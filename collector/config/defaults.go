@@ -81,7 +81,11 @@ func (l *loader) applyDefaults(cfg *Config) {
 		t, src, p := &cfg.Targets[i], l.targets[i], l.paths[i]
 		t.inherit(&cfg.Global, func(f string) bool { return src.has(p + "." + f) })
 		// Certificate files are relative to the file that names them.
+		// So are secret files.
 		t.TLS.SetDirectory(filepath.Dir(t.File))
+		t.BasicAuth.SetDirectory(filepath.Dir(t.File))
+		t.Authorization.SetDirectory(filepath.Dir(t.File))
+		t.OAuth2.SetDirectory(filepath.Dir(t.File))
 	}
 }
 

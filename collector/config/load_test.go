@@ -54,6 +54,15 @@ var badConfigs = map[string]string{
 	"bad-name-duplicate.yml":                   `testdata/bad-targets/duplicate-name.yml:2: targets[0].name: "api" is already defined at testdata/bad-name-duplicate.yml:4`,
 	"bad-name-missing.yml":                     `testdata/bad-name-missing.yml:2: targets[0].name: must be set`,
 	"bad-name-too-long.yml":                    `testdata/bad-name-too-long.yml:2: targets[0].name: is 129 characters long, more than 128`,
+	"bad-basic-auth-password-twice.yml":        `testdata/bad-basic-auth-password-twice.yml:4: targets[0].basic_auth: at most one of basic_auth password, password_file & password_ref must be configured`,
+	"bad-basic-auth-password-file.yml":         `testdata/bad-basic-auth-password-file.yml:6: targets[0].basic_auth.password_file: "testdata/secrets/missing" cannot be read: no such file or directory`,
+	"bad-credentials-two-kinds.yml":            `testdata/bad-credentials-two-kinds.yml:7: targets[0].authorization: cannot be combined with basic_auth: a target sends one kind of credentials`,
+	"bad-authorization-basic.yml":              `testdata/bad-authorization-basic.yml:4: targets[0].authorization: authorization type cannot be set to "basic", use "basic_auth" instead`,
+	"bad-authorization-header.yml":             `testdata/bad-authorization-header.yml:5: targets[0].headers.Authorization: cannot be combined with authorization, which sets this header`,
+	"bad-oauth2-token-url.yml":                 `testdata/bad-oauth2-token-url.yml:4: targets[0].oauth2: oauth2 token_url must be configured`,
+	"bad-oauth2-token-url-scheme.yml":          `testdata/bad-oauth2-token-url-scheme.yml:7: targets[0].oauth2.token_url: "ftp://login.example.com/token" is not an http or https URL`,
+	"bad-no-proxy-without-proxy-url.yml":       `testdata/bad-no-proxy-without-proxy-url.yml:4: targets[0].no_proxy: if no_proxy is configured, proxy_url must also be configured`,
+	"bad-secret-ref.yml":                       `testdata/bad-secret-ref.yml:5: targets[0].authorization.credentials_ref: secret references need a secret manager, which the exporter does not have; use credentials_file`,
 	"bad-proxy-url.yml":                        `testdata/bad-proxy-url.yml:4: targets[0].proxy_url: "ftp://proxy.example.com" is not an http, https or socks5 URL`,
 	"bad-saturation-field-unused.yml":          `testdata/bad-saturation-field-unused.yml:8: targets[0].saturation.field: is only used by type json`,
 	"bad-saturation-json-field-path.yml":       `testdata/bad-saturation-json-field-path.yml:7: targets[0].saturation.field: "pools..busy" is not a dotted path such as pools.web.busy: empty path element`,
@@ -259,10 +268,26 @@ func TestLoadFull(t *testing.T) {
 		t.Errorf("good-full.yml leaves %s unset (or it was dropped)", missing)
 	}
 
-	if len(cfg.Targets) != 3 {
-		t.Fatalf("got %d targets, want api, api-metrics and shop", len(cfg.Targets))
+	if len(cfg.Targets) != 4 {
+		t.Fatalf("got %d targets, want api, api-metrics, reports and shop", len(cfg.Targets))
 	}
-	api, metrics := cfg.Targets[0], cfg.Targets[1]
+	api, metrics, reports, shop := cfg.Targets[0], cfg.Targets[1], cfg.Targets[2], cfg.Targets[3]
+	// Secret files, like certificates, are relative to the file naming them.
+	for _, f := range []struct{ field, got, want string }{
+		{"api basic_auth.password_file", api.BasicAuth.PasswordFile, filepath.Join("testdata", "secrets", "api-password")},
+		{"shop authorization.credentials_file", shop.Authorization.CredentialsFile, filepath.Join("testdata", "secrets", "shop-token")},
+		{"reports oauth2.client_secret_file", reports.OAuth2.ClientSecretFile, filepath.Join("testdata", "secrets", "reports-client-secret")},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s = %q, want %q", f.field, f.got, f.want)
+		}
+	}
+	if shop.Authorization.Type != "Bearer" {
+		t.Errorf("shop authorization.type = %q, want the default Bearer", shop.Authorization.Type)
+	}
+	if !api.Proxied() || api.NoProxy != "internal.example.com" || shop.Proxied() {
+		t.Errorf("proxy: api %v (no_proxy %q), shop %v; want api only", api.Proxied(), api.NoProxy, shop.Proxied())
+	}
 	if got, want := api.Headers, map[string]string{"User-Agent": "http5xx_exporter", "x-probe": "target", "Content-Type": "application/json"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("api headers = %v, want %v (target wins over global, names compare case-insensitively)", got, want)
 	}
@@ -665,4 +690,24 @@ func classOf(classes []Class, code int) string {
 		}
 	}
 	return ""
+}
+
+// TestLoadBadShowsNoSecret: the bad configs that hold a credential never
+// quote it back.
+func TestLoadBadShowsNoSecret(t *testing.T) {
+	planted := 0
+	for file := range badConfigs {
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil || !strings.Contains(string(data), "pl4nted-s3cret") {
+			continue
+		}
+		planted++
+		_, err = Load(filepath.Join("testdata", file))
+		if err == nil || strings.Contains(err.Error(), "pl4nted-s3cret") {
+			t.Errorf("%s: error %v, want one that does not show the secret", file, err)
+		}
+	}
+	if planted < 5 {
+		t.Errorf("%d bad configs hold the planted secret, want at least 5", planted)
+	}
 }

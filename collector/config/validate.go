@@ -6,9 +6,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
 	"net/url"
+	"os"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -171,9 +173,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	r.checkProbe(p, probeSettings{t.Interval, t.Timeout, t.BodySizeLimit, t.ValidStatusCodes, t.MaxRedirects})
 
 	r.checkTLS(p+".tls", &t.TLS)
-	if t.ProxyURL != "" {
-		r.checkURL(p+".proxy_url", t.ProxyURL, "http", "https", "socks5")
-	}
+	r.checkClient(p, t)
 
 	if t.VersionHeader != "" && !IsToken(t.VersionHeader) {
 		r.errorf(p+".version_header", "%q is not a valid header name", t.VersionHeader)
@@ -194,6 +194,111 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	}
 	if t.Saturation != nil {
 		r.validateSaturation(p+".saturation", t.Saturation)
+	}
+}
+
+// checkClient validates a target's credentials and proxy as
+// prometheus/common/config does, one block at a time so that the message
+// names the field, and checks that every secret file can be read now (it
+// is read again at each probe, so a rotated secret needs no reload).
+// Messages never quote a secret.
+func (r report) checkClient(p string, t *Target) {
+	c := &t.HTTPClient
+	var kinds []string
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{{"basic_auth", c.BasicAuth != nil}, {"authorization", c.Authorization != nil}, {"oauth2", c.OAuth2 != nil}} {
+		if k.set {
+			kinds = append(kinds, k.name)
+		}
+	}
+	if len(kinds) > 1 {
+		r.errorf(p+"."+kinds[1], "cannot be combined with %s: a target sends one kind of credentials", kinds[0])
+	}
+	if len(kinds) > 0 {
+		for k := range t.Headers {
+			if strings.EqualFold(k, "Authorization") {
+				r.errorf(childPath(p+".headers", k), "cannot be combined with %s, which sets this header", kinds[0])
+			}
+		}
+	}
+	if a := c.BasicAuth; a != nil {
+		bp := p + ".basic_auth"
+		if err := (&config.HTTPClientConfig{BasicAuth: a}).Validate(); err != nil {
+			r.errorf(bp, "%v", err)
+		}
+		r.checkSecretRef(bp+".username_ref", a.UsernameRef)
+		r.checkSecretRef(bp+".password_ref", a.PasswordRef)
+		r.checkSecretFile(bp+".username_file", a.UsernameFile)
+		r.checkSecretFile(bp+".password_file", a.PasswordFile)
+	}
+	if a := c.Authorization; a != nil {
+		ap := p + ".authorization"
+		// Validate also writes the default type, Bearer.
+		if err := (&config.HTTPClientConfig{Authorization: a}).Validate(); err != nil {
+			r.errorf(ap, "%v", err)
+		}
+		if !IsToken(a.Type) {
+			r.errorf(ap+".type", "%q is not an authorization scheme such as Bearer", a.Type)
+		}
+		r.checkSecretRef(ap+".credentials_ref", a.CredentialsRef)
+		r.checkSecretFile(ap+".credentials_file", a.CredentialsFile)
+	}
+	if o := c.OAuth2; o != nil {
+		op := p + ".oauth2"
+		if err := (&config.HTTPClientConfig{OAuth2: o}).Validate(); err != nil {
+			r.errorf(op, "%v", err)
+		}
+		if o.TokenURL != "" {
+			r.checkURL(op+".token_url", o.TokenURL, "http", "https")
+		}
+		r.checkSecretRef(op+".client_secret_ref", o.ClientSecretRef)
+		r.checkSecretRef(op+".client_certificate_key_ref", o.ClientCertificateKeyRef)
+		r.checkSecretFile(op+".client_secret_file", o.ClientSecretFile)
+		r.checkSecretFile(op+".client_certificate_key_file", o.ClientCertificateKeyFile)
+		r.checkTLS(op+".tls_config", &o.TLSConfig)
+		r.checkProxy(op, &o.ProxyConfig)
+	}
+	r.checkProxy(p, &c.ProxyConfig)
+}
+
+// checkProxy validates proxy_url, no_proxy, proxy_from_environment and
+// proxy_connect_header under p.
+func (r report) checkProxy(p string, c *config.ProxyConfig) {
+	if c.ProxyURL.URL != nil && c.ProxyURL.String() != "" {
+		r.checkURL(p+".proxy_url", c.ProxyURL.String(), "http", "https", "socks5")
+	}
+	if err := c.Validate(); err != nil {
+		// The message starts "if FIELD is configured": that field is the one to fix.
+		field := "proxy_url"
+		if f := strings.Fields(err.Error()); len(f) > 1 && f[0] == "if" {
+			field = f[1]
+		}
+		r.errorf(p+"."+field, "%v", err)
+	}
+}
+
+// checkSecretRef refuses *_ref fields: they name secrets in a secret
+// manager, which the exporter does not have.
+func (r report) checkSecretRef(p, ref string) {
+	if ref != "" {
+		r.errorf(p, "secret references need a secret manager, which the exporter does not have; use %s_file", strings.TrimSuffix(p[strings.LastIndexByte(p, '.')+1:], "_ref"))
+	}
+}
+
+// checkSecretFile reports a secret file that cannot be read now; its
+// content is never shown.
+func (r report) checkSecretFile(p, file string) {
+	if file == "" {
+		return
+	}
+	if _, err := os.ReadFile(file); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		r.errorf(p, "%q cannot be read: %v", file, err)
 	}
 }
 

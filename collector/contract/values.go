@@ -26,7 +26,8 @@ const (
 	// loopback address, which the redirect guard refuses at dial time.
 	ReasonRedirectRefused
 	// ReasonExporter: the exporter itself was short of file descriptors,
-	// memory or concurrency; nothing is known about the target. It belongs
+	// memory or concurrency, or could not get the target's credentials
+	// (fetch.ErrCredentials); nothing is known about the target. It belongs
 	// to no class and pages no owner (ParseReason refuses it): the metrics
 	// count it as a skipped probe (SkipExporter), not as a failure.
 	ReasonExporter

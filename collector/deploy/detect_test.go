@@ -353,7 +353,10 @@ func TestVersionURLUsesTheTargetsClient(t *testing.T) {
 	m, logs := openManager(t, t.TempDir(), Options{Version: "9.9.9"})
 	loaded := func(name string) *config.Target {
 		tg := config.NewTarget(name, "http://version.test/")
-		tg.VersionURL, tg.VersionField, tg.ProxyURL = "http://version.test/info", "build.version", proxy.URL
+		tg.VersionURL, tg.VersionField = "http://version.test/info", "build.version"
+		if err := tg.SetProxyURL(proxy.URL); err != nil {
+			t.Fatal(err)
+		}
 		return &tg
 	}
 	badField := loaded("bad-field")

@@ -3,10 +3,11 @@
 // own, and one bounded GET.
 //
 // The client follows the prober's rules: no proxy, not even one from the
-// environment, unless the target sets proxy_url; the target's tls settings;
-// the exporter's User-Agent. A Get is bounded in time (the whole request,
-// body included) and in size (a longer body is an error, never silently
-// cut).
+// environment, unless the target sets proxy_url or proxy_from_environment;
+// the target's tls settings; the exporter's User-Agent; the target's
+// credentials, but only to the target's own origin (scheme, host and
+// port). A Get is bounded in time (the whole request, body included) and in
+// size (a longer body is an error, never silently cut).
 package fetch
 
 import (
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	commoncfg "github.com/prometheus/common/config"
@@ -52,33 +54,157 @@ type Options struct {
 }
 
 // Shared is what a target's prober and its side channels build alike: the
-// TLS configuration, the proxy policy and the User-Agent.
+// TLS configuration, the proxy policy, the User-Agent and the credentials.
 type Shared struct {
 	TLS *tls.Config
-	// Proxy is the target's proxy_url, or nil: no proxy, not even one from
-	// the environment (a probe measures the path to the target, not to a
-	// proxy the exporter's host happens to have set).
-	Proxy     func(*http.Request) (*url.URL, error)
-	UserAgent string
+	// Proxy follows proxy_url, no_proxy and proxy_from_environment, or is
+	// nil: no proxy, not even one from the environment (a probe measures
+	// the path to the target, not to a proxy the exporter's host happens
+	// to have set).
+	Proxy              func(*http.Request) (*url.URL, error)
+	ProxyConnectHeader http.Header
+	UserAgent          string
+	// authenticate wraps a transport so that its requests carry the
+	// target's credentials; nil when the target sends none.
+	authenticate func(http.RoundTripper) http.RoundTripper
 }
 
-// SharedFor builds t's TLS configuration and proxy policy and the exporter's
-// User-Agent for version.
+// ErrCredentials is wrapped by the error of a request that never left
+// because its credentials could not be had: a secret file that cannot be
+// read, an OAuth2 token endpoint that failed. Nothing was learnt about the
+// target.
+var ErrCredentials = errors.New("the target's credentials could not be had")
+
+// SharedFor builds t's TLS configuration, proxy policy and credentials and
+// the exporter's User-Agent for version.
 func SharedFor(t *config.Target, version string) (Shared, error) {
 	tlsSettings := t.TLS // NewTLSConfig keeps a pointer for client certificates
 	tlsConfig, err := commoncfg.NewTLSConfig(&tlsSettings)
 	if err != nil {
 		return Shared{}, fmt.Errorf("target %q: tls: %w", t.Name, err)
 	}
-	s := Shared{TLS: tlsConfig, UserAgent: UserAgent(version)}
-	if t.ProxyURL != "" {
-		pu, err := url.Parse(t.ProxyURL)
-		if err != nil {
-			return Shared{}, fmt.Errorf("target %q: proxy_url: %w", t.Name, err)
-		}
-		s.Proxy = http.ProxyURL(pu)
+	pc := t.ProxyConfig // Proxy caches its function in the value it is called on
+	s := Shared{TLS: tlsConfig, UserAgent: UserAgent(version), Proxy: pc.Proxy(), ProxyConnectHeader: pc.GetProxyConnectHeader()}
+	s.authenticate, err = authenticator(t)
+	if err != nil {
+		return Shared{}, fmt.Errorf("target %q: %w", t.Name, err)
 	}
 	return s, nil
+}
+
+// Authenticate wraps rt so that every request carries the target's
+// credentials (basic_auth, authorization or oauth2), read from their files
+// at each request, the way prometheus/common/config does, so a rotated
+// secret needs no reload. Credentials never follow a redirect to another
+// host. A request that cannot get its credentials fails with an error
+// wrapping ErrCredentials.
+func (s Shared) Authenticate(rt http.RoundTripper) http.RoundTripper {
+	if s.authenticate == nil {
+		return rt
+	}
+	return credentialed{s.authenticate(reached{rt})}
+}
+
+// authenticator returns the credential layer of t, nil without any.
+// Config validation has made sure at most one kind is set and no *_ref
+// (which needs a secret manager) is.
+func authenticator(t *config.Target) (func(http.RoundTripper) http.RoundTripper, error) {
+	switch {
+	case t.BasicAuth != nil:
+		a := *t.BasicAuth
+		user := secretOf(commoncfg.Secret(a.Username), a.UsernameFile)
+		pass := secretOf(a.Password, a.PasswordFile)
+		return func(rt http.RoundTripper) http.RoundTripper {
+			return commoncfg.NewBasicAuthRoundTripper(user, pass, rt)
+		}, nil
+	case t.Authorization != nil:
+		a := *t.Authorization
+		cred := secretOf(a.Credentials, a.CredentialsFile)
+		kind := strings.TrimSpace(a.Type)
+		if kind == "" {
+			kind = "Bearer"
+		}
+		return func(rt http.RoundTripper) http.RoundTripper {
+			return commoncfg.NewAuthorizationCredentialsRoundTripper(kind, cred, rt)
+		}, nil
+	case t.OAuth2 != nil:
+		o := *t.OAuth2
+		cred := secretOf(o.ClientSecret, o.ClientSecretFile)
+		if o.GrantType == "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+			cred = secretOf(o.ClientCertificateKey, o.ClientCertificateKeyFile)
+		}
+		timeout := t.TimeoutDuration()
+		return func(rt http.RoundTripper) http.RoundTripper {
+			own := o // the round tripper caches its proxy in the value
+			return commoncfg.NewOAuth2RoundTripper(cred, &own, rt,
+				commoncfg.WithKeepAlivesDisabled(), commoncfg.WithDialContextFunc(tokenDial(timeout)))
+		}, nil
+	}
+	return nil, nil
+}
+
+// secretOf is the inline secret, or the file read at each use.
+func secretOf(inline commoncfg.Secret, file string) commoncfg.SecretReader {
+	if file != "" {
+		return commoncfg.NewFileSecret(file)
+	}
+	return commoncfg.NewInlineSecret(string(inline))
+}
+
+// tokenDial bounds every connection to an OAuth2 token endpoint to timeout
+// (the target's): the oauth2 package asks for tokens without the probe's
+// context, and keep-alives are off, so each token request gets a fresh
+// connection with its own deadline.
+func tokenDial(timeout time.Duration) commoncfg.DialContextFunc {
+	if timeout <= 0 {
+		timeout = dialTimeout
+	}
+	d := &net.Dialer{Timeout: timeout}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			err = c.SetDeadline(time.Now().Add(timeout))
+		}
+		return c, err
+	}
+}
+
+// reachedKey holds the flag a request sets when it gets past its
+// credential layer.
+type reachedKey struct{}
+
+// credentialed tells the credential layer's own failures (ErrCredentials)
+// from the target's.
+type credentialed struct{ rt http.RoundTripper }
+
+func (c credentialed) RoundTrip(req *http.Request) (*http.Response, error) {
+	var past atomic.Bool
+	resp, err := c.rt.RoundTrip(req.WithContext(context.WithValue(req.Context(), reachedKey{}, &past)))
+	if err != nil && !past.Load() {
+		return nil, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	return resp, err
+}
+
+func (c credentialed) CloseIdleConnections() { closeIdle(c.rt) }
+
+// reached is below the credential layer: a request that gets here has its
+// credentials.
+type reached struct{ rt http.RoundTripper }
+
+func (r reached) RoundTrip(req *http.Request) (*http.Response, error) {
+	if past, ok := req.Context().Value(reachedKey{}).(*atomic.Bool); ok {
+		past.Store(true)
+	}
+	return r.rt.RoundTrip(req)
+}
+
+func (r reached) CloseIdleConnections() { closeIdle(r.rt) }
+
+func closeIdle(rt http.RoundTripper) {
+	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // UserAgent is the User-Agent of every request the exporter makes.
@@ -105,7 +231,8 @@ func New(t *config.Target, o Options) (*Client, error) {
 		return nil, err
 	}
 	tr := &http.Transport{
-		Proxy: sh.Proxy,
+		Proxy:              sh.Proxy,
+		ProxyConnectHeader: sh.ProxyConnectHeader,
 		// A Get's context bounds the dial, but net/http lets a dial outlive
 		// the request it was for; the dialer's own timeout bounds it.
 		DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
@@ -116,12 +243,43 @@ func New(t *config.Target, o Options) (*Client, error) {
 		IdleConnTimeout:        idleConnTimeout,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 	}
+	var rt http.RoundTripper = tr
+	if origin := originOf(t.URL); origin != "" {
+		rt = sameOrigin{origin: origin, own: sh.Authenticate(tr), other: tr}
+	}
 	return &Client{
 		transport: tr,
-		client:    &http.Client{Transport: RefuseInterim(tr)},
+		client:    &http.Client{Transport: RefuseInterim(rt)},
 		userAgent: sh.UserAgent,
 		redact:    t.RedactQueryParams,
 	}, nil
+}
+
+// originOf is the scheme://host:port of raw, "" when it does not parse.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// sameOrigin sends the target's credentials to the target's own origin
+// only: a saturation or version URL elsewhere never sees them.
+type sameOrigin struct {
+	origin     string
+	own, other http.RoundTripper
+}
+
+func (s sameOrigin) RoundTrip(req *http.Request) (*http.Response, error) {
+	if originOf(req.URL.String()) == s.origin {
+		return s.own.RoundTrip(req)
+	}
+	return s.other.RoundTrip(req)
 }
 
 // Close closes the client's idle connections.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	commoncfg "github.com/prometheus/common/config"
+
 	"github.com/http5xx/http5xx_exporter/collector/config"
 )
 
@@ -117,7 +119,9 @@ func TestGetProxyPolicy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := config.NewTarget("a", "http://origin.test/")
-			tg.ProxyURL = tc.proxyURL
+			if err := tg.SetProxyURL(tc.proxyURL); err != nil {
+				t.Fatal(err)
+			}
 			c := newClient(t, &tg, Options{})
 			c.transport.DialContext = redirectDial
 			before, envBefore := tc.via.count(), envProxy.count()
@@ -328,7 +332,6 @@ func TestNewTLS(t *testing.T) {
 		{name: "insecure_skip_verify", mod: func(tg *config.Target) { tg.TLS.InsecureSkipVerify = true }},
 		{name: "system roots", mod: func(*config.Target) {}, wantErr: "certificate"},
 		{name: "unusable CA", mod: func(tg *config.Target) { tg.TLS.CA = "nope" }, newErr: `target "a": tls: unable to use specified CA cert`},
-		{name: "unusable proxy_url", mod: func(tg *config.Target) { tg.ProxyURL = "http://[::1" }, newErr: `target "a": proxy_url: `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := config.NewTarget("a", srv.URL)
@@ -369,5 +372,34 @@ func TestGetNeedsBounds(t *testing.T) {
 	}
 	if n := srv.count(); n != 0 {
 		t.Errorf("%d requests sent", n)
+	}
+}
+
+// The side channels send the target's credentials to the target's own
+// origin only: a version_url beside the target gets them, a saturation
+// source elsewhere (another port is another origin) never does.
+func TestGetCredentialsOnlyToTheTargetsOrigin(t *testing.T) {
+	own := newRecorder(t, "own origin")
+	other := newRecorder(t, "other origin")
+	tg := config.NewTarget("a", own.URL+"/health")
+	tg.Authorization = &commoncfg.Authorization{Type: "Bearer", Credentials: "s3cret"}
+	c, err := New(&tg, Options{Version: "1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	for _, tc := range []struct {
+		via  *recorder
+		want string
+	}{
+		{own, "Bearer s3cret"},
+		{other, ""},
+	} {
+		if _, err := c.Get(context.Background(), Request{URL: tc.via.URL + "/version", Timeout: 5 * time.Second, Limit: 1 << 10}); err != nil {
+			t.Fatal(err)
+		}
+		if got := tc.via.last().Header.Get("Authorization"); got != tc.want {
+			t.Errorf("%s got Authorization %q, want %q", tc.via.URL, got, tc.want)
+		}
 	}
 }

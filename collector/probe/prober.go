@@ -85,7 +85,7 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 		follow:    t.Follows(),
 		maxHops:   t.MaxRedirects,
 		finisher:  opts.Finisher,
-		guard:     newRedirectGuard(t.GuardsRedirects(), t.ProxyURL != "", u),
+		guard:     newRedirectGuard(t.GuardsRedirects(), t.Proxied(), u),
 		redact:    t.RedactQueryParams,
 	}
 	if p.method == "" {
@@ -129,7 +129,8 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	p.transport = &http.Transport{
-		Proxy: shared.Proxy,
+		Proxy:              shared.Proxy,
+		ProxyConnectHeader: shared.ProxyConnectHeader,
 		// The probe's context bounds the dial, but net/http lets a dial
 		// outlive the request it was for; the dialer's own timeout bounds it.
 		// Its control is the redirect guard, on the address dialled.
@@ -150,7 +151,7 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	// A 101 (or another 1xx as the final answer) ends the probe as
 	// malformed: after a protocol switch no deadline applies to the
 	// connection any more, so it is closed unread.
-	p.client = &http.Client{Transport: fetch.RefuseInterim(p.transport), CheckRedirect: p.checkRedirect}
+	p.client = &http.Client{Transport: fetch.RefuseInterim(shared.Authenticate(p.transport)), CheckRedirect: p.checkRedirect}
 	return p, nil
 }
 

@@ -563,7 +563,9 @@ func TestProbeThroughProxy(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	// The origin's name does not resolve: only the proxy may look it up.
 	tgt := testTarget("http://origin.invalid/health")
-	tgt.ProxyURL = proxy.URL
+	if err := tgt.SetProxyURL(proxy.URL); err != nil {
+		t.Fatal(err)
+	}
 	res := probeOnce(t, tgt)
 	if res.StatusCode != 502 || res.Class != "gateway" || asked.Load() != "http://origin.invalid/health" {
 		t.Errorf("code %d class %q, proxy asked for %v (err %v)", res.StatusCode, res.Class, asked.Load(), res.Err)
@@ -601,7 +603,6 @@ func TestNewRejects(t *testing.T) {
 		{"bad scheme", func(tgt *config.Target) { tgt.URL = "ftp://127.0.0.1/" }},
 		{"bad url", func(tgt *config.Target) { tgt.URL = "http://[::1" }},
 		{"missing ca file", func(tgt *config.Target) { tgt.TLS.CAFile = filepath.Join(t.TempDir(), "missing.pem") }},
-		{"bad proxy", func(tgt *config.Target) { tgt.ProxyURL = "http://[::1" }},
 		// Not the target's fault: without these checks the probe fails as
 		// malformed or connect_refused and pages the wrong team.
 		{"method with a space", func(tgt *config.Target) { tgt.Method = "GE T" }},

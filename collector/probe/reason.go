@@ -26,7 +26,9 @@ var errBodyTooLarge = errors.New("body exceeds body_size_limit")
 // cancellation) is what stopped it. The order matters:
 //
 //   - the exporter's own shortage (file descriptors, memory, local ports)
-//     first: it says nothing about the target;
+//     and credentials it could not get (a secret file it cannot read, an
+//     OAuth2 token endpoint that failed) first: they say nothing about the
+//     target;
 //   - redirect policy, the redirect guard and size limits next: they are
 //     our own verdicts;
 //   - a resolver error is dns, whatever else it says (timeouts included);
@@ -44,7 +46,7 @@ func reasonFor(err error, hop hopState, expired bool) contract.Reason {
 		interimErr *fetch.InterimError
 	)
 	switch {
-	case isExporterShortage(err):
+	case isExporterShortage(err), errors.Is(err, fetch.ErrCredentials):
 		return contract.ReasonExporter
 	case errors.Is(err, errRedirectLoop):
 		return contract.ReasonRedirectLoop

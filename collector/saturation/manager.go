@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -74,8 +75,8 @@ type spec struct {
 	field, metric   string
 	limit           int64
 	// The target's settings the source is fetched with.
-	tls      commoncfg.TLSConfig
-	proxyURL string
+	tls   commoncfg.TLSConfig
+	proxy commoncfg.ProxyConfig
 }
 
 func specOf(t *config.Target) spec {
@@ -86,7 +87,7 @@ func specOf(t *config.Target) spec {
 		interval: time.Duration(s.Interval), timeout: time.Duration(s.Timeout),
 		max: s.Max, field: s.Field, metric: s.Metric,
 		limit: int64(s.BodySizeLimit),
-		tls:   t.TLS, proxyURL: t.ProxyURL,
+		tls:   t.TLS, proxy: t.ProxyConfig,
 	}
 }
 
@@ -150,7 +151,7 @@ func (m *Manager) SetTargets(ts []*config.Target) {
 		return
 	}
 	for name, p := range m.pollers {
-		if sp, ok := want[name]; !ok || sp != p.spec {
+		if sp, ok := want[name]; !ok || !reflect.DeepEqual(sp, p.spec) {
 			stop = append(stop, p)
 			delete(m.pollers, name)
 		}
@@ -192,7 +193,7 @@ func (m *Manager) newPoller(sp spec) *poller {
 		p.srcErr = fmt.Errorf("invalid saturation source: %w", err)
 		return p
 	}
-	client, err := fetch.New(&config.Target{Name: sp.target, TLS: sp.tls, ProxyURL: sp.proxyURL}, m.fetch)
+	client, err := fetch.New(&config.Target{Name: sp.target, TLS: sp.tls, HTTPClient: config.HTTPClient{ProxyConfig: sp.proxy}}, m.fetch)
 	if err != nil {
 		p.srcErr = fmt.Errorf("saturation source client: %w", err)
 		return p

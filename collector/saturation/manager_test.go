@@ -639,7 +639,9 @@ func TestReadingsUseTheTargetsClient(t *testing.T) {
 	direct := target("direct", contract.SaturationJSON, srv.URL+"/health")
 	// Only the proxy knows sat.test: the reading works only through it.
 	proxied := target("proxied", contract.SaturationJSON, "http://sat.test/health")
-	proxied.ProxyURL = srv.URL
+	if err := proxied.SetProxyURL(srv.URL); err != nil {
+		t.Fatal(err)
+	}
 	m.SetTargets([]*config.Target{direct, proxied})
 	waitFor(t, "both read", func() bool {
 		_, _, a := m.Get("direct")
