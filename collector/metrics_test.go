@@ -38,7 +38,7 @@ func goldenTargets() []*config.Target {
 }
 
 // goldenResults is a fixed set of probes covering an answer of every class,
-// a no-answer reason and a fingerprinted 5xx.
+// a no-answer reason, a fingerprinted 5xx and a soft error.
 func goldenResults() []probe.Result {
 	start := time.Unix(1_700_000_000, 0)
 	phases := func(r *probe.Result, ds ...time.Duration) {
@@ -55,7 +55,10 @@ func goldenResults() []probe.Result {
 	phases(&bad, time.Millisecond, 2*time.Millisecond, 0, 290*time.Millisecond, time.Millisecond)
 	hung := probe.Result{Target: "checkout", Start: start.Add(time.Minute), Duration: 2 * time.Second, Reason: contract.ReasonTimeout, Err: errors.New("deadline")}
 	phases(&hung, time.Millisecond, time.Millisecond)
-	return []probe.Result{ok, busy, bad, hung}
+	// A 200 that failed an expect condition: a failure with its code kept.
+	soft := probe.Result{Target: "shop", Start: start.Add(2 * time.Minute), Duration: 80 * time.Millisecond, StatusCode: 200, Reason: contract.ReasonSoftError, Err: errors.New("expect[0] failed")}
+	phases(&soft, time.Millisecond, time.Millisecond, 0, 70*time.Millisecond, 8*time.Millisecond)
+	return []probe.Result{ok, busy, bad, hung, soft}
 }
 
 func newGoldenRegistry(t *testing.T, location string) (*prometheus.Registry, *Metrics) {

@@ -71,8 +71,10 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		return c.remote.checkFrom(ctx, c.urls, c.validCodes, c.timeout, c.output, stdout, stderr)
 	}
 	finisher := triage.Default()
+	var cfg *config.Config
 	if c.configFile != "" {
-		cfg, err := config.Load(c.configFile)
+		var err error
+		cfg, err = config.Load(c.configFile)
 		if err == nil {
 			finisher, err = triage.ForConfig(cfg)
 		}
@@ -99,6 +101,9 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		t.Method, t.Headers, t.ValidStatusCodes, t.FollowRedirects = c.method, c.headers, valid, &follow
 		t.Interval, t.Timeout = model.Duration(c.timeout), model.Duration(c.timeout)
 		t.TLS.InsecureSkipVerify = c.insecure
+		if cfg != nil {
+			t.Expect, t.RedactQueryParams = expectFor(cfg, raw)
+		}
 		p, err := probe.New(t, probe.Options{Location: c.location, Version: version.Version, Finisher: finisher})
 		if err != nil {
 			fmt.Fprintf(stderr, "check: %s: %v\n", raw, err)
@@ -140,6 +145,18 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	return code
 }
 
+// expectFor returns the expect conditions (and secret query parameters) of
+// the configured target whose URL is raw, else global.expect: check judges
+// a URL the way the exporter does.
+func expectFor(cfg *config.Config, raw string) ([]config.Condition, []string) {
+	for i := range cfg.Targets {
+		if t := &cfg.Targets[i]; t.URL == raw {
+			return t.Expect, t.RedactQueryParams
+		}
+	}
+	return cfg.Global.Expect, nil
+}
+
 func newCheckReport(u, location string, r *probe.Result) checkReport {
 	rep := adhoc.NewReport(u, location, r)
 	return checkReport{Report: rep, Verdict: verdict(rep)}
@@ -151,7 +168,10 @@ func verdict(r adhoc.Report) string {
 		return fmt.Sprintf("OK: %d in %s", r.Code, fmtSeconds(r.Seconds))
 	}
 	what := fmt.Sprintf("HTTP %d", r.Code)
-	if r.Reason != "" {
+	switch {
+	case r.Reason == contract.ReasonSoftError.String():
+		what = fmt.Sprintf("HTTP %d is an error all the same (%s): %s", r.Code, r.Reason, r.Error)
+	case r.Reason != "":
 		what = "no answer (" + r.Reason + ")"
 	}
 	s := fmt.Sprintf("%s: %s", strings.ToUpper(r.Class), what)
@@ -179,7 +199,10 @@ func verdict(r adhoc.Report) string {
 func printCheckReport(w io.Writer, r checkReport) {
 	fmt.Fprintf(w, "%s\n", r.URL)
 	code := fmt.Sprint(r.Code)
-	if r.Reason != "" {
+	switch {
+	case r.Reason != "" && r.Code != 0:
+		code += " (" + r.Reason + ")"
+	case r.Reason != "":
 		code = "- (" + r.Reason + ")"
 	}
 	fmt.Fprintf(w, "  code %s  class %s  owner %s", code, r.Class, orDash(r.Owner))

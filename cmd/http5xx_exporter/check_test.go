@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -104,5 +106,59 @@ func TestHelpExitsZero(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"--help"}, &out, &out); code != 0 || !strings.Contains(out.String(), "check") {
 		t.Errorf("--help: exit %d, output %q", code, out.String())
+	}
+}
+
+// TestCheckSoftErrors: check fails a 200 that is an error page, and with
+// --config.file judges a URL by its target's expect conditions (else by
+// global.expect), printing the condition and the bytes that failed it.
+func TestCheckSoftErrors(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/php":
+			w.Write([]byte("<br />\n<b>Fatal error</b>:  Uncaught Error in <b>/srv/a.php</b> on line <b>3</b><br />"))
+		case "/shop":
+			w.Write([]byte("<h1>Back soon: down for maintenance</h1> token=hunter2"))
+		case "/api":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"status":"DEGRADED"}`))
+		}
+	}))
+	defer origin.Close()
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "http5xx.yml")
+	cfg := "global:\n  expect:\n    - body_not_contains: maintenance\n" +
+		"targets:\n  - name: api\n    url: " + origin.URL + "/api\n    expect:\n      - json: status\n        equals: UP\n"
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+		not  []string
+	}{
+		{"error page without config", []string{origin.URL + "/php"}, []string{"code 200 (soft_error)", "class app", "owner app-team", "APP: HTTP 200 is an error all the same (soft_error)", "PHP printed a fatal error"}, nil},
+		{"global expect", []string{"--config.file", cfgFile, origin.URL + "/shop"}, []string{`expect[0] failed: body does not contain "maintenance"; got "<h1>Back soon: down for maintenance</h1> token=xxxxx"`}, []string{"hunter2"}},
+		{"the target's own expect", []string{"--config.file", cfgFile, origin.URL + "/api"}, []string{`expect[0] failed: json status equals "UP"; got "DEGRADED"`}, nil},
+		{"output json", []string{"-o", "json", "--config.file", cfgFile, origin.URL + "/api"}, []string{`"reason": "soft_error"`, `"code": 200`, `"class": "app"`, `json status equals \"UP\"`}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := run(context.Background(), append([]string{"check"}, tt.args...), &out, &out); code != 1 {
+				t.Errorf("exit %d, want 1; output:\n%s", code, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out.String(), n) {
+					t.Errorf("output shows %q:\n%s", n, out.String())
+				}
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ func DefaultClasses() []Class {
 		{
 			Name:      "app",
 			Codes:     StatusCodes{{500, 500}, {501, 501}, {505, 599}},
-			Reasons:   reasons(contract.ReasonTooLarge, contract.ReasonRedirectLoop, contract.ReasonRedirectRefused),
+			Reasons:   reasons(contract.ReasonTooLarge, contract.ReasonRedirectLoop, contract.ReasonRedirectRefused, contract.ReasonSoftError),
 			Owner:     "app-team",
 			FirstMove: "Read the application's error log (nginx/Apache error log on a host, runtime logs on a managed platform): uncaught exception, bad deploy, broken server config.",
 		},

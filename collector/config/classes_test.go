@@ -15,7 +15,7 @@ func TestDefaultClasses(t *testing.T) {
 		owner   string
 	}
 	want := map[string]row{
-		"app":      {"500,501,505-599", []string{"too_large", "redirect_loop", "redirect_refused"}, "app-team"},
+		"app":      {"500,501,505-599", []string{"too_large", "redirect_loop", "redirect_refused", "soft_error"}, "app-team"},
 		"gateway":  {"502,520,521,527", []string{"connect_refused", "reset", "malformed"}, "app-infra"},
 		"capacity": {"503", nil, "sre-oncall"},
 		"timeout":  {"504,522,524", []string{"timeout", "connect_timeout"}, "db-api-owners"},

@@ -46,6 +46,8 @@ type Global struct {
 	Buckets []float64 `yaml:"buckets"`
 	// PhaseClassicBuckets adds classic buckets to the (native) phase histogram.
 	PhaseClassicBuckets []float64 `yaml:"phase_classic_buckets"`
+	// Expect are the conditions of every target that lists none itself.
+	Expect []Condition `yaml:"expect"`
 }
 
 // Class is one row of the error-class table: which codes and no-answer
@@ -96,6 +98,10 @@ type Target struct {
 	VersionField string `yaml:"version_field"`
 	// Saturation is an optional source of a 0..1 saturation reading.
 	Saturation *Saturation `yaml:"saturation"`
+	// Expect are conditions an answer that met valid_status_codes must
+	// also meet, or the probe fails with reason soft_error (expect.go).
+	// Written, they replace global.expect; "expect: []" drops them.
+	Expect []Condition `yaml:"expect"`
 
 	// File is the file the target was defined in (for messages). Not YAML.
 	File string `yaml:"-"`

@@ -136,6 +136,9 @@ func (t *Target) inherit(g *Global, written func(field string) bool) {
 		t.MaxRedirects = g.MaxRedirects
 	}
 	t.Headers = mergeHeaders(g.Headers, t.Headers)
+	if !written("expect") {
+		t.Expect = slices.Clone(g.Expect)
+	}
 	if t.Service == "" {
 		t.Service = t.Name
 	}

@@ -73,6 +73,9 @@ func (l *loader) validate(cfg *Config) {
 			if slices.Contains(inheritable, rel) || strings.HasPrefix(rel, "headers") {
 				return !src.has(path)
 			}
+			if strings.HasPrefix(rel, "expect") {
+				return !src.has(p + ".expect") // global.expect's own problems are reported there
+			}
 			return false
 		}}
 		r.validateTarget(p, &cfg.Targets[i], defined)
@@ -88,6 +91,7 @@ func (r report) validateGlobal(g *Global) {
 	}
 	r.checkBuckets("global.buckets", g.Buckets)
 	r.checkBuckets("global.phase_classic_buckets", g.PhaseClassicBuckets)
+	r.checkExpect("global.expect", g.Expect)
 }
 
 // probeSettings are the settings global and targets share.
@@ -195,6 +199,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	if t.Saturation != nil {
 		r.validateSaturation(p+".saturation", t.Saturation)
 	}
+	r.checkExpect(p+".expect", t.Expect)
 }
 
 // checkClient validates a target's credentials and proxy as

@@ -53,7 +53,7 @@ var (
 	}
 	FailuresTotal = Metric{
 		Name: "http5xx_failures_total", Type: "counter",
-		Help:      "Probes that got no HTTP answer, by reason, with the error class and owner of that reason.",
+		Help:      "Probes that got no HTTP answer, or one that fails all the same (reason soft_error: an expect condition or an error page served as 2xx), by reason, with the error class and owner of that reason.",
 		Labels:    []string{LabelReason, LabelClass, LabelOwner},
 		PerTarget: true,
 	}

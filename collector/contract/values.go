@@ -25,6 +25,11 @@ const (
 	// metadata, link-local or (from a target that is not loopback itself)
 	// loopback address, which the redirect guard refuses at dial time.
 	ReasonRedirectRefused
+	// ReasonSoftError: an answer that met valid_status_codes but failed one
+	// of the target's expect conditions, or a 2xx whose page the built-in
+	// fingerprints prove to be an error page (docs/architecture.md, "Soft
+	// errors"). The status code is kept; the answer counts as a failure.
+	ReasonSoftError
 	// ReasonExporter: the exporter itself was short of file descriptors,
 	// memory or concurrency, or could not get the target's credentials
 	// (fetch.ErrCredentials); nothing is known about the target. It belongs
@@ -34,7 +39,7 @@ const (
 	NumReasons
 )
 
-var reasonNames = [NumReasons]string{"", "dns", "connect_refused", "connect_timeout", "tls", "timeout", "reset", "malformed", "too_large", "redirect_loop", "redirect_refused", "exporter"}
+var reasonNames = [NumReasons]string{"", "dns", "connect_refused", "connect_timeout", "tls", "timeout", "reset", "malformed", "too_large", "redirect_loop", "redirect_refused", "soft_error", "exporter"}
 
 // String is the label value; "" for ReasonNone, "unknown" out of range.
 func (r Reason) String() string {

@@ -128,6 +128,9 @@ type builtins struct {
 	footer   []byte
 
 	haproxyNoServer, varnishFetchFailed, apacheUnavailable, apacheReadError []byte
+
+	// Pages that prove an error served with a 2xx (errorpage.go).
+	nginx50x, nginxFaithfully, whitelabel, phpFatal, phpParse, phpOnLine, cloudflare5xx []byte
 }
 
 func newBuiltins() builtins {
@@ -137,6 +140,17 @@ func newBuiltins() builtins {
 		varnishFetchFailed: []byte("Backend fetch failed"),
 		apacheUnavailable:  []byte("temporarily unable to service your"),
 		apacheReadError:    []byte("Error reading from remote server"),
+		// nginx's stock html/50x.html.
+		nginx50x:        []byte("<h1>An error occurred.</h1>"),
+		nginxFaithfully: []byte("Faithfully yours, nginx."),
+		whitelabel:      []byte("Whitelabel Error Page"),
+		// PHP's HTML error format: "<b>Fatal error</b>:  Uncaught ... in
+		// <b>/path</b> on line <b>3</b>".
+		phpFatal:  []byte("<b>Fatal error</b>:"),
+		phpParse:  []byte("<b>Parse error</b>:"),
+		phpOnLine: []byte("</b> on line <b>"),
+		// Cloudflare's 5xx templates link their landing page.
+		cloudflare5xx: []byte("/5xx-error-landing"),
 	}
 }
 

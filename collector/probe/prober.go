@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -9,11 +11,13 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/expect"
 	"github.com/http5xx/http5xx_exporter/collector/fetch"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
@@ -52,6 +56,10 @@ type Prober struct {
 	finisher  *triage.Finisher
 	guard     redirectGuard
 	redact    []string // the target's redact_query_params
+	expect    *expect.Conditions
+	// prefixes recycles the buffers the first bytes of 2xx bodies are read
+	// into for the error-page fingerprints (*[]byte of fingerprint.MaxBody).
+	prefixes  sync.Pool
 	transport *http.Transport
 	client    *http.Client
 }
@@ -91,6 +99,10 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if p.method == "" {
 		p.method = http.MethodGet
 	}
+	if p.expect, err = expect.Compile(t.Expect, t.RedactQueryParams); err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	p.prefixes.New = func() any { b := make([]byte, fingerprint.MaxBody); return &b }
 	// net/http would refuse these on every probe, and the refusal would be
 	// classified as the target's failure.
 	if !config.IsToken(p.method) {
@@ -203,7 +215,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	req, err := http.NewRequestWithContext(ctx, p.method, p.url, body)
 	if err != nil { // New parsed the URL; only a broken method gets here
 		res.Err = err
-		p.finish(&res, tr, contract.ReasonMalformed)
+		p.finish(&res, tr, contract.ReasonMalformed, nil)
 		return res
 	}
 	req.Header = p.header
@@ -225,26 +237,58 @@ func (p *Prober) Probe(ctx context.Context) Result {
 			resp.Body.Close()
 		}
 		res.Err = fetch.RedactError(err, p.redact)
-		p.finish(&res, tr, reasonFor(err, tr.state(), ctx.Err() != nil))
+		p.finish(&res, tr, reasonFor(err, tr.state(), ctx.Err() != nil), nil)
 		return res
 	}
 
-	res.BodyBytes, res.BodyPrefix, err = p.readBody(resp)
+	// What the judges read: the first bytes of a 5xx (fingerprints, kept in
+	// the Result) or of a valid 2xx (error-page fingerprints), or the whole
+	// body when an expect condition reads it (bounded by body_size_limit).
+	code, valid := resp.StatusCode, p.valid.Contains(resp.StatusCode)
+	var prefix []byte
+	var pooled *[]byte
+	whole := false
+	switch {
+	case code >= 500 && code <= 599:
+		prefix = make([]byte, min(fingerprint.MaxBody, p.bodyLimit))
+	case valid && p.expect.ReadsBody():
+		whole = true
+	case valid && code >= 200 && code <= 299:
+		pooled = p.prefixes.Get().(*[]byte)
+		prefix = (*pooled)[:min(fingerprint.MaxBody, p.bodyLimit)]
+	}
+	var kept []byte
+	res.BodyBytes, kept, err = p.readBody(resp, prefix, whole)
 	resp.Body.Close()
+	if pooled == nil && !whole {
+		res.BodyPrefix = kept
+	}
 	reason := contract.ReasonNone
 	if err != nil {
 		res.Err = fmt.Errorf("reading body of %d answer: %w", resp.StatusCode, err)
 		reason = reasonFor(err, tr.state(), ctx.Err() != nil)
+	} else if valid {
+		reason = p.judge(&res, kept)
 	}
-	p.finish(&res, tr, reason)
+	p.finish(&res, tr, reason, kept)
+	if pooled != nil {
+		p.prefixes.Put(pooled)
+	}
 	return res
 }
 
 // readBody reads and discards the body up to the limit, keeping the first
-// bytes of a 5xx answer.
-func (p *Prober) readBody(resp *http.Response) (n int64, prefix []byte, err error) {
-	if resp.StatusCode >= 500 && resp.StatusCode <= 599 {
-		prefix = make([]byte, min(fingerprint.MaxBody, p.bodyLimit))
+// len(prefix) bytes in prefix, or with whole all of it.
+func (p *Prober) readBody(resp *http.Response, prefix []byte, whole bool) (n int64, kept []byte, err error) {
+	if whole {
+		var b bytes.Buffer
+		n, err = b.ReadFrom(io.LimitReader(resp.Body, p.bodyLimit+1))
+		if err == nil && n > p.bodyLimit {
+			return p.bodyLimit, nil, fmt.Errorf("%w (%d bytes)", errBodyTooLarge, p.bodyLimit)
+		}
+		return n, b.Bytes(), err
+	}
+	if len(prefix) > 0 {
 		var m int
 		for m < len(prefix) && err == nil {
 			var k int
@@ -268,9 +312,26 @@ func (p *Prober) readBody(resp *http.Response) (n int64, prefix []byte, err erro
 	return n, prefix, err
 }
 
+// judge returns contract.ReasonSoftError, with the probe's error saying why,
+// when an answer that met the valid codes fails an expect condition or its
+// page is an error page served with a 2xx (the built-in fingerprints).
+func (p *Prober) judge(res *Result, body []byte) contract.Reason {
+	if f := p.expect.Check(res.StatusCode, res.Header, body); f != nil {
+		res.Err = f
+		return contract.ReasonSoftError
+	}
+	a := fingerprint.Answer{Code: res.StatusCode, Phrase: res.Phrase, Header: res.Header, Body: body}
+	if cause, ok := p.finisher.ErrorPage(&a); ok {
+		res.Err = errors.New("the page is an error page: " + cause)
+		return contract.ReasonSoftError
+	}
+	return contract.ReasonNone
+}
+
 // finish records the phases and duration, judges success and has the
 // finisher triage the outcome.
-func (p *Prober) finish(res *Result, tr *tracer, reason contract.Reason) {
+// body is what was kept of the body for the fingerprints.
+func (p *Prober) finish(res *Result, tr *tracer, reason contract.Reason, body []byte) {
 	now := time.Now()
 	tr.finish(res, now)
 	res.Duration = now.Sub(res.Start)
@@ -278,7 +339,7 @@ func (p *Prober) finish(res *Result, tr *tracer, reason contract.Reason) {
 	res.Success = reason == contract.ReasonNone && p.valid.Contains(res.StatusCode)
 	var a *fingerprint.Answer
 	if res.StatusCode != 0 {
-		a = &fingerprint.Answer{Code: res.StatusCode, Phrase: res.Phrase, Header: res.Header, Body: res.BodyPrefix}
+		a = &fingerprint.Answer{Code: res.StatusCode, Phrase: res.Phrase, Header: res.Header, Body: body}
 	}
 	res.Verdict = p.finisher.Verdict(reason, a)
 	if res.CannedRetryAfter {

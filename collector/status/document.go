@@ -58,8 +58,9 @@ type ProbeStatus struct {
 	Code int `json:"code"`
 	// Reason says why there was no (complete) answer: dns,
 	// connect_refused, connect_timeout, tls, timeout, reset, malformed,
-	// too_large, redirect_loop, redirect_refused. Omitted when the probe
-	// got an answer.
+	// too_large, redirect_loop, redirect_refused, or soft_error (an answer
+	// that met the valid codes but failed an expect condition; Code is
+	// kept). Omitted when the probe got a good answer.
 	Reason  string `json:"reason,omitempty"`
 	Class   string `json:"class"`
 	Owner   string `json:"owner,omitempty"`

@@ -92,6 +92,11 @@ func (f *Finisher) Verdict(reason contract.Reason, a *fingerprint.Answer) Verdic
 		return v
 	case reason != contract.ReasonNone:
 		v.Class, v.Owner, row = f.classes.reasonClass(reason)
+		if reason == contract.ReasonSoftError && a != nil {
+			// A soft error's page may be a product's error page.
+			m := f.matcher.ErrorPage(a)
+			v.Layer, v.Product, v.Cause = m.Layer, m.Product, m.Cause
+		}
 	case a == nil:
 		v.Class, v.Owner, row = f.classes.codeClass(0)
 	default:
@@ -118,6 +123,15 @@ func (f *Finisher) Verdict(reason contract.Reason, a *fingerprint.Answer) Verdic
 		v.FirstMove = f.classes.firstMoves[row]
 	}
 	return v
+}
+
+// ErrorPage reports whether a 2xx answer is a product's or framework's
+// error page served with a success code (fingerprint.Matcher.ErrorPage):
+// the prober then fails the probe with contract.ReasonSoftError, and
+// Verdict names the product and cause.
+func (f *Finisher) ErrorPage(a *fingerprint.Answer) (cause string, ok bool) {
+	m := f.matcher.ErrorPage(a)
+	return m.Cause, m.Product != ""
 }
 
 // Code returns the class and owner of a status code, for series created
