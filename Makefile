@@ -30,10 +30,14 @@ all: build
 
 build: $(BIN)/http5xx_exporter $(BIN)/demo-origin
 
-$(BIN)/http5xx_exporter: FORCE
+# Inside make test (TEST_PREBUILT=1) the binaries built at its start are
+# kept: suites in two lanes must not rewrite a binary the other one runs.
+REBUILD := $(if $(TEST_PREBUILT),,FORCE)
+
+$(BIN)/http5xx_exporter: $(REBUILD)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./cmd/http5xx_exporter
 
-$(BIN)/demo-origin: FORCE
+$(BIN)/demo-origin: $(REBUILD)
 	$(GO) build -o $@ ./cmd/demo-origin
 
 FORCE:
@@ -90,20 +94,21 @@ clean:
 check-metrics: $(BIN)/promtool
 	$(BIN)/promtool check metrics < collector/testdata/metrics.golden
 
-# Each area adds its own test targets to TEST_TARGETS.
-TEST_TARGETS := lint unit check-metrics
+# Each area adds its own test targets to TEST_TARGETS. Suites that spend
+# most of their time waiting on real servers and timers (the stack and lab
+# tests) add themselves to TEST_WAIT_TARGETS instead: make test runs them in
+# a second lane beside the CPU-bound suites (each lane one suite at a time),
+# after building the binaries and pinned tools once, so no two suites
+# rebuild a file another one is running.
+TEST_TARGETS      := lint unit check-metrics
+TEST_WAIT_TARGETS :=
 -include $(sort $(wildcard */*.mk */*/*.mk))
 
-# make test runs every suite in turn, times each and prints the times at the
-# end, passed or not; it stops at the first suite that fails.
-test:
-	@times=""; status=0; \
-	 for t in $(TEST_TARGETS); do \
-	   start=$$(date +%s); \
-	   $(MAKE) --no-print-directory $$t || status=$$?; \
-	   times="$$times$$(printf '%-16s %5ss' $$t $$(( $$(date +%s) - start )))\n"; \
-	   [ $$status -eq 0 ] || break; \
-	 done; \
-	 printf '\nmake test: time per suite\n%b' "$$times"; \
-	 if [ $$status -ne 0 ]; then echo "make test: FAILED in $$t"; exit $$status; fi; \
-	 echo "make test: all checks passed"
+# make test prints every suite's time at the end, passed or not. A failing
+# suite stops its lane; the other lane finishes what it is running and stops.
+# The wait lane's output is kept in .data/test-wait.log and printed after the
+# CPU lane's. TEST_LANES=1 runs everything in one lane, in order.
+TEST_LANES ?= 2
+test: build tools
+	@TEST_PREBUILT=1 TEST_LANES=$(TEST_LANES) MAKE="$(MAKE)" \
+	  .ci/lanes.sh "$(strip $(TEST_TARGETS))" "$(strip $(TEST_WAIT_TARGETS))"

@@ -18,4 +18,5 @@ examples-check: $(BIN)/promtool $(BIN)/http5xx_exporter
 	$(BIN)/promtool check config examples/prometheus.yml examples/multi-location/prometheus-*.yml
 	$(BIN)/http5xx_exporter config check examples/multi-location/http5xx.yml
 
-TEST_TARGETS += examples-check e2e
+TEST_TARGETS      += examples-check
+TEST_WAIT_TARGETS += e2e

@@ -21,4 +21,4 @@ lab:
 lab-update:
 	$(GO) test -tags lab $(LAB_FLAGS) ./examples/lab/ -update
 
-TEST_TARGETS += lab
+TEST_WAIT_TARGETS += lab
