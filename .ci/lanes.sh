@@ -63,11 +63,11 @@ for lane in cpu wait; do
 	[ -f "$times_dir/$lane" ] || continue
 	while read -r suite secs status; do
 		case "$status" in
-		0) word=ok ;;
-		skipped) word="not run" secs="-" ;;
-		*) word=FAILED failed="$failed $suite" ;;
+		0) word=ok secs="${secs}s" ;;
+		skipped) word="not run" ;;
+		*) word=FAILED secs="${secs}s" failed="$failed $suite" ;;
 		esac
-		printf '%-5s %-16s %5ss  %s\n' "$lane" "$suite" "$secs" "$word"
+		printf '%-5s %-16s %6s  %s\n' "$lane" "$suite" "$secs" "$word"
 	done <"$times_dir/$lane"
 done
 echo "make test: $(($(date +%s) - began))s in all"
