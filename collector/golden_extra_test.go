@@ -13,6 +13,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
+	"github.com/http5xx/http5xx_exporter/collector/discovery"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
 	"github.com/http5xx/http5xx_exporter/collector/shard"
 )
@@ -26,6 +27,7 @@ func extraGoldenCollectors(t *testing.T) []prometheus.Collector {
 		goldenSaturation(t),
 		goldenDeploys(t),
 		goldenShard(),
+		discovery.New(discovery.Options{}).Collector("eu"),
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector"
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
+	"github.com/http5xx/http5xx_exporter/collector/discovery"
 	"github.com/http5xx/http5xx_exporter/collector/reload"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
 	"github.com/http5xx/http5xx_exporter/collector/shard"
@@ -123,7 +124,7 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		logger.Error("cannot build the web handlers", "err", err)
 		return 1
 	}
-	return c.serve(ctx, logger, handler, p.reloader, hup)
+	return c.serve(ctx, logger, handler, p.reloader, hup, p.discovery.Changed())
 }
 
 // parts are what a serving exporter is made of.
@@ -134,6 +135,7 @@ type parts struct {
 	store      *status.Store
 	exporter   *collector.Exporter
 	reloader   *reload.Reloader
+	discovery  *discovery.Manager
 	adhoc      *adhoc.Checker
 	shard      *shard.Selection
 }
@@ -153,11 +155,17 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 	if err != nil {
 		return p, err
 	}
-	src := reload.Source{Path: c.configFile, Filter: sh.Filter}
+	p.discovery = discovery.New(discovery.Options{
+		Watch:     c.watchInterval,
+		UserAgent: "http5xx_exporter/" + version.Version,
+		Logger:    logger.With("component", "discovery"),
+	})
+	src := reload.Source{Path: c.configFile, Discover: p.discovery.Discover, Filter: sh.Filter}
 	first, err := src.Load()
 	if err != nil {
 		return p, fmt.Errorf("loading the configuration: %w", err)
 	}
+	p.registry.MustRegister(p.discovery.Collector(collector.EffectiveLocation(c.location, first.Config)))
 	p.shard = shard.NewSelection(sh, collector.EffectiveLocation(c.location, first.Config))
 	p.registry.MustRegister(p.shard)
 	p.saturation = saturation.NewManager(saturation.Options{
@@ -245,11 +253,14 @@ func (p *parts) close() {
 	if p.saturation != nil {
 		p.saturation.Close()
 	}
+	if p.discovery != nil {
+		p.discovery.Close()
+	}
 }
 
 // serve runs the web server and the reload triggers (SIGHUP on hup, the
-// file watcher) until ctx ends or the server fails.
-func (c *serveCommand) serve(ctx context.Context, logger *slog.Logger, handler http.Handler, rl *reload.Reloader, hup <-chan os.Signal) int {
+// file watcher, discovered changes) until ctx ends or the server fails.
+func (c *serveCommand) serve(ctx context.Context, logger *slog.Logger, handler http.Handler, rl *reload.Reloader, hup <-chan os.Signal, discovered <-chan struct{}) int {
 	server := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: c.limits.readHeaderTimeout,
@@ -298,6 +309,8 @@ func (c *serveCommand) serve(ctx context.Context, logger *slog.Logger, handler h
 			_ = rl.Reload("SIGHUP")
 		case <-watch:
 			rl.ReloadIfChanged()
+		case <-discovered:
+			_ = rl.Reload("discovery")
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -91,4 +92,68 @@ func TestBadShardFlagsFailAtStart(t *testing.T) {
 			t.Errorf("%v: exit %d, output %q; want exit 1 and %q", tt.args, code, out.String(), tt.msg)
 		}
 	}
+}
+
+// TestDiscoveryUpdateKeepsCounters: an http_sd answer that changes goes
+// through the reload pipeline; the counters of unchanged targets survive,
+// and a broken inventory keeps the targets.
+func TestDiscoveryUpdateKeepsCounters(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer origin.Close()
+	host := strings.TrimPrefix(origin.URL, "http://")
+	var mu sync.Mutex
+	answer := `[{"targets": ["` + host + `"], "labels": {"name": "alpha"}}]`
+	inventory := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		body := answer
+		mu.Unlock()
+		if body == "" {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	}))
+	defer inventory.Close()
+	setAnswer := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		answer = s
+	}
+
+	cfg := filepath.Join(t.TempDir(), "http5xx.yml")
+	writeConfig(t, cfg, fmt.Sprintf(`global:
+  interval: 1s
+  timeout: 500ms
+http_sd_configs:
+  - url: %s
+    refresh_interval: 1s
+relabel_configs:
+  - source_labels: [name]
+    target_label: service
+`, inventory.URL))
+	e := startExporter(t, "--config.file="+cfg, "--config.watch-interval=0")
+	alpha := `http5xx_probes_total{service="alpha",target="alpha"}`
+	e.waitFor("alpha to be probed twice", func() bool { return e.metric(alpha) >= 2 })
+
+	setAnswer(`[{"targets": ["` + host + `"], "labels": {"name": "alpha"}}, {"targets": ["` + host + `"], "labels": {"name": "beta"}}]`)
+	before := e.metric(alpha)
+	e.waitFor("beta to be discovered and probed", func() bool {
+		return e.metric(`http5xx_probes_total{service="beta",target="beta"}`) >= 1
+	})
+	if after := e.metric(alpha); after < before {
+		t.Errorf("alpha's counter went from %v to %v across a discovery update", before, after)
+	}
+	if v := e.metric("http5xx_configured_targets"); v != 2 {
+		t.Errorf("http5xx_configured_targets = %v, want 2", v)
+	}
+
+	setAnswer("")
+	e.waitFor("a failed refresh to be counted", func() bool {
+		return e.metric(`http5xx_sd_refresh_failures_total{mechanism="http"}`) >= 1
+	})
+	n := e.metric(`http5xx_probes_total{service="beta",target="beta"}`)
+	e.waitFor("beta to keep being probed", func() bool {
+		return e.metric(`http5xx_probes_total{service="beta",target="beta"}`) > n
+	})
 }

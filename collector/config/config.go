@@ -23,6 +23,11 @@ type Config struct {
 	// TargetFiles are globs, relative to the main file's directory, of files
 	// holding a "targets:" list.
 	TargetFiles []string `yaml:"target_files"`
+	// FileSDConfigs and HTTPSDConfigs discover further targets in
+	// Prometheus' formats; RelabelConfigs turn their labels into targets.
+	FileSDConfigs  []FileSDConfig `yaml:"file_sd_configs"`
+	HTTPSDConfigs  []HTTPSDConfig `yaml:"http_sd_configs"`
+	RelabelConfigs RelabelConfigs `yaml:"relabel_configs"`
 	// Fingerprints are user rules that tell which layer produced a 5xx
 	// answer; they are tried before the built-in ones.
 	Fingerprints []FingerprintRule `yaml:"fingerprints"`

@@ -184,6 +184,7 @@ func Load(path string) (*Config, error) {
 	}
 
 	l.applyDefaults(cfg)
+	l.applySDDefaults(cfg, path)
 	l.validate(cfg)
 	if err := l.err(cfg.Files); err != nil {
 		return nil, err

@@ -76,6 +76,16 @@ var badConfigs = map[string]string{
 	"bad-oauth2-token-url-scheme.yml":          `testdata/bad-oauth2-token-url-scheme.yml:7: targets[0].oauth2.token_url: "ftp://login.example.com/token" is not an http or https URL`,
 	"bad-no-proxy-without-proxy-url.yml":       `testdata/bad-no-proxy-without-proxy-url.yml:4: targets[0].no_proxy: if no_proxy is configured, proxy_url must also be configured`,
 	"bad-secret-ref.yml":                       `testdata/bad-secret-ref.yml:5: targets[0].authorization.credentials_ref: secret references need a secret manager, which the exporter does not have; use credentials_file`,
+	"bad-sd-http-url.yml":                      `testdata/bad-sd-http-url.yml:2: http_sd_configs[0].url: "ftp://inventory.example.com/targets" is not an http or https URL`,
+	"bad-sd-http-timeout.yml":                  `testdata/bad-sd-http-timeout.yml:4: http_sd_configs[0].timeout: 1m is longer than refresh_interval 30s`,
+	"bad-sd-http-auth.yml":                     `testdata/bad-sd-http-auth.yml:2: http_sd_configs[0]: at most one of basic_auth, oauth2 & authorization must be configured`,
+	"bad-sd-http-unknown.yml":                  `testdata/bad-sd-http-unknown.yml:3: http_sd_configs[0].refresh_intervall: unknown field "refresh_intervall" (did you mean refresh_interval?)`,
+	"bad-sd-file-empty.yml":                    `testdata/bad-sd-file-empty.yml:2: file_sd_configs[0].files: must list at least one file or glob`,
+	"bad-sd-file-glob.yml":                     `testdata/bad-sd-file-glob.yml:2: file_sd_configs[0].files[0]: "testdata/sd/[.json" is not a valid glob pattern`,
+	"bad-sd-refresh.yml":                       `testdata/bad-sd-refresh.yml:3: file_sd_configs[0].refresh_interval: 100ms is shorter than 1s`,
+	"bad-relabel-action.yml":                   `testdata/bad-relabel-action.yml:2: relabel_configs[0]: unknown relabel action "repalce"`,
+	"bad-relabel-target.yml":                   `testdata/bad-relabel-target.yml:2: relabel_configs[0]: relabel configuration for replace action requires 'target_label' value`,
+	"bad-relabel-regex.yml":                    `testdata/bad-relabel-regex.yml:2: relabel_configs[0]: error parsing regexp: missing closing ): ` + "`^(?s:(unclosed)$`",
 	"bad-proxy-url.yml":                        `testdata/bad-proxy-url.yml:4: targets[0].proxy_url: "ftp://proxy.example.com" is not an http, https or socks5 URL`,
 	"bad-saturation-field-unused.yml":          `testdata/bad-saturation-field-unused.yml:8: targets[0].saturation.field: is only used by type json`,
 	"bad-saturation-json-field-path.yml":       `testdata/bad-saturation-json-field-path.yml:7: targets[0].saturation.field: "pools..busy" is not a dotted path such as pools.web.busy: empty path element`,
@@ -300,6 +310,19 @@ func TestLoadFull(t *testing.T) {
 	}
 	if !api.Proxied() || api.NoProxy != "internal.example.com" || shop.Proxied() {
 		t.Errorf("proxy: api %v (no_proxy %q), shop %v; want api only", api.Proxied(), api.NoProxy, shop.Proxied())
+	}
+	// Discovery: written values kept, the rest defaulted, files relative
+	// to the config file.
+	sd := cfg.HTTPSDConfigs[0]
+	if sd.Timeout != model.Duration(5*time.Second) || sd.BodySizeLimit != 4<<20 || !sd.HTTPClientConfig.FollowRedirects ||
+		sd.HTTPClientConfig.TLSConfig.CAFile != filepath.Join("testdata", "tls", "ca.crt") {
+		t.Errorf("http_sd_configs[0] = %+v", sd)
+	}
+	if fsd := cfg.FileSDConfigs[0]; fsd.RefreshInterval != model.Duration(time.Minute) || len(fsd.Files) != 2 {
+		t.Errorf("file_sd_configs[0] = %+v", fsd)
+	}
+	if len(cfg.RelabelConfigs) != 2 || cfg.RelabelConfigs[1].Action != "labelmap" {
+		t.Errorf("relabel_configs = %+v", cfg.RelabelConfigs)
 	}
 	if got, want := api.Headers, map[string]string{"User-Agent": "http5xx_exporter", "x-probe": "target", "Content-Type": "application/json"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("api headers = %v, want %v (target wins over global, names compare case-insensitively)", got, want)

@@ -65,6 +65,7 @@ func (l *loader) validate(cfg *Config) {
 	top.validateGlobal(&cfg.Global)
 	top.validateClasses(cfg.Classes)
 	top.validateFingerprints(cfg.Fingerprints, cfg.Classes)
+	top.validateSD(cfg)
 	defined := map[string]string{} // target name -> FILE:LINE of its first definition
 	for i := range cfg.Targets {
 		src, p := l.targets[i], l.paths[i]

@@ -25,6 +25,8 @@ const (
 	LabelProduct  = "product"
 	LabelShard    = "shard"
 	LabelShards   = "shards"
+	// LabelMechanism is the service discovery mechanism (SDMechanisms).
+	LabelMechanism = "mechanism"
 )
 
 // Metric is one row of the contract. Labels are the labels beyond the
@@ -162,6 +164,11 @@ var (
 		Name: "http5xx_configured_targets", Type: "gauge",
 		Help: "Targets in the running configuration before sharding; this shard probes those with an http5xx_target_info series.",
 	}
+	SDRefreshFailuresTotal = Metric{
+		Name: "http5xx_sd_refresh_failures_total", Type: "counter",
+		Help:   "Refreshes of a discovery source (a file_sd file, an http_sd URL) that failed; the source keeps its last good targets.",
+		Labels: []string{LabelMechanism},
+	}
 	BuildInfo = Metric{
 		Name: "http5xx_exporter_build_info", Type: "gauge",
 		Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion, goos and goarch from which the exporter was built.",
@@ -175,6 +182,6 @@ func All() []Metric {
 		TargetUp, LastStatusCode, LastProbeTimestamp, RetryAfter, SaturationRatio, SaturationErrorsTotal,
 		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK, TargetInfo,
 		InflightProbes, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
-		ConfigLastReloadSuccessTimestamp, ShardInfo, ConfiguredTargets, BuildInfo,
+		ConfigLastReloadSuccessTimestamp, ShardInfo, ConfiguredTargets, SDRefreshFailuresTotal, BuildInfo,
 	}
 }

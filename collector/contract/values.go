@@ -207,3 +207,16 @@ func SaturationReasons() []SaturationReason {
 		SaturationStatus, SaturationTooLarge, SaturationUnparsable, SaturationOther,
 	}
 }
+
+// SDMechanism is a service discovery mechanism: the mechanism label of
+// http5xx_sd_refresh_failures_total, named as Prometheus names its own.
+type SDMechanism string
+
+// The discovery mechanisms.
+const (
+	SDFile SDMechanism = "file" // file_sd_configs
+	SDHTTP SDMechanism = "http" // http_sd_configs
+)
+
+// SDMechanisms returns every mechanism, in order.
+func SDMechanisms() []SDMechanism { return []SDMechanism{SDFile, SDHTTP} }

@@ -1,6 +1,6 @@
 // Package reload brings targets in. Every configuration, the first at start
-// and every reload after it, passes one pipeline: load (the config file and
-// its target_files) → filter (which targets this exporter probes) → apply
+// and every reload after it, passes one pipeline: load (the config file, its
+// target_files and the discovered targets) → filter (which targets this exporter probes) → apply
 // (the engine) → record (the reload gauges). A Reloader owns the config
 // path, notices changes of the files, and serializes the triggers: SIGHUP,
 // POST /-/reload and file changes. The engine never reads files itself.
@@ -28,6 +28,9 @@ type Source struct {
 	// Path is the main config file (--config.file); its target_files are
 	// loaded with it.
 	Path string
+	// Discover adds the targets of the configuration's discovery sources
+	// (discovery.Manager.Discover); nil adds none.
+	Discover func(*config.Config) (*config.Config, error)
 	// Filter selects the targets; nil means KeepAll.
 	Filter Filter
 }
@@ -40,7 +43,8 @@ type Loaded struct {
 	// the next check rather than taken for what was loaded. It is "" when
 	// the main file could not be read for the digest.
 	Digest string
-	// Configured counts the targets loaded, before the filter.
+	// Configured counts the targets loaded (configured and discovered),
+	// before the filter.
 	Configured int
 }
 
@@ -49,6 +53,9 @@ type Loaded struct {
 func (s Source) Load() (Loaded, error) {
 	digest, _ := config.Digest(s.Path) // unreadable: config.Load says why
 	cfg, err := config.Load(s.Path)
+	if err == nil && s.Discover != nil {
+		cfg, err = s.Discover(cfg)
+	}
 	if err != nil {
 		return Loaded{Digest: digest}, err
 	}
