@@ -604,7 +604,9 @@ func checkWithExporter(t *testing.T, exporter, name string, replicas int, c cont
 			}
 		}
 		for i, a := range args {
-			args[i] = strings.Replace(a, "="+m.MountPath, "="+dir, 1)
+			if flagName, path, ok := strings.Cut(a, "="); ok && (path == m.MountPath || strings.HasPrefix(path, m.MountPath+"/")) {
+				args[i] = flagName + "=" + dir + strings.TrimPrefix(path, m.MountPath)
+			}
 		}
 	}
 
