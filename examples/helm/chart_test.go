@@ -629,7 +629,8 @@ func checkWithExporter(t *testing.T, exporter, name string, replicas int, c cont
 	}
 }
 
-// TestBadValues: values the chart refuses, with a message that names them.
+// TestBadValues: values the chart refuses (values.schema.json or its
+// templates), with a message that names them.
 func TestBadValues(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -638,9 +639,12 @@ func TestBadValues(t *testing.T) {
 	}{
 		{"location twice", []string{"--set", "locations={eu,eu}"}, `locations: name "eu" is listed twice`},
 		{"location not a DNS label", []string{"--set", "locations={EU_West}"}, `locations: name "EU_West" must be a DNS label`},
-		{"location without a name", []string{"--set", "locations[0].nodeSelector.zone=a"}, `locations: name "" must be a DNS label`},
+		{"location without a name", []string{"--set", "locations[0].nodeSelector.zone=a"}, `at '/locations/0': 'anyOf' failed`},
+		{"location with an empty name", []string{"--set-json", `locations=[{"name":""}]`}, `locations: name "" must be a DNS label`},
 		{"shards and replicas", []string{"--set", "shards=2", "--set", "replicas=2"}, "shards and replicas cannot both be above 1"},
-		{"no shard", []string{"--set", "shards=0"}, "shards: 0 must be 1 or more"},
+		{"no shard", []string{"--set", "shards=0"}, "at '/shards': minimum: got 0, want 1"},
+		{"misspelt switch", []string{"--set", "serviceMonitor.enable=true"}, "at '/serviceMonitor': additional properties 'enable' not allowed"},
+		{"replicas not a number", []string{"--set-string", "replicas=2"}, "at '/replicas': got string, want integer"},
 		{"name too long", []string{"--set", "locations={" + strings.Repeat("a", 40) + "}"}, "is longer than 52 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

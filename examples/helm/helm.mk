@@ -12,15 +12,15 @@ HELM_RULES   := $(HELM_CHART)/files/prometheusrule.yaml
 $(BIN)/helm:
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
-# rules/'s generator writes the pack; only the hint in its header changes.
-# $(1): the output file.
-define helm-rules
-cd rules && $(GO) run ./cmd/gen-prometheusrule -o $(1).gen && sed 's/make rules-generate/make helm-generate/' $(1).gen > $(1) && rm -f $(1).gen
-endef
+# rules/'s generator writes the pack, as for examples/kubernetes/. $(1): the output file.
+helm-rules = cd rules && $(GO) run ./cmd/gen-prometheusrule -o $(1)
 
-# Regenerate the chart's copy of the rule pack after a change in rules/.
+# Regenerate the chart's copy of the rule pack after a change in rules/;
+# make rules-generate runs it too, so one command updates both PrometheusRules.
 helm-generate:
 	$(call helm-rules,$(CURDIR)/$(HELM_RULES))
+
+rules-generate: helm-generate
 
 # The rule pack is current; helm lint with the default values and with every
 # switch on; the Go test renders the chart (defaults, everything on, existing
