@@ -26,6 +26,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/api"
 	"github.com/http5xx/http5xx_exporter/collector/fetch"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -40,8 +41,10 @@ type statusCommand struct {
 
 func newStatusCommand(app *kingpin.Application) *statusCommand {
 	c := &statusCommand{}
-	c.cmd = app.Command("status", "Ask the exporters of several locations for their status and tell, per target, whether it fails from one location (LOCAL), several (PARTIAL) or all (GLOBAL). Exit 0 when every target is OK, 1 otherwise, 2 on usage errors.")
+	c.cmd = app.Command("status", "Ask the exporters of several locations for their status and tell, per target, whether it fails from one location (LOCAL), several (PARTIAL) or all (GLOBAL); UNKNOWN when only one location has a result. Give a location once per exporter it runs (shards, replicas): a target's state there comes from the shard that probes it. Exit 0 when every target is OK, 1 otherwise, 2 on usage errors.")
 	c.remote.register(c.cmd, "timeout")
+	// A location may run several exporters: shards, and replicas of each.
+	c.remote.several = true
 	c.cmd.Flag("output", "Output format.").Short('o').Default("text").EnumVar(&c.output, "text", "json")
 	return c
 }
@@ -88,16 +91,18 @@ const (
 	verdictOK      = "OK"      // no location sees it fail
 	verdictLocal   = "LOCAL"   // exactly one location sees it fail, others do not
 	verdictPartial = "PARTIAL" // several locations, not all
-	verdictGlobal  = "GLOBAL"  // every location with a result sees it fail
-	verdictUnknown = "UNKNOWN" // no location has a result
+	verdictGlobal  = "GLOBAL"  // every location with a result sees it fail, and there are at least two
+	verdictUnknown = "UNKNOWN" // no location has a result, or only one and it sees it fail
 )
 
 // judge names the verdict from how many locations have a result for the
 // target and how many of those see it fail. Unreachable locations and
-// those without a result are not counted either way.
+// those without a result are not counted either way. One location alone
+// cannot tell its own network from an outage, so a failure seen by the
+// only location with a result is UNKNOWN, never GLOBAL.
 func judge(failing, answered int) string {
 	switch {
-	case answered == 0:
+	case answered == 0, answered == 1 && failing == 1:
 		return verdictUnknown
 	case failing == 0:
 		return verdictOK
@@ -132,6 +137,19 @@ type matrixLocation struct {
 	Error     string `json:"error,omitempty"`
 	// ExporterLocation is the location the exporter itself reports.
 	ExporterLocation string `json:"exporter_location,omitempty"`
+	// Exporters lists the location's exporters when it has several
+	// (shards, replicas); URL, Reachable and Error are then the first's,
+	// any reachable, and those of the unreachable ones.
+	Exporters []matrixExporter `json:"exporters,omitempty"`
+}
+
+// matrixExporter is one exporter of a location with several.
+type matrixExporter struct {
+	URL       string `json:"url"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	// Shard is the exporter's --shard.index and --shard.count.
+	Shard *remoteShard `json:"shard,omitempty"`
 }
 
 type matrixTarget struct {
@@ -164,17 +182,26 @@ func (c *matrixCell) answered() bool {
 // turn its 16 MiB into gigabytes.
 type remoteStatus struct {
 	Location string        `json:"location"`
+	Shard    *remoteShard  `json:"shard"`
 	Targets  remoteTargets `json:"targets"`
+}
+
+// remoteShard is the shard part of another exporter's status; exporters
+// before sharding have none, and are shard 0 of 1.
+type remoteShard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 type remoteTarget struct {
 	Name      string `json:"name"`
 	State     string `json:"state"`
 	LastProbe *struct {
-		Code   int    `json:"code"`
-		Reason string `json:"reason"`
-		Class  string `json:"class"`
-		Owner  string `json:"owner"`
+		Time   time.Time `json:"time"`
+		Code   int       `json:"code"`
+		Reason string    `json:"reason"`
+		Class  string    `json:"class"`
+		Owner  string    `json:"owner"`
 	} `json:"last_probe"`
 }
 
@@ -213,32 +240,129 @@ func (ts *remoteTargets) UnmarshalJSON(b []byte) error {
 	return err
 }
 
+// locationGroup is one location of the matrix: its exporters (shards and
+// replicas) and what the reachable ones answered.
+type locationGroup struct {
+	name    string
+	members []int // indexes into locs, docs and errs
+	targets map[string]*remoteTarget
+	// shards holds, per shard count seen, the shard indexes that answered.
+	shards      map[int]map[int]bool
+	unreachable int
+}
+
+// groupLocations gathers the exporters of each location name, in the order
+// the names were first given.
+func groupLocations(locs []remoteLocation, docs []*remoteStatus) []*locationGroup {
+	var groups []*locationGroup
+	byName := map[string]*locationGroup{}
+	for i, l := range locs {
+		g := byName[l.Name]
+		if g == nil {
+			g = &locationGroup{name: l.Name, targets: map[string]*remoteTarget{}, shards: map[int]map[int]bool{}}
+			byName[l.Name] = g
+			groups = append(groups, g)
+		}
+		g.members = append(g.members, i)
+		d := docs[i]
+		if d == nil {
+			g.unreachable++
+			continue
+		}
+		sh := remoteShard{Index: 0, Count: 1}
+		if d.Shard != nil && d.Shard.Count > 0 {
+			sh = *d.Shard
+		}
+		if g.shards[sh.Count] == nil {
+			g.shards[sh.Count] = map[int]bool{}
+		}
+		g.shards[sh.Count][sh.Index] = true
+		for j := range d.Targets {
+			ts := &d.Targets[j]
+			if prev := g.targets[ts.Name]; prev == nil || newer(ts, prev) {
+				g.targets[ts.Name] = ts
+			}
+		}
+	}
+	return groups
+}
+
+// newer reports whether a has a later last probe than b: replicas of a
+// shard probe the same target, and the latest word wins.
+func newer(a, b *remoteTarget) bool {
+	switch {
+	case a.LastProbe == nil:
+		return false
+	case b.LastProbe == nil:
+		return true
+	}
+	return a.LastProbe.Time.After(b.LastProbe.Time)
+}
+
+// cell is the target's state in the location: from the exporter that
+// probes it; unreachable when the shard that owns it did not answer.
+func (g *locationGroup) cell(name string) matrixCell {
+	cell := matrixCell{Location: g.name, State: cellUnreachable}
+	if ts := g.targets[name]; ts != nil {
+		cell.State = ts.State
+		if lp := ts.LastProbe; lp != nil {
+			cell.Code, cell.Reason, cell.Class, cell.Owner = lp.Code, lp.Reason, lp.Class, lp.Owner
+		}
+		return cell
+	}
+	if len(g.shards) == 0 {
+		return cell // no exporter of the location answered
+	}
+	for count, answered := range g.shards {
+		if g.unreachable > 0 && !answered[shard.Owner(name, count)] {
+			return cell // the owner may be the exporter that did not answer
+		}
+	}
+	cell.State = cellAbsent
+	return cell
+}
+
 func newStatusMatrix(locs []remoteLocation, docs []*remoteStatus, errs []error) *statusMatrix {
 	m := &statusMatrix{OK: true}
+	groups := groupLocations(locs, docs)
 	var names []string
-	byLoc := make([]map[string]*remoteTarget, len(locs))
 	seen := map[string]bool{}
 	reachable := 0
-	for i, l := range locs {
-		ml := matrixLocation{Name: l.Name, URL: l.Base.String(), Reachable: docs[i] != nil}
-		if errs[i] != nil {
-			ml.Error = errs[i].Error()
-		}
-		m.Locations = append(m.Locations, ml)
-		if docs[i] == nil {
+	for _, d := range docs {
+		if d == nil {
 			continue
 		}
 		reachable++
-		m.Locations[i].ExporterLocation = docs[i].Location
-		byLoc[i] = map[string]*remoteTarget{}
-		for j := range docs[i].Targets {
-			ts := &docs[i].Targets[j]
-			byLoc[i][ts.Name] = ts
-			if !seen[ts.Name] {
-				seen[ts.Name] = true
-				names = append(names, ts.Name)
+		for j := range d.Targets {
+			if n := d.Targets[j].Name; !seen[n] {
+				seen[n] = true
+				names = append(names, n)
 			}
 		}
+	}
+	for _, g := range groups {
+		first := locs[g.members[0]]
+		ml := matrixLocation{Name: g.name, URL: first.Base.String()}
+		var problems []string
+		for _, i := range g.members {
+			me := matrixExporter{URL: locs[i].Base.String(), Reachable: docs[i] != nil}
+			if errs[i] != nil {
+				me.Error = errs[i].Error()
+				problems = append(problems, me.Error)
+			}
+			if docs[i] != nil {
+				me.Shard = docs[i].Shard
+				ml.Reachable = true
+				if ml.ExporterLocation == "" {
+					ml.ExporterLocation = docs[i].Location
+				}
+			}
+			if len(g.members) > 1 {
+				ml.Exporters = append(ml.Exporters, me)
+			}
+		}
+		ml.Error = strings.Join(problems, "; ")
+		m.Locations = append(m.Locations, ml)
 	}
 	if reachable == 0 {
 		m.OK = false
@@ -246,21 +370,12 @@ func newStatusMatrix(locs []remoteLocation, docs []*remoteStatus, errs []error) 
 	for _, name := range names {
 		mt := matrixTarget{Name: name}
 		answered := 0
-		for i, l := range locs {
-			cell := matrixCell{Location: l.Name, State: cellUnreachable}
-			if byLoc[i] != nil {
-				cell.State = cellAbsent
-				if ts := byLoc[i][name]; ts != nil {
-					cell.State = ts.State
-					if lp := ts.LastProbe; lp != nil {
-						cell.Code, cell.Reason, cell.Class, cell.Owner = lp.Code, lp.Reason, lp.Class, lp.Owner
-					}
-				}
-			}
+		for _, g := range groups {
+			cell := g.cell(name)
 			if cell.answered() {
 				answered++
 				if cell.State == status.StateDown {
-					mt.Failing = append(mt.Failing, l.Name)
+					mt.Failing = append(mt.Failing, g.name)
 				}
 			}
 			mt.Results = append(mt.Results, cell)
@@ -287,9 +402,6 @@ func verdictSummary(t *matrixTarget, answered int) string {
 		return fmt.Sprintf("PARTIAL: fails from %s, fine elsewhere: a regional problem (CDN edge, DNS, routing)", failing)
 	case verdictGlobal:
 		s := "GLOBAL: fails from every location: a real outage"
-		if answered == 1 {
-			s = fmt.Sprintf("GLOBAL: fails from %s, the only location with a result", failing)
-		}
 		if cl, owner := commonClass(t); cl != "" {
 			s += fmt.Sprintf(" (%s", cl)
 			if owner != "" {
@@ -299,6 +411,9 @@ func verdictSummary(t *matrixTarget, answered int) string {
 		}
 		return s
 	default:
+		if failing != "" {
+			return fmt.Sprintf("UNKNOWN: fails from %s, the only location with a result: its own network or an outage, no other location can tell", failing)
+		}
 		return "UNKNOWN: no location has a result for it yet"
 	}
 }
@@ -363,8 +478,11 @@ func (m *statusMatrix) print(w io.Writer) {
 		fmt.Fprintln(w, "no targets")
 	}
 	for _, l := range m.Locations {
-		if !l.Reachable {
+		switch {
+		case !l.Reachable:
 			fmt.Fprintf(w, "%s unreachable (not counted in the verdicts): %s\n", l.Name, termSafe(l.Error))
+		case l.Error != "":
+			fmt.Fprintf(w, "%s: an exporter did not answer (the targets of its shard are unreachable there): %s\n", l.Name, termSafe(l.Error))
 		}
 	}
 }
@@ -407,6 +525,9 @@ type remoteFlags struct {
 	caFile       string
 	insecure     bool
 	timeout      time.Duration
+	// several lets a location name be given more than once, for a
+	// location that runs several exporters (shards, replicas).
+	several bool
 }
 
 // register adds the flags to cmd; timeoutFlag names the flag of the
@@ -461,14 +582,20 @@ func (f *remoteFlags) setup() ([]remoteLocation, *http.Client, error) {
 	}
 	locs := make([]remoteLocation, 0, len(specs))
 	names := map[string]bool{}
+	exporters := map[string]bool{}
 	for _, s := range specs {
 		l, err := parseLocation(s)
 		if err != nil {
 			return nil, nil, err
 		}
-		if names[l.Name] {
+		if names[l.Name] && !f.several {
 			return nil, nil, fmt.Errorf("location %q is given twice", l.Name)
 		}
+		key := l.Name + "=" + l.Base.String()
+		if exporters[key] {
+			return nil, nil, fmt.Errorf("location %q lists %s twice", l.Name, l.Base.Redacted())
+		}
+		exporters[key] = true
 		names[l.Name] = true
 		if !l.auth && f.user != "" {
 			l.user, l.pass, l.auth = f.user, pass, true
@@ -536,10 +663,16 @@ func readLocationsFile(path string) ([]string, error) {
 		var specs []string
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k, v := m.Content[i], m.Content[i+1]
-			if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("%s:%d: want NAME: URL", path, k.Line)
+			urls := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode { // a location's exporters: shards, replicas
+				urls = v.Content
 			}
-			specs = append(specs, k.Value+"="+v.Value)
+			for _, u := range urls {
+				if k.Kind != yaml.ScalarNode || u.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("%s:%d: want NAME: URL or NAME: [URL, ...]", path, k.Line)
+				}
+				specs = append(specs, k.Value+"="+u.Value)
+			}
 		}
 		return specs, nil
 	}

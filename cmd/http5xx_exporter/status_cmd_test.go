@@ -22,6 +22,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector"
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -52,6 +53,8 @@ type locationSpec struct {
 	adhoc    adhoc.Options
 	wrap     func(http.Handler) http.Handler
 	tls      bool
+	// shard, when set, keeps that shard's targets and says so in the status.
+	shard *shard.Shard
 }
 
 // startLocation runs a real exporter for spec, probes every target once and
@@ -71,6 +74,10 @@ func startLocation(t *testing.T, origin string, spec locationSpec) *httptest.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
+	configured := len(cfg.Targets)
+	if spec.shard != nil {
+		cfg = spec.shard.Filter(cfg)
+	}
 	store := status.NewStore(0)
 	exp, err := collector.New(collector.Options{
 		Location: spec.location, Sinks: []collector.Sink{store}, Followers: []collector.TargetSetter{store},
@@ -79,12 +86,18 @@ func startLocation(t *testing.T, origin string, spec locationSpec) *httptest.Ser
 		t.Fatal(err)
 	}
 	t.Cleanup(exp.Stop)
-	for _, tg := range spec.targets {
-		if _, err := exp.ProbeNow(context.Background(), tg[0]); err != nil {
+	for _, tg := range cfg.Targets {
+		if _, err := exp.ProbeNow(context.Background(), tg.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	h, err := status.NewHandler(status.Options{Store: store, Exporter: exp})
+	so := status.Options{Store: store, Exporter: exp}
+	if sh := spec.shard; sh != nil {
+		so.Shard = func() shard.Status {
+			return shard.Status{Index: sh.Index, Count: sh.Count, Configured: configured, Skipped: configured - len(cfg.Targets)}
+		}
+	}
+	h, err := status.NewHandler(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,8 +308,9 @@ func TestStatusLocationsFile(t *testing.T) {
 	us := startLocation(t, origin, locationSpec{location: "us", targets: [][2]string{{"shop", "/bad"}}})
 	dir := t.TempDir()
 	files := map[string]string{
-		"plain.txt": "# the fleet\neu=" + eu.URL + "\n\n  us = " + us.URL + "  \n",
-		"fleet.yml": "eu: " + eu.URL + "\nus: '" + us.URL + "'\n",
+		"plain.txt":  "# the fleet\neu=" + eu.URL + "\n\n  us = " + us.URL + "  \n",
+		"fleet.yml":  "eu: " + eu.URL + "\nus: '" + us.URL + "'\n",
+		"shards.yml": "eu: [" + eu.URL + "]\nus:\n  - " + us.URL + "\n",
 	}
 	for name, body := range files {
 		path := filepath.Join(dir, name)
@@ -304,7 +318,7 @@ func TestStatusLocationsFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, out, errOut := runStatus(t, "--locations.file="+path)
-		if code != 1 || !strings.Contains(out, "TARGET  eu      us") || !strings.Contains(out, "GLOBAL: fails from us, the only location") && !strings.Contains(out, "LOCAL: fails only from us") {
+		if code != 1 || !strings.Contains(out, "TARGET  eu      us") || !strings.Contains(out, "LOCAL: fails only from us") {
 			t.Errorf("%s: exit %d:\n%s%s", name, code, out, errOut)
 		}
 	}
@@ -325,7 +339,7 @@ func TestStatusUsageErrors(t *testing.T) {
 		{[]string{"--from==http://x"}, "want NAME=URL"},
 		{[]string{"--from=e u=http://x"}, "location name"},
 		{[]string{"--from=eu=ftp://x"}, "not an http or https URL"},
-		{[]string{"--from=eu=http://a", "--from=eu=http://b"}, "given twice"},
+		{[]string{"--from=eu=http://a", "--from=eu=http://a/"}, `location "eu" lists http://a twice`},
 		{[]string{"--from=eu=http://a", "--auth.password-file=" + bad}, "needs --auth.user"},
 		{[]string{"--from=eu=http://a", "--tls.ca-file=" + bad}, "no PEM certificates"},
 		{[]string{"--locations.file=" + bad}, bad + ":2: want NAME=URL"},
@@ -348,7 +362,7 @@ func TestJudge(t *testing.T) {
 		{0, 0, verdictUnknown},
 		{0, 1, verdictOK},
 		{0, 5, verdictOK},
-		{1, 1, verdictGlobal},
+		{1, 1, verdictUnknown}, // one location cannot tell its network from an outage
 		{1, 2, verdictLocal},
 		{1, 5, verdictLocal},
 		{2, 2, verdictGlobal},
@@ -501,5 +515,79 @@ func TestStatusReadsTheEnvelope(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStatusUnderstandsShards: a location given once per exporter (two
+// shards, one of them with two replicas) shows every target once, from the
+// shard that probes it; a shard that does not answer makes its targets
+// unreachable there, not absent; and a target that fails where it is the
+// only result is UNKNOWN, not GLOBAL.
+func TestStatusUnderstandsShards(t *testing.T) {
+	origin := statusOrigin(t).URL
+	var targets [][2]string
+	for i := range 8 {
+		targets = append(targets, [2]string{fmt.Sprintf("t%d", i), "/ok"})
+	}
+	targets = append(targets, [2]string{"shop", "/ok?fail=eu"})
+	start := func(loc string, index int) string {
+		return startLocation(t, origin, locationSpec{location: loc, targets: targets, shard: &shard.Shard{Index: index, Count: 2}}).URL
+	}
+	eu := []string{start("eu", 0), start("eu", 0), start("eu", 1)} // shard 0 has two replicas
+	us := []string{start("us", 0), start("us", 1)}
+	args := []string{"--output=json"}
+	for _, u := range eu {
+		args = append(args, "--from=eu="+u)
+	}
+	withUS := append(slices.Clone(args), "--from=us="+us[0], "--from=us="+us[1])
+
+	code, out, errOut := runStatus(t, withUS...)
+	var m statusMatrix
+	if err := json.Unmarshal([]byte(out), &m); err != nil || code != 1 {
+		t.Fatalf("exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if len(m.Targets) != len(targets) || len(m.Locations) != 2 || len(m.Locations[0].Exporters) != 3 {
+		t.Fatalf("%d targets in %d locations (%d exporters in eu), want %d in 2 (3)", len(m.Targets), len(m.Locations), len(m.Locations[0].Exporters), len(targets))
+	}
+	for _, mt := range m.Targets {
+		want := verdictOK
+		if mt.Name == "shop" {
+			want = verdictLocal
+		}
+		if mt.Verdict != want || mt.Results[0].State == cellAbsent || mt.Results[1].State == cellAbsent {
+			t.Errorf("%s: %s (%+v), want %s with a result from both locations", mt.Name, mt.Verdict, mt.Results, want)
+		}
+	}
+
+	// The us shard that owns shop stops answering.
+	owner := shard.Owner("shop", 2)
+	partial := append(slices.Clone(args), "--from=us="+us[1-owner], "--from=us="+closedURL(t))
+	code, out, errOut = runStatus(t, partial...)
+	m = statusMatrix{}
+	if err := json.Unmarshal([]byte(out), &m); err != nil || code != 1 {
+		t.Fatalf("exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if !m.Locations[1].Reachable || m.Locations[1].Error == "" {
+		t.Errorf("us: %+v, want reachable with the error of its silent exporter", m.Locations[1])
+	}
+	for _, mt := range m.Targets {
+		us := mt.Results[1]
+		wantUS := cellUnreachable
+		if shard.Owner(mt.Name, 2) != owner {
+			wantUS = status.StateUp
+		}
+		want := verdictOK
+		if mt.Name == "shop" {
+			want = verdictUnknown
+		}
+		if us.State != wantUS || mt.Verdict != want {
+			t.Errorf("%s: us %s, verdict %s (%s); want us %s, verdict %s", mt.Name, us.State, mt.Verdict, mt.Summary, wantUS, want)
+		}
+	}
+	_, text, _ := runStatus(t, partial[1:]...)
+	for _, want := range []string{"UNKNOWN: fails from eu, the only location with a result", "us: an exporter did not answer"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
 	}
 }
