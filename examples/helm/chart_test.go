@@ -4,10 +4,15 @@ package helm
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -432,9 +438,12 @@ func TestChart(t *testing.T) {
 				}) {
 					t.Errorf("%s: the Service's ports %+v do not target the container's port %+v", name, svc.Spec.Ports, c.Ports)
 				}
+				if listen, _ := flag(c.Args, "web.listen-address"); len(c.Ports) != 1 || listen != fmt.Sprintf(":%d", c.Ports[0].ContainerPort) {
+					t.Errorf("%s: --web.listen-address=%s is not the container's port %+v", name, listen, c.Ports)
+				}
 				checkShards(t, name, tc.shards, c)
 				if tc.configMapRendered {
-					checkWithExporter(t, exporter, name, s.Spec.Replicas, c, pod.Volumes, r.files)
+					checkWithExporter(t, exporter, s, r.files)
 				}
 			}
 			if !slices.Equal(locations, tc.locations) {
@@ -575,20 +584,24 @@ func checkVolumes(t *testing.T, name, configMap string, persistent bool, c conta
 	}
 }
 
-// checkWithExporter writes the files of the ConfigMaps and Secrets the
-// container mounts into a directory, then runs the exporter on them: `config
-// check` on the config, and the container's own args with --config.check
-// (kingpin refuses a flag the exporter does not have).
-func checkWithExporter(t *testing.T, exporter, name string, replicas int, c container, volumes []volume, files map[string]map[string]string) {
+// podFiles writes the files of the ConfigMaps and Secrets the container
+// mounts into a directory per volume, as the kubelet would, and returns the
+// container's args with the mount paths moved there and $(POD_NAME) expanded
+// to the name of the StatefulSet's last pod.
+func podFiles(t *testing.T, s statefulSet, files map[string]map[string]string) (args []string, dirs map[string]string) {
 	t.Helper()
+	pod := s.Spec.Template.Spec
+	c := pod.Containers[0]
 	root := t.TempDir()
-	args := slices.Clone(c.Args)
+	args = slices.Clone(c.Args)
+	dirs = map[string]string{}
 	for _, m := range c.VolumeMounts {
 		dir := filepath.Join(root, m.Name)
+		dirs[m.MountPath] = dir
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range volumes {
+		for _, v := range pod.Volumes {
 			var object string
 			switch {
 			case v.Name != m.Name:
@@ -609,12 +622,18 @@ func checkWithExporter(t *testing.T, exporter, name string, replicas int, c cont
 			}
 		}
 	}
-
-	// Kubernetes expands $(POD_NAME): the last pod's name.
 	for i, a := range args {
-		args[i] = strings.ReplaceAll(a, "$(POD_NAME)", fmt.Sprintf("%s-%d", name, replicas-1))
+		args[i] = strings.ReplaceAll(a, "$(POD_NAME)", fmt.Sprintf("%s-%d", s.Metadata.Name, s.Spec.Replicas-1))
 	}
+	return args, dirs
+}
 
+// checkWithExporter runs the exporter on the pod's files: `config check` on
+// the config, and the container's own args with --config.check (kingpin
+// refuses a flag the exporter does not have).
+func checkWithExporter(t *testing.T, exporter string, s statefulSet, files map[string]map[string]string) {
+	t.Helper()
+	args, _ := podFiles(t, s, files)
 	cfg, _ := flag(args, "config.file")
 	for _, run := range [][]string{
 		{"config", "check", cfg},
@@ -622,9 +641,9 @@ func checkWithExporter(t *testing.T, exporter, name string, replicas int, c cont
 	} {
 		out, err := exec.Command(exporter, run...).CombinedOutput()
 		if err != nil {
-			t.Errorf("%s: http5xx_exporter %q: %v\n%s", name, run, err, out)
+			t.Errorf("%s: http5xx_exporter %q: %v\n%s", s.Metadata.Name, run, err, out)
 		} else if !regexp.MustCompile(`OK, [1-9][0-9]* targets`).Match(out) {
-			t.Errorf("%s: http5xx_exporter %q: %s", name, run, out)
+			t.Errorf("%s: http5xx_exporter %q: %s", s.Metadata.Name, run, out)
 		}
 	}
 }
@@ -796,4 +815,156 @@ func TestAgreesWithKubernetesManifest(t *testing.T) {
 	if !reflect.DeepEqual(cfgs[0], cfgs[1]) {
 		t.Errorf("the chart's default config differs from examples/kubernetes/exporter.yaml's:\nchart:    %v\nmanifest: %v", cfgs[0], cfgs[1])
 	}
+}
+
+// TestPodRuns starts the exporter the way the rendered pod would (every
+// switch on: a location, the last shard of three, deploy tokens, a web config,
+// the deploy log on its volume) against loopback targets, then uses it as
+// Kubernetes and a pipeline would: the readiness and liveness probes' paths
+// on the container's port, /metrics with the pod's location and shard, and a
+// deploy POST with a token from the rendered Secret, stored under the deploy
+// log's mount.
+func TestPodRuns(t *testing.T) {
+	exporter := tool(t, "http5xx_exporter")
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer origin.Close()
+	// Twelve targets, so that the last of three shards probes some: the
+	// rendezvous hash is fixed, so which ones is too.
+	var targets []map[string]string
+	for i := range 12 {
+		targets = append(targets, map[string]string{"name": fmt.Sprintf("t%d", i), "url": origin.URL + "/"})
+	}
+	config := fmt.Sprintf(`config={"global":{"interval":"1s","timeout":"1s"},"targets":%s}`, jsonOf(t, targets))
+	out, err := helmTemplate(t, "-f", "testdata/all.yaml", "--set-json", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := parse(t, out)
+	if len(r.statefulSets) == 0 {
+		t.Fatal("no StatefulSet rendered")
+	}
+	s := r.statefulSets[0]
+	c := s.Spec.Template.Spec.Containers[0]
+	args, dirs := podFiles(t, s, r.files)
+	location, _ := flag(args, "location")
+	storage, _ := flag(c.Args, "storage.path")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the exporter binds it next; if another process took it, the start fails loudly
+	for i, a := range args {
+		if strings.HasPrefix(a, "--web.listen-address=") {
+			args[i] = "--web.listen-address=" + addr
+		}
+	}
+
+	var logs bytes.Buffer
+	cmd := exec.Command(exporter, args...)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	base := "http://" + addr
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(path string) (int, string) {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// until polls path until ok accepts its answer, the exporter exits, or a
+	// generous deadline passes (the machine is shared and loaded).
+	until := func(what, path string, ok func(int, string) bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			code, body := get(path)
+			if ok(code, body) {
+				return
+			}
+			select {
+			case err := <-exited:
+				exited <- err
+				t.Fatalf("the exporter exited (%v) before %s; args %q:\n%s", err, what, args, logs.String())
+			case <-ctx.Done():
+				if len(body) > 2000 {
+					body = body[len(body)-2000:]
+				}
+				t.Fatalf("%s: %s answers %d after 2m, ending with %q", what, path, code, body)
+			case <-tick.C:
+			}
+		}
+	}
+	for _, p := range []httpProbe{c.ReadinessProbe, c.LivenessProbe} {
+		if p.HTTPGet.Port != c.Ports[0].Name {
+			t.Errorf("probe %s on port %q, not the container's %q", p.HTTPGet.Path, p.HTTPGet.Port, c.Ports[0].Name)
+		}
+		until("the probe "+p.HTTPGet.Path, p.HTTPGet.Path, func(code int, _ string) bool { return code == http.StatusOK })
+	}
+	loc := `location="` + regexp.QuoteMeta(location) + `"`
+	shard := regexp.MustCompile(fmt.Sprintf(`(?m)^http5xx_shard_info\{%s,shard="%d",shards="3"\} 1$`, loc, s.Spec.Replicas-1))
+	probed := regexp.MustCompile(`(?m)^http5xx_probes_total\{` + loc + `,[^}]*\} [1-9]`)
+	until("a probe from the pod's location and shard", "/metrics", func(code int, body string) bool {
+		return code == http.StatusOK && shard.MatchString(body) && probed.MatchString(body)
+	})
+
+	tokens := strings.Fields(r.files["probe-http5xx-exporter-deploy-tokens"]["tokens"])
+	if len(tokens) == 0 {
+		t.Fatal("no deploy token rendered")
+	}
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{
+		{"", http.StatusUnauthorized},
+		{"not-a-token", http.StatusUnauthorized},
+		{tokens[len(tokens)-1], http.StatusCreated},
+	} {
+		req, err := http.NewRequest(http.MethodPost, base+"/api/v1/deploys", strings.NewReader(`{"service":"t0","version":"1.2.3"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("deploy POST with token %q: %d %s, want %d", tc.token, resp.StatusCode, b, tc.want)
+		}
+	}
+	entries, err := os.ReadDir(dirs[storage])
+	if err != nil || len(entries) == 0 {
+		t.Errorf("nothing under the deploy log's mount %s (%v)", storage, err)
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
