@@ -35,8 +35,10 @@ type TargetSetter interface {
 // Options are fixed for the exporter's lifetime.
 type Options struct {
 	// Location from --location; it wins over global.location.
-	Location      string
-	Version       string
+	Location string
+	Version  string
+	// MaxConcurrent fixes the in-flight limit; 0 derives it from the
+	// schedule on every (re)load (schedule.DerivedLimit).
 	MaxConcurrent int
 	Logger        *slog.Logger
 	Registerer    prometheus.Registerer
@@ -113,6 +115,7 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 			Lag:      func(d time.Duration) { m.Lag.Observe(d.Seconds()) },
 			Skipped:  m.Skipped,
 			Inflight: func(d int) { m.Inflight.Add(float64(d)) },
+			Limit:    func(n int) { m.Limit.Set(float64(n)) },
 		},
 	})
 	if err := e.Apply(cfg); err != nil {
@@ -197,6 +200,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		jobs = append(jobs, schedule.Job{
 			Name:     t.Name,
 			Interval: t.IntervalDuration(),
+			Timeout:  t.TimeoutDuration(),
 			Run:      func(ctx context.Context) { e.run(ctx, tg) },
 		})
 	}

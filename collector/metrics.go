@@ -60,6 +60,7 @@ type Metrics struct {
 	skipped    *prometheus.CounterVec
 
 	Inflight   prometheus.Gauge
+	Limit      prometheus.Gauge // the effective in-flight limit
 	Lag        prometheus.Histogram
 	ReloadOK   prometheus.Gauge
 	ReloadTime prometheus.Gauge
@@ -117,6 +118,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		targetInfo: gauge(contract.TargetInfo),
 		skipped:    counter(contract.SkippedProbesTotal),
 		Inflight:   one(contract.InflightProbes),
+		Limit:      one(contract.ProbeConcurrencyLimit),
 		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: contract.ScheduleLag.Name, Help: contract.ScheduleLag.Help, ConstLabels: cl,
 			Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5},
@@ -142,7 +144,7 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
 		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped,
-		m.Inflight, m.Lag, m.ReloadOK, m.ReloadTime,
+		m.Inflight, m.Limit, m.Lag, m.ReloadOK, m.ReloadTime,
 	} {
 		if err := reg.Register(c); err != nil {
 			return err

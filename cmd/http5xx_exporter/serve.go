@@ -77,7 +77,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("config.check", "Check the configuration file and exit (0 valid, 2 invalid).").BoolVar(&c.configCheck)
 	c.cmd.Flag("config.watch-interval", "How often to look for changes of the config and target files; 0 disables.").Default("5s").DurationVar(&c.watchInterval)
 	c.cmd.Flag("location", "Name of the place this exporter probes from (label location); wins over global.location.").StringVar(&c.location)
-	c.cmd.Flag("probe.max-concurrent", "Most probes running at once; further slots wait up to half their interval, then are skipped.").Default("64").IntVar(&c.maxConcurrent)
+	c.cmd.Flag("probe.max-concurrent", "Most probes running at once; further slots wait up to half their interval, then are skipped. 0 derives it from the schedule on every reload: twice the sum over targets of timeout/interval, at least 64.").Default("0").IntVar(&c.maxConcurrent)
 	c.cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	c.web = kingpinflag.AddFlags(c.cmd, defaultListen)
 	c.cmd.Flag("web.read-header-timeout", "Longest time to read a request's headers; slower clients are disconnected.").Default("10s").DurationVar(&c.limits.readHeaderTimeout)

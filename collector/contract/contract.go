@@ -137,13 +137,17 @@ var (
 		Name: "http5xx_inflight_probes", Type: "gauge",
 		Help: "Probes running right now (the exporter's own saturation).",
 	}
+	ProbeConcurrencyLimit = Metric{
+		Name: "http5xx_probe_concurrency_limit", Type: "gauge",
+		Help: "The effective limit of probes in flight: --probe.max-concurrent when set, else derived from the schedule (twice the sum over targets of timeout/interval, at least 64).",
+	}
 	ScheduleLag = Metric{
 		Name: "http5xx_schedule_lag_seconds", Type: "histogram",
 		Help: "How late probes start compared with their slot.",
 	}
 	SkippedProbesTotal = Metric{
 		Name: "http5xx_skipped_probes_total", Type: "counter",
-		Help:      "Probes not started or not counted, by reason: overlap (the previous probe of the target still runs), concurrency (the global limit was reached) or exporter (the exporter itself ran out of file descriptors, memory or probe slots).",
+		Help:      "Probes not started or not counted, by reason: overlap (the previous probe of the target still runs), limit (the in-flight limit stayed full for half the interval), shutdown (the exporter stopped while the probe waited for the limit) or exporter (the exporter itself ran out of file descriptors, memory or probe slots).",
 		Labels:    []string{LabelReason},
 		PerTarget: true,
 	}
@@ -181,7 +185,7 @@ func All() []Metric {
 		ProbesTotal, ResponsesTotal, FailuresTotal, RequestDuration, PhaseDuration,
 		TargetUp, LastStatusCode, LastProbeTimestamp, RetryAfter, SaturationRatio, SaturationErrorsTotal,
 		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK, TargetInfo,
-		InflightProbes, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
+		InflightProbes, ProbeConcurrencyLimit, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
 		ConfigLastReloadSuccessTimestamp, ShardInfo, ConfiguredTargets, SDRefreshFailuresTotal, BuildInfo,
 	}
 }

@@ -124,8 +124,12 @@ type SkipReason string
 
 // The skip reasons.
 const (
-	SkipOverlap     SkipReason = "overlap"     // the previous probe of the target still runs
-	SkipConcurrency SkipReason = "concurrency" // the global in-flight limit stayed full
+	SkipOverlap SkipReason = "overlap" // the previous probe of the target still runs
+	// SkipLimit: the in-flight limit (--probe.max-concurrent) stayed full
+	// for half the target's interval.
+	SkipLimit SkipReason = "limit"
+	// SkipShutdown: the exporter stopped while the slot waited for the limit.
+	SkipShutdown SkipReason = "shutdown"
 	// SkipExporter: the probe ran out of the exporter's own resources (file
 	// descriptors, memory, local ports) or, on demand, the in-flight limit
 	// stayed full for the target's timeout: a probe with ReasonExporter.

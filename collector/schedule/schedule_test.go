@@ -2,6 +2,9 @@ package schedule
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,7 +112,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	block := make(chan struct{})
 	s := New(Options{MaxConcurrent: 1, Hooks: Hooks{
 		Skipped: func(name string, r contract.SkipReason) {
-			if r == contract.SkipConcurrency {
+			if r == contract.SkipLimit {
 				mu.Lock()
 				skips[name]++
 				mu.Unlock()
@@ -352,4 +355,247 @@ func TestAcquireSharesTheLimit(t *testing.T) {
 		t.Fatal("Acquire after release failed")
 	}
 	release2()
+}
+
+func TestDerivedLimit(t *testing.T) {
+	job := func(interval, timeout time.Duration) Job { return Job{Interval: interval, Timeout: timeout} }
+	many := func(n int, j Job) []Job {
+		out := make([]Job, n)
+		for i := range out {
+			out[i] = j
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		jobs []Job
+		want int
+	}{
+		{"no jobs: the floor", nil, LimitFloor},
+		{"few jobs: the floor", many(10, job(15*time.Second, 5*time.Second)), LimitFloor},
+		// 10k targets every 15s with 5s timeouts: 3,333.3 in flight, twice that.
+		{"10k targets", many(10_000, job(15*time.Second, 5*time.Second)), 6667},
+		{"timeout beyond the interval counts as the interval", many(100, job(time.Second, time.Minute)), 200},
+		{"no timeout counts as the interval", many(100, job(time.Second, 0)), 200},
+		{"no interval counts nothing", many(100, job(0, time.Second)), LimitFloor},
+		{"mixed", append(many(60, job(time.Second, 500*time.Millisecond)), many(30, job(10*time.Second, 10*time.Second))...), 120},
+	}
+	for _, tt := range tests {
+		if got := DerivedLimit(tt.jobs); got != tt.want {
+			t.Errorf("%s: DerivedLimit = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The limit follows the schedule on every Update unless it is fixed, and the
+// Limit hook hears every change.
+func TestLimitFollowsTheSchedule(t *testing.T) {
+	jobs := func(n int) []Job {
+		out := make([]Job, n)
+		for i := range out {
+			out[i] = Job{Name: fmt.Sprintf("t%d", i), Interval: time.Hour, Timeout: time.Hour, Run: func(context.Context) {}}
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		fixed int
+		sizes []int
+		want  []int // Limit() after each Update
+		heard []int // what the hook heard, the first at New
+	}{
+		{"derived", 0, []int{10, 100, 40}, []int{LimitFloor, 200, 80}, []int{LimitFloor, 200, 80}},
+		{"fixed", 7, []int{10, 100}, []int{7, 7}, []int{7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var heard []int
+			s := New(Options{MaxConcurrent: tt.fixed, Hooks: Hooks{Limit: func(n int) {
+				mu.Lock()
+				heard = append(heard, n)
+				mu.Unlock()
+			}}})
+			defer s.Stop()
+			for i, n := range tt.sizes {
+				s.Update(jobs(n))
+				if got := s.Limit(); got != tt.want[i] {
+					t.Errorf("after %d jobs Limit() = %d, want %d", n, got, tt.want[i])
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(heard, tt.heard) {
+				t.Errorf("hook heard %v, want %v", heard, tt.heard)
+			}
+		})
+	}
+}
+
+// The scheduler's goroutines do not grow with the number of jobs: one
+// dispatcher, and workers only for probes that run.
+func TestNoGoroutinePerJob(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s := New(Options{})
+	defer s.Stop()
+	jobs := make([]Job, 5000)
+	for i := range jobs {
+		jobs[i] = Job{Name: fmt.Sprintf("t%d", i), Interval: time.Hour, Timeout: time.Second, Run: func(context.Context) {}}
+	}
+	s.Update(jobs)
+	// Slots within the next hour start a handful of short-lived workers at
+	// most; 5000 jobs with a goroutine each would show here.
+	if d := runtime.NumGoroutine() - before; d > 100 {
+		t.Errorf("%d goroutines for %d jobs, want a dispatcher and a few workers", d, len(jobs))
+	}
+}
+
+// fakeClock is a clock the test moves; a Scheduler on it fires a slot once
+// the clock reached it and something woke the dispatcher.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// pastEverySlot moves clock past the next slot of every job, then wakes s
+// (an Update with the same jobs changes nothing else).
+func pastEverySlot(s *Scheduler, clock *fakeClock, jobs []Job) {
+	latest := clock.Now()
+	for _, j := range jobs {
+		if n := nextSlot(clock.Now(), j.Interval, Offset(j.Name, j.Interval)); n.After(latest) {
+			latest = n
+		}
+	}
+	clock.Set(latest)
+	s.Update(jobs)
+}
+
+// A slot waiting for the limit when the scheduler stops is a skip for
+// shutdown; the probe holding the limit is cancelled and not counted.
+func TestStopCountsWaitingSlotsAsShutdown(t *testing.T) {
+	var mu sync.Mutex
+	skips := map[string][]contract.SkipReason{}
+	started := make(chan string, 10)
+	clock := &fakeClock{}
+	clock.Set(time.Unix(1_000_000, 0))
+	s := New(Options{MaxConcurrent: 1, Now: clock.Now, Hooks: Hooks{Skipped: func(name string, r contract.SkipReason) {
+		mu.Lock()
+		skips[name] = append(skips[name], r)
+		mu.Unlock()
+	}}})
+	hold := func(name string) func(context.Context) {
+		return func(ctx context.Context) {
+			started <- name
+			<-ctx.Done()
+		}
+	}
+	// An hour's interval: the waiting slot's deadline (half of it) is far.
+	jobs := []Job{
+		{Name: "a", Interval: time.Hour, Run: hold("a")},
+		{Name: "b", Interval: time.Hour, Run: hold("b")},
+	}
+	s.Update(jobs)
+	pastEverySlot(s, clock, jobs)
+	var first string
+	select {
+	case first = <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no slot fired within 10s of the clock passing both")
+	}
+	other := map[string]string{"a": "b", "b": "a"}[first]
+	waitFor(t, "the other slot to wait for the limit", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.pending) == 1
+	})
+	s.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if got := skips[other]; !slices.Equal(got, []contract.SkipReason{contract.SkipShutdown}) {
+		t.Errorf("skips of the waiting job %q = %v, want [shutdown]", other, got)
+	}
+	if got := skips[first]; len(got) != 0 {
+		t.Errorf("skips of the running job %q = %v, want none", first, got)
+	}
+}
+
+// A slot that waited for the limit past half its interval is skipped for
+// the limit, and its job is free for its next slot.
+func TestWaitingSlotExpiresAsLimit(t *testing.T) {
+	skipped := make(chan string, 10)
+	clock := &fakeClock{}
+	clock.Set(time.Unix(1_000_000, 0))
+	s := New(Options{MaxConcurrent: 1, Now: clock.Now, Hooks: Hooks{Skipped: func(name string, r contract.SkipReason) {
+		if r == contract.SkipLimit {
+			skipped <- name
+		}
+	}}})
+	defer s.Stop()
+	started := make(chan string, 10)
+	jobs := []Job{
+		{Name: "a", Interval: time.Hour, Run: func(ctx context.Context) { started <- "a"; <-ctx.Done() }},
+		{Name: "b", Interval: time.Hour, Run: func(ctx context.Context) { started <- "b"; <-ctx.Done() }},
+	}
+	s.Update(jobs)
+	pastEverySlot(s, clock, jobs)
+	first := <-started
+	waitFor(t, "the other slot to wait", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.pending) == 1
+	})
+	clock.Add(31 * time.Minute) // past the waiting slot's deadline
+	s.Update(jobs)
+	select {
+	case name := <-skipped:
+		if name == first {
+			t.Errorf("the running job %q was skipped for the limit", name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting slot was not skipped within 10s of its deadline")
+	}
+}
+
+// Raising the limit (a reload that derives a larger one) starts the slots
+// that waited for it, before their deadline.
+func TestRaisedLimitStartsWaitingSlots(t *testing.T) {
+	var mu sync.Mutex
+	var skips []contract.SkipReason
+	clock := &fakeClock{}
+	clock.Set(time.Unix(1_000_000, 0))
+	s := New(Options{Now: clock.Now, Hooks: Hooks{Skipped: func(_ string, r contract.SkipReason) {
+		mu.Lock()
+		skips = append(skips, r)
+		mu.Unlock()
+	}}})
+	defer s.Stop()
+	var running atomic.Int64
+	run := func(ctx context.Context) {
+		running.Add(1)
+		<-ctx.Done()
+	}
+	// 100 jobs with short timeouts derive the floor, 64: 36 slots wait.
+	jobs := make([]Job, 100)
+	for i := range jobs {
+		jobs[i] = Job{Name: fmt.Sprintf("t%d", i), Interval: time.Hour, Timeout: time.Millisecond, Run: run}
+	}
+	s.Update(jobs)
+	pastEverySlot(s, clock, jobs)
+	waitFor(t, "the limit to fill", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return running.Load() == LimitFloor && len(s.pending) == 100-LimitFloor
+	})
+	// Same names and intervals, timeouts that derive 200.
+	for i := range jobs {
+		jobs[i].Timeout = time.Hour
+	}
+	s.Update(jobs)
+	waitFor(t, "every job to run", func() bool { return running.Load() == 100 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(skips) != 0 {
+		t.Errorf("skips %v, want none", skips)
+	}
 }
