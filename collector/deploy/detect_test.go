@@ -265,25 +265,27 @@ func TestVersionURLBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll := config.VersionPoll{Interval: time.Second, Timeout: 200 * time.Millisecond, BodySizeLimit: config.VersionBodySizeLimit}
-	for _, tc := range []struct{ path, want string }{
-		{"/huge", "over"},
-		{"/slow", "deadline"},
-		{"/500", "HTTP 500"},
+	// Only /slow may reach its deadline (the server holds it until then);
+	// the others get a timeout no loaded machine reaches, so they fail on
+	// the bound they test.
+	for _, tc := range []struct {
+		path, want string
+		timeout    time.Duration
+	}{
+		{"/huge", "over", time.Minute},
+		{"/slow", "deadline", 200 * time.Millisecond},
+		{"/500", "HTTP 500", time.Minute},
 	} {
+		poll := config.VersionPoll{Interval: time.Second, Timeout: tc.timeout, BodySizeLimit: config.VersionBodySizeLimit}
 		target := &config.Target{Name: "x", VersionURL: srv.URL + tc.path}
 		c, err := fetch.New(target, fetch.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		start := time.Now()
 		_, err = fetchVersion(t.Context(), c, target, field, poll)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.path, err, tc.want)
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%s took %s", tc.path, d)
 		}
 	}
 }
