@@ -56,7 +56,7 @@ type Metrics struct {
 	lastTS     *prometheus.GaugeVec
 	retryAfter *prometheus.GaugeVec
 	layers     *prometheus.CounterVec
-	targetInfo *prometheus.GaugeVec
+	targetInfo *targetInfo
 	skipped    *prometheus.CounterVec
 
 	Inflight   prometheus.Gauge
@@ -115,7 +115,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		lastTS:     gauge(contract.LastProbeTimestamp),
 		retryAfter: gauge(contract.RetryAfter),
 		layers:     counter(contract.ErrorLayerTotal),
-		targetInfo: gauge(contract.TargetInfo),
+		targetInfo: newTargetInfo(cl),
 		skipped:    counter(contract.SkippedProbesTotal),
 		Inflight:   one(contract.InflightProbes),
 		Limit:      one(contract.ProbeConcurrencyLimit),
@@ -201,6 +201,7 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesCha
 		keep[t.Name] = true
 		old, ok := m.targets[t.Name]
 		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner {
+			m.targetInfo.set(t) // its labels may have changed; the counters stay
 			if classesChanged {
 				m.reclassify(old, c)
 			}
@@ -223,10 +224,11 @@ func (m *Metrics) deleteTarget(name string) {
 	match := prometheus.Labels{contract.LabelTarget: name}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
-		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped,
+		m.lastTS, m.retryAfter, m.layers, m.skipped,
 	} {
 		v.DeletePartialMatch(match)
 	}
+	m.targetInfo.delete(name)
 }
 
 // reclassify moves a target's code and reason counters to the classes of c.
@@ -266,7 +268,7 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 		class, owner := tm.classifier.Code(code)
 		tm.codes[codeKey{code, class}] = m.codeCounter(tm, code, class, owner)
 	}
-	m.targetInfo.WithLabelValues(n, s, t.RedactedURL(), t.Owner).Set(1)
+	m.targetInfo.set(t)
 	return tm
 }
 

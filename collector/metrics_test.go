@@ -32,7 +32,7 @@ var goldenBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 func goldenTargets() []*config.Target {
 	return []*config.Target{
-		{Name: "shop", Service: "shop", URL: "http://127.0.0.1:10506/", Owner: "web-team"},
+		{Name: "shop", Service: "shop", URL: "http://127.0.0.1:10506/", Owner: "web-team", Labels: map[string]string{"team": "payments", "tier": "gold"}},
 		{Name: "checkout", Service: "shop", URL: "http://127.0.0.1:10506/status/500", Owner: "web-team"},
 	}
 }
@@ -458,5 +458,55 @@ func TestTargetInfoRedactsThePassword(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "https://probe:xxxxx@shop.test/health") {
 		t.Errorf("target_info lacks the redacted URL:\n%s", out.String())
+	}
+}
+
+// TestTargetInfoLabels: each target's info series carries its own labels;
+// changing them on a reload changes that series alone (the counters
+// survive), and a removed target's info series is gone.
+func TestTargetInfoLabels(t *testing.T) {
+	m := NewMetrics(MetricsOptions{Location: "eu"})
+	reg := prometheus.NewPedanticRegistry()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	shop := &config.Target{Name: "shop", Service: "shop", URL: "http://shop/", Labels: map[string]string{"team": "payments"}}
+	api := &config.Target{Name: "api", Service: "api", URL: "http://api/", Owner: "api-team"}
+	info := func() string {
+		t.Helper()
+		var lines []string
+		for _, line := range strings.Split(exposition(t, reg), "\n") {
+			if strings.HasPrefix(line, "http5xx_target_info{") || strings.HasPrefix(line, `http5xx_probes_total{`) {
+				lines = append(lines, line)
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	steps := []struct {
+		name    string
+		targets []*config.Target
+		want    string
+	}{
+		{"two targets, one with labels", []*config.Target{shop, api}, `http5xx_probes_total{location="eu",service="api",target="api"} 0
+http5xx_probes_total{location="eu",service="shop",target="shop"} 1
+http5xx_target_info{location="eu",owner="api-team",service="api",target="api",url="http://api/"} 1
+http5xx_target_info{location="eu",owner="",service="shop",target="shop",team="payments",url="http://shop/"} 1`},
+		{"labels changed: counters stay", []*config.Target{
+			{Name: "shop", Service: "shop", URL: "http://shop/", Labels: map[string]string{"team": "checkout", "tier": "gold"}}, api,
+		}, `http5xx_probes_total{location="eu",service="api",target="api"} 0
+http5xx_probes_total{location="eu",service="shop",target="shop"} 1
+http5xx_target_info{location="eu",owner="api-team",service="api",target="api",url="http://api/"} 1
+http5xx_target_info{location="eu",owner="",service="shop",target="shop",team="checkout",tier="gold",url="http://shop/"} 1`},
+		{"target removed", []*config.Target{api}, `http5xx_probes_total{location="eu",service="api",target="api"} 0
+http5xx_target_info{location="eu",owner="api-team",service="api",target="api",url="http://api/"} 1`},
+	}
+	for i, st := range steps {
+		m.SetTargets(st.targets, triage.Default(), false)
+		if i == 0 {
+			m.Observe(&probe.Result{Target: "shop", StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}})
+		}
+		if got := info(); got != st.want {
+			t.Errorf("%s:\n got:\n%s\nwant:\n%s", st.name, got, st.want)
+		}
 	}
 }

@@ -107,6 +107,9 @@ type Target struct {
 	// also meet, or the probe fails with reason soft_error (expect.go).
 	// Written, they replace global.expect; "expect: []" drops them.
 	Expect []Condition `yaml:"expect"`
+	// Labels are extra labels of the target's http5xx_target_info series
+	// (labels.go), for joins such as "* on (target) group_left (team)".
+	Labels map[string]string `yaml:"labels"`
 
 	// File is the file the target was defined in (for messages). Not YAML.
 	File string `yaml:"-"`

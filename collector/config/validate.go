@@ -201,6 +201,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 		r.validateSaturation(p+".saturation", t.Saturation)
 	}
 	r.checkExpect(p+".expect", t.Expect)
+	r.checkTargetLabels(p+".labels", t.Labels)
 }
 
 // checkClient validates a target's credentials and proxy as

@@ -129,7 +129,7 @@ var (
 	}
 	TargetInfo = Metric{
 		Name: "http5xx_target_info", Type: "gauge",
-		Help:      "1 per configured target, with its URL and owner.",
+		Help:      "1 per configured target, with its URL, owner and the target's own labels (labels:).",
 		Labels:    []string{LabelURL, LabelOwner},
 		PerTarget: true,
 	}
@@ -178,6 +178,17 @@ var (
 		Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion, goos and goarch from which the exporter was built.",
 	}
 )
+
+// ReservedLabels are the label names a target's labels may not use: the
+// exporter's own labels, those Prometheus and the rule pack set, and the
+// histogram and summary labels.
+func ReservedLabels() []string {
+	return []string{
+		LabelTarget, LabelService, LabelLocation, LabelCode, LabelClass, LabelOwner, LabelReason,
+		LabelPhase, LabelSource, LabelVersion, LabelURL, LabelLayer, LabelProduct,
+		"job", "instance", "le", "quantile", "alertname", "severity", "error_class",
+	}
+}
 
 // All lists the contract, for documentation and consistency tests.
 func All() []Metric {

@@ -17,6 +17,9 @@ e2e: build $(BIN)/prometheus $(BIN)/promtool $(BIN)/alertmanager $(BIN)/amtool
 examples-check: $(BIN)/promtool $(BIN)/http5xx_exporter
 	$(BIN)/promtool check config examples/prometheus.yml examples/multi-location/prometheus-*.yml
 	$(BIN)/http5xx_exporter config check examples/multi-location/http5xx.yml
+	$(BIN)/http5xx_exporter config check examples/target-labels/http5xx.yml
+	$(BIN)/promtool check rules examples/target-labels/team.rules.yml
+	cd examples/target-labels && $(BIN)/promtool test rules team.test.yml
 
 TEST_TARGETS      += examples-check
 TEST_WAIT_TARGETS += e2e
