@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -30,7 +31,7 @@ import (
 // the exporter stayed unreachable, 2 on usage errors.
 type deployCommand struct {
 	cmd         *kingpin.CmdClause
-	url         string
+	urls        []string
 	service     string
 	version     string
 	tokenFile   string
@@ -56,8 +57,8 @@ const (
 
 func newDeployCommand(app *kingpin.Application) *deployCommand {
 	c := &deployCommand{backoff: 500 * time.Millisecond}
-	c.cmd = app.Command("deploy", "Record a deploy in a running exporter (for CI/CD pipelines). Retries on 5xx and connection errors with the same id, so a deploy is never recorded twice. Exit 0 when recorded, 1 when refused or unreachable, 2 on usage errors.")
-	c.cmd.Flag("url", "Base URL of the exporter, e.g. http://exporter:10505 (user:password@ for web basic auth).").PlaceHolder("URL").StringVar(&c.url)
+	c.cmd = app.Command("deploy", "Record a deploy in running exporters (for CI/CD pipelines). Retries on 5xx and connection errors with the same id, so a deploy is never recorded twice. Exit 0 when every exporter recorded it, 1 when one refused or stayed unreachable, 2 on usage errors.")
+	c.cmd.Flag("url", "Base URL of an exporter, e.g. http://exporter:10505 (user:password@ for web basic auth); repeat it for every exporter (all locations, shards and replicas), which all get the same deploy id.").PlaceHolder("URL").StringsVar(&c.urls)
 	c.cmd.Flag("service", "Service that was deployed (required).").StringVar(&c.service)
 	c.cmd.Flag(deployVersionFlag, "Version that was deployed (required); also accepted as --version.").PlaceHolder("VERSION").StringVar(&c.version)
 	c.cmd.Flag("token-file", "File whose first line is the bearer token.").PlaceHolder("FILE").StringVar(&c.tokenFile)
@@ -108,7 +109,7 @@ var flagOf = map[string]string{
 }
 
 func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
-	endpoint, body, token, err := c.prepare()
+	endpoints, body, token, err := c.prepare()
 	if err != nil {
 		fmt.Fprintf(stderr, "http5xx_exporter deploy: %v%s\n", err, deployUsageFooter)
 		return 2
@@ -117,7 +118,46 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	// attempt, its answer's body included, ends within --timeout.
 	client := fetch.BoundedClient(http.DefaultTransport.(*http.Transport).Clone(), c.timeout, sameOrigin)
 	defer client.CloseIdleConnections()
+	if len(endpoints) == 1 {
+		return c.deliver(ctx, client, endpoints[0], "", token, body, stdout, stderr)
+	}
 
+	// Every exporter at once, each with its own retries; the output is
+	// printed per exporter, in the order of --url.
+	type result struct {
+		code        int
+		out, errOut bytes.Buffer
+	}
+	results := make([]result, len(endpoints))
+	var wg sync.WaitGroup
+	for i, e := range endpoints {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[i]
+			r.code = c.deliver(ctx, client, e, " at "+redacted(e), token, body, &r.out, &r.errOut)
+		}()
+	}
+	wg.Wait()
+	code, recorded := 0, 0
+	for i := range results {
+		r := &results[i]
+		_, _ = stdout.Write(r.out.Bytes())
+		_, _ = stderr.Write(r.errOut.Bytes())
+		if r.code == 0 {
+			recorded++
+		}
+		code = max(code, r.code)
+	}
+	if code != 0 {
+		fmt.Fprintf(stderr, "http5xx_exporter deploy: recorded by %d of %d exporters; run it again with the same --id for the others\n", recorded, len(endpoints))
+	}
+	return code
+}
+
+// deliver records the deploy in one exporter, with retries; where, when
+// set, names the exporter in the success line.
+func (c *deployCommand) deliver(ctx context.Context, client *http.Client, endpoint, where, token string, body []byte, stdout, stderr io.Writer) int {
 	for attempt := 0; ; attempt++ {
 		ans, err := c.post(ctx, client, endpoint, token, body)
 		var why string
@@ -134,7 +174,7 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			if ans.code == http.StatusOK { // 200, not 201: the id was already stored
 				verb = "already recorded"
 			}
-			fmt.Fprintf(stdout, "deploy %s: service %s version %s id %s\n", verb, termSafe(ans.event.Service), termSafe(ans.event.Version), termSafe(ans.event.ID))
+			fmt.Fprintf(stdout, "deploy %s%s: service %s version %s id %s\n", verb, where, termSafe(ans.event.Service), termSafe(ans.event.Version), termSafe(ans.event.ID))
 			return 0
 		case ans.code/100 == 2:
 			fmt.Fprintf(stderr, "http5xx_exporter deploy: %s: %s; check --url\n", redacted(endpoint), termSafe(ans.err.Error()))
@@ -162,33 +202,39 @@ func (c *deployCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 }
 
 // prepare checks the flags and builds the request: everything that can be
-// wrong before talking to the exporter is a usage error.
-func (c *deployCommand) prepare() (endpoint string, body []byte, token string, err error) {
-	if c.url == "" {
-		return "", nil, "", errors.New("--url is required")
+// wrong before talking to the exporters is a usage error.
+func (c *deployCommand) prepare() (endpoints []string, body []byte, token string, err error) {
+	if len(c.urls) == 0 {
+		return nil, nil, "", errors.New("--url is required")
 	}
-	u, err := url.Parse(c.url)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", nil, "", fmt.Errorf("--url %q is not an http(s) URL such as http://exporter:10505", c.url)
-	}
-	if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), deployAPIPath) {
-		u.Path = strings.TrimSuffix(u.Path, "/") + deployAPIPath
+	for _, raw := range c.urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, nil, "", fmt.Errorf("--url %q is not an http(s) URL such as http://exporter:10505", redacted(raw))
+		}
+		if !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), deployAPIPath) {
+			u.Path = strings.TrimSuffix(u.Path, "/") + deployAPIPath
+		}
+		if slices.Contains(endpoints, u.String()) {
+			return nil, nil, "", fmt.Errorf("--url %s is given twice", redacted(u.String()))
+		}
+		endpoints = append(endpoints, u.String())
 	}
 	if c.service == "" {
-		return "", nil, "", errors.New("--service is required")
+		return nil, nil, "", errors.New("--service is required")
 	}
 	if c.version == "" {
-		return "", nil, "", errors.New("--version is required")
+		return nil, nil, "", errors.New("--version is required")
 	}
 	if c.timeout <= 0 {
-		return "", nil, "", errors.New("--timeout must be positive")
+		return nil, nil, "", errors.New("--timeout must be positive")
 	}
 	if c.retries < 0 {
-		return "", nil, "", errors.New("--retries must not be negative")
+		return nil, nil, "", errors.New("--retries must not be negative")
 	}
 	if c.tokenFile != "" {
 		if token, err = readToken(c.tokenFile); err != nil {
-			return "", nil, "", err
+			return nil, nil, "", err
 		}
 	}
 	id := c.id
@@ -203,16 +249,16 @@ func (c *deployCommand) prepare() (endpoint string, body []byte, token string, e
 	}
 	body, err = json.Marshal(req)
 	if err != nil {
-		return "", nil, "", err
+		return nil, nil, "", err
 	}
 	if _, err := deploy.ParseRequest(body, time.Now()); err != nil {
 		var fe *deploy.FieldError
 		if errors.As(err, &fe) && flagOf[fe.Field] != "" {
-			return "", nil, "", fmt.Errorf("%s: %s", flagOf[fe.Field], fe.Reason)
+			return nil, nil, "", fmt.Errorf("%s: %s", flagOf[fe.Field], fe.Reason)
 		}
-		return "", nil, "", err
+		return nil, nil, "", err
 	}
-	return u.String(), body, token, nil
+	return endpoints, body, token, nil
 }
 
 // redacted hides the password of a URL with user:password@ and the values

@@ -388,3 +388,50 @@ func TestDeployDoesNotFollowRedirectsWithTheToken(t *testing.T) {
 		t.Errorf("same-origin redirect: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestDeployToEveryExporter: with --url once per exporter (shards,
+// replicas, locations) every exporter records the deploy under one id, each
+// with its own retries; one that stays unreachable fails the run, says how
+// many recorded it, and does not stop the others.
+func TestDeployToEveryExporter(t *testing.T) {
+	flaky := func(w http.ResponseWriter, r *http.Request, n int64, next http.Handler) bool {
+		if n <= 2 { // the first two attempts meet a restarting exporter
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}
+	open := deploy.Options{AllowUnauthenticated: true}
+	m0, s0 := deployAPIServer(t, open, nil)
+	m1, s1 := deployAPIServer(t, open, flaky)
+	m2, s2 := deployAPIServer(t, open, nil)
+	gone := closedURL(t)
+
+	code, out, errOut := deployRun(t, "--url", s0.URL, "--url", s1.URL, "--url", s2.URL, "--service", "shop", "--version", "7", "--id", "run-7")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0:\n%s%s", code, out, errOut)
+	}
+	for i, m := range []*deploy.Manager{m0, m1, m2} {
+		ev, ok := m.Latest("shop")
+		if !ok || ev.ID != "run-7" || ev.Version != "7" || len(m.List("shop", 10)) != 1 {
+			t.Errorf("exporter %d holds %+v (%v), want one deploy run-7 of version 7", i, ev, ok)
+		}
+	}
+	for _, s := range []*httptest.Server{s0, s1, s2} {
+		if want := "deploy recorded at " + s.URL + "/api/v1/deploys: service shop version 7 id run-7\n"; !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, errOut = deployRun(t, "--url", s0.URL, "--url", gone, "--url", s2.URL, "--service", "shop", "--version", "8", "--id", "run-8", "--retries", "1")
+	if code != 1 || !strings.Contains(errOut, "recorded by 2 of 3 exporters") || strings.Count(out, "deploy recorded at ") != 2 {
+		t.Errorf("one exporter gone: exit %d, want 1 naming 2 of 3:\n%s%s", code, out, errOut)
+	}
+	if ev, _ := m2.Latest("shop"); ev.ID != "run-8" {
+		t.Errorf("the exporter after the unreachable one holds %+v, want run-8", ev)
+	}
+
+	if code, _, errOut := deployRun(t, "--url", s0.URL, "--url", s0.URL+"/", "--service", "a", "--version", "1"); code != 2 || !strings.Contains(errOut, "is given twice") {
+		t.Errorf("the same exporter twice: exit %d, %q; want 2", code, errOut)
+	}
+}
