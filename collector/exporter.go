@@ -78,6 +78,18 @@ type Exporter struct {
 	cfg      *config.Config
 	targets  map[string]*probedTarget
 	finisher *triage.Finisher
+
+	reloadMu sync.Mutex
+	reload   ReloadState
+}
+
+// ReloadState is the outcome of the last reload attempt, the record the
+// reload gauges are set from; the status page's banner reads it too.
+type ReloadState struct {
+	OK          bool
+	At          time.Time // the last attempt
+	LastSuccess time.Time
+	Err         string // why the last attempt failed; "" after a success
 }
 
 // errStopped is returned by what a stopped exporter no longer does.
@@ -389,16 +401,31 @@ func (e *Exporter) Stop() {
 	}
 }
 
-// RecordReload sets the reload gauges from the outcome of a reload attempt:
-// 0 after a failure, 1 and the time after a success. Loading and filtering
-// belong to the reloader (collector/reload); the engine only applies.
+// RecordReload records the outcome of a reload attempt and sets the reload
+// gauges from that record: 0 after a failure, 1 and the time after a
+// success. Loading and filtering belong to the reloader (collector/reload);
+// the engine only applies.
 func (e *Exporter) RecordReload(err error) {
+	now := time.Now()
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	e.reload.At, e.reload.OK, e.reload.Err = now, err == nil, ""
 	if err != nil {
+		e.reload.Err = err.Error()
 		e.metrics.ReloadOK.Set(0)
 		return
 	}
+	e.reload.LastSuccess = now
 	e.metrics.ReloadOK.Set(1)
-	e.metrics.ReloadTime.SetToCurrentTime()
+	e.metrics.ReloadTime.Set(float64(now.UnixNano()) / 1e9)
+}
+
+// LastReload returns the record of the last reload attempt (the first load
+// counts as a successful one).
+func (e *Exporter) LastReload() ReloadState {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	return e.reload
 }
 
 // Gatherer holds the per-target series of one result alone, under the same

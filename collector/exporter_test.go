@@ -265,13 +265,27 @@ func TestRecordReload(t *testing.T) {
 	if ok != 1 || first < before {
 		t.Fatalf("after New: successful = %v, time = %v; want 1 and a time from %v on", ok, first, before)
 	}
+	// The record the status page reads agrees with the gauges.
+	agrees := func(state ReloadState, ok, at float64) bool {
+		return state.OK == (ok == 1) && float64(state.LastSuccess.UnixNano())/1e9 == at && state.At.Compare(state.LastSuccess) >= 0
+	}
+	if s := e.LastReload(); !agrees(s, 1, first) || s.Err != "" {
+		t.Errorf("after New: LastReload = %+v, gauges 1 and %v", s, first)
+	}
 	e.RecordReload(errors.New("http5xx.yml:3: targets[0].url: missing"))
 	if ok, at := gauges(); ok != 0 || at != first {
 		t.Errorf("after a failed reload: successful = %v, time = %v; want 0 and %v", ok, at, first)
 	}
+	if s := e.LastReload(); !agrees(s, 0, first) || s.Err != "http5xx.yml:3: targets[0].url: missing" {
+		t.Errorf("after a failed reload: LastReload = %+v, gauges 0 and %v", s, first)
+	}
 	e.RecordReload(nil)
-	if ok, at := gauges(); ok != 1 || at < first {
+	ok, at := gauges()
+	if ok != 1 || at < first {
 		t.Errorf("after a good reload: successful = %v, time = %v; want 1 and a time from %v on", ok, at, first)
+	}
+	if s := e.LastReload(); !agrees(s, ok, at) || s.Err != "" {
+		t.Errorf("after a good reload: LastReload = %+v, gauges %v and %v", s, ok, at)
 	}
 }
 

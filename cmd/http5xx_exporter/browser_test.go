@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"html"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +25,17 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
-var updateScreenshot = flag.Bool("update-screenshot", false, "save the browser test's screenshot as docs/status-page.png")
+var updateScreenshot = flag.Bool("update-screenshot", false, "save the README's screenshots of the status page in docs/")
 
-// screenshotPath is where the README's picture of the status page lives,
-// relative to this package.
-const screenshotPath = "../../docs/status-page.png"
+// screenshots are the README's pictures of the status page (paths relative
+// to this package): a desktop and a phone.
+var screenshots = []struct {
+	path          string
+	width, height int
+}{
+	{"../../docs/status-page.png", 1280, 900},
+	{"../../docs/status-page-phone.png", 420, 900},
+}
 
 // findChromium returns the Chromium binary, or "" when there is none. The
 // CHROMIUM environment variable names another one (a Chrome elsewhere).
@@ -41,24 +54,26 @@ func findChromium() string {
 
 // browserScenario is what the browser test makes the demo origin do, and
 // the state the status page must then show for each target.
-var browserScenario = []struct {
+type browserTarget struct {
 	name, path, extra string
 	state, text       string // data-state, and a cell text of the row
-}{
+}
+
+var browserScenario = []browserTarget{
 	{name: "shop", path: "/", state: status.StateUp, text: "1.4.2", extra: "    version_header: X-App-Version\n"},
-	{name: "checkout", path: "/status/500", state: status.StateDown, text: "app-team"},
+	{name: "checkout", path: "/status/500", state: status.StateDown, text: "checkout-team <span class=\"note\">class default: app-team</span>", extra: "    owner: checkout-team\n"},
 	{name: "payments", path: "/status/502?as=nginx", state: status.StateDown, text: "proxy (nginx)"},
 	{name: "search", path: "/status/503?retry_after=120", state: status.StateDown, text: "2 min",
 		extra: "    saturation: {type: json, url: ORIGIN/saturation.json, field: workers.busy, max: 100, interval: 3s, timeout: 3s}\n"},
 	{name: "reports", path: "/status/504?as=envoy", state: status.StateDown, text: "db-api-owners"},
 	{name: "slow-api", path: "/delay/10s", state: status.StateDown, text: "no answer: timeout", extra: "    timeout: 500ms\n"},
-	{name: "storefront", path: "/t/storefront", state: status.StateDegraded, text: "200"},
+	{name: "storefront", path: "/t/storefront", state: status.StateDegraded, text: "200", extra: "    service: shop\n"},
 }
 
 // TestStatusPageInChromium loads the status page of a real exporter probing
-// the real demo origin in headless Chromium, checks what a person sees, and
-// takes the README's screenshot (saved with -update-screenshot or
-// UPDATE_SCREENSHOT=1).
+// the real demo origin in headless Chromium and checks what a person sees:
+// the order, the filters with and without the script, no sideways scroll
+// on a phone or a laptop, times in the reader's zone, the reload banner.
 func TestStatusPageInChromium(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
@@ -112,40 +127,154 @@ func TestStatusPageInChromium(t *testing.T) {
 	})
 
 	home := "http://" + e.addr + "/"
-	dom := chromium(t, browser, "--dump-dom", home)
+	dom := chromium(t, browser, nil, "--dump-dom", home)
 	for _, want := range []string{
 		"<caption>", `<th scope="col">Last code</th>`, "5 of 7 targets down", "1 degraded", "87% (json)",
-		`href="./metrics"`, `href="./api/v1/status"`, `href="./-/healthy"`,
+		`href="./metrics"`, `href="./api/v1/status"`, `href="./-/healthy"`, `<p class="where">Location <strong>eu</strong></p>`,
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the rendered status page lacks %q", want)
 		}
 	}
-	rows := regexp.MustCompile(`(?s)<tr class="state-[a-z]+" data-target="([^"]+)" data-state="([a-z]+)">(.*?)</tr>`).FindAllStringSubmatch(dom, -1)
+	// Failing first, then degraded, then healthy; the configured order
+	// within a state.
+	var order []string
+	for _, want := range []string{status.StateDown, status.StateDegraded, status.StateUp} {
+		for _, s := range browserScenario {
+			if s.state == want {
+				order = append(order, s.name)
+			}
+		}
+	}
+	rows := regexp.MustCompile(`(?s)<tr class="state-[a-z]+" data-target="([^"]+)" data-state="([a-z]+)"[^>]*>(.*?)</tr>`).FindAllStringSubmatch(dom, -1)
 	if len(rows) != len(browserScenario) {
 		t.Fatalf("the rendered page has %d target rows, want %d:\n%s", len(rows), len(browserScenario), dom)
 	}
-	for i, s := range browserScenario {
-		name, state, cells := rows[i][1], rows[i][2], rows[i][3]
-		if name != s.name || state != s.state || !strings.Contains(cells, s.text) ||
-			!strings.Contains(cells, ">"+strings.ToUpper(s.state)+"<") {
-			t.Errorf("row %d: %s %s, want %s %s with text %q and the state written out:\n%s", i, name, state, s.name, s.state, s.text, cells)
+	for i, name := range order {
+		s := browserScenario[slices.IndexFunc(browserScenario, func(s browserTarget) bool { return s.name == name })]
+		got, state, cells := rows[i][1], rows[i][2], rows[i][3]
+		if got != s.name || state != s.state || !strings.Contains(cells, s.text) ||
+			!strings.Contains(cells, ">"+strings.ToUpper(s.state)+"<") || !strings.Contains(cells, `<td data-label="Location">eu</td>`) {
+			t.Errorf("row %d: %s %s, want %s %s with text %q, the state written out and the location:\n%s", i, got, state, s.name, s.state, s.text, cells)
 		}
 	}
 
-	page := chromium(t, browser, "--dump-dom", home+"targets/payments")
+	page := chromium(t, browser, nil, "--dump-dom", home+"targets/payments")
 	for _, want := range []string{"<h1>payments", "FAILED", "proxy (nginx)", `<th scope="col">Processing</th>`, "← All targets"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the rendered target page lacks %q", want)
 		}
 	}
 
+	h := newHarness(t, browser, e.addr)
+	t.Run("filter", func(t *testing.T) {
+		// Each dimension, chosen in the form: the script filters at once
+		// and the address keeps the filter.
+		tests := []struct {
+			key, value string
+			want       []string
+		}{
+			{"state", "down", order[:5]},
+			{"state", "degraded", []string{"storefront"}},
+			{"class", "gateway", []string{"payments"}},
+			{"class", "timeout", []string{"reports", "slow-api"}},
+			{"team", "checkout-team", []string{"checkout"}},
+			{"team", "db-api-owners", []string{"reports", "slow-api"}},
+			{"service", "shop", []string{"storefront", "shop"}},
+			{"location", "eu", order},
+		}
+		for _, tt := range tests {
+			var got struct {
+				Shown  []string
+				Search string
+				Count  string
+			}
+			h.run(t, "/?refresh=0", 1280, nil, `
+				var s = d.querySelector('select[name="`+tt.key+`"]');
+				s.value = `+strconv.Quote(tt.value)+`;
+				s.dispatchEvent(new Event("change", {bubbles: true}));
+				done({shown: visibleRows(d), search: w.location.search, count: d.getElementById("shown").textContent});`, &got)
+			wantSearch := "?refresh=0&" + url.Values{tt.key: {tt.value}}.Encode()
+			if !slices.Equal(got.Shown, tt.want) || got.Search != wantSearch {
+				t.Errorf("%s=%s: rows %v at %s, want %v at %s", tt.key, tt.value, got.Shown, got.Search, tt.want, wantSearch)
+			}
+			if len(tt.want) < len(order) && got.Count != fmt.Sprintf("Showing %d of %d targets.", len(tt.want), len(order)) {
+				t.Errorf("%s=%s: count %q", tt.key, tt.value, got.Count)
+			}
+			// The same filter from the address alone, as a link on a
+			// pager opens it: the server hides the other rows.
+			var linked struct{ Shown []string }
+			h.run(t, "/"+wantSearch, 1280, nil, `done({shown: visibleRows(d)});`, &linked)
+			if !slices.Equal(linked.Shown, tt.want) {
+				t.Errorf("%s: rows %v, want %v", wantSearch, linked.Shown, tt.want)
+			}
+		}
+	})
+
+	t.Run("no sideways scroll", func(t *testing.T) {
+		for _, path := range []string{"/?refresh=0", "/targets/payments?refresh=0"} {
+			for _, width := range []int{420, 1280} {
+				var got struct{ ScrollWidth, ClientWidth int }
+				h.run(t, path, width, nil, `var e = d.scrollingElement; done({scrollWidth: e.scrollWidth, clientWidth: e.clientWidth});`, &got)
+				t.Logf("%s at %d px: scrollWidth %d, clientWidth %d", path, width, got.ScrollWidth, got.ClientWidth)
+				if got.ClientWidth == 0 || got.ScrollWidth > got.ClientWidth {
+					t.Errorf("%s at %d px: scrollWidth %d > clientWidth %d", path, width, got.ScrollWidth, got.ClientWidth)
+				}
+			}
+		}
+	})
+
+	t.Run("local time with UTC on hover", func(t *testing.T) {
+		for _, zone := range []string{"Asia/Kolkata", "America/St_Johns"} {
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []struct{ DateTime, Text, Title string }
+			h.run(t, "/targets/payments?refresh=0", 1280, []string{"TZ=" + zone}, `
+				done(Array.from(d.querySelectorAll("time[datetime]")).map(function (e) {
+					return {dateTime: e.dateTime, text: e.textContent, title: e.title};
+				}));`, &got)
+			if len(got) < 3 {
+				t.Fatalf("%s: %d times on the target page", zone, len(got))
+			}
+			for _, tm := range got {
+				at, err := time.Parse(time.RFC3339Nano, tm.DateTime)
+				if err != nil {
+					t.Fatal(err)
+				}
+				local := at.In(loc)
+				if (tm.Text != local.Format("15:04:05") && tm.Text != local.Format("2006-01-02 15:04:05")) || tm.Title != at.UTC().Format("2006-01-02 15:04:05 UTC") {
+					t.Errorf("%s: <time datetime=%s title=%q>%s</time>, want %s local and UTC in the title", zone, tm.DateTime, tm.Title, tm.Text, local.Format("15:04:05"))
+				}
+			}
+		}
+	})
+
+	// Last: a reload that fails leaves the running targets and puts up the
+	// banner.
+	t.Run("banner after a failed reload", func(t *testing.T) {
+		writeConfig(t, cfg, "global:\n  interval: 1s\ntargets:\n  - name: broken\n    url: not a url\n")
+		if code, body := e.post("/-/reload"); code != http.StatusInternalServerError {
+			t.Fatalf("POST /-/reload of a broken file = %d %s", code, body)
+		}
+		var got struct {
+			Banner string
+			Rows   int
+		}
+		h.run(t, "/?refresh=0", 420, nil, `var b = d.querySelector(".banner");
+			done({banner: b ? b.innerText : "", rows: visibleRows(d).length});`, &got)
+		if !strings.Contains(got.Banner, "The last configuration reload failed") || !strings.Contains(got.Banner, "http5xx.yml:5") ||
+			got.Rows != len(browserScenario) {
+			t.Errorf("after a failed reload: banner %q, %d rows", got.Banner, got.Rows)
+		}
+	})
 }
 
 // TestMakeRunScreenshot takes the README's picture of the status page from
 // what `make run` shows: the example config against the demo origin, with
-// the flags make run passes. -update-screenshot (or UPDATE_SCREENSHOT=1)
-// saves it as docs/status-page.png.
+// the flags make run passes, at a desktop's and a phone's width.
+// -update-screenshot (or UPDATE_SCREENSHOT=1) saves them in docs/.
 func TestMakeRunScreenshot(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
@@ -179,23 +308,26 @@ func TestMakeRunScreenshot(t *testing.T) {
 		return true
 	})
 
-	shot := filepath.Join(t.TempDir(), "status-page.png")
-	if *updateScreenshot || os.Getenv("UPDATE_SCREENSHOT") == "1" {
-		if err := os.MkdirAll(filepath.Dir(screenshotPath), 0o755); err != nil {
-			t.Fatal(err)
+	for _, shot := range screenshots {
+		path := filepath.Join(t.TempDir(), filepath.Base(shot.path))
+		if *updateScreenshot || os.Getenv("UPDATE_SCREENSHOT") == "1" {
+			if err := os.MkdirAll(filepath.Dir(shot.path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path = shot.path
 		}
-		shot = screenshotPath
+		chromium(t, browser, nil, "--screenshot="+path, fmt.Sprintf("--window-size=%d,%d", shot.width, shot.height), "--hide-scrollbars", "http://"+e.addr+"/")
+		png, err := os.ReadFile(path)
+		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10_000 {
+			t.Errorf("screenshot %s: %d bytes, %v; want a PNG of the page", path, len(png), err)
+		}
+		t.Logf("screenshot: %s", path)
 	}
-	chromium(t, browser, "--screenshot="+shot, "--window-size=1280,900", "--hide-scrollbars", "http://"+e.addr+"/")
-	png, err := os.ReadFile(shot)
-	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10_000 {
-		t.Errorf("screenshot %s: %d bytes, %v; want a PNG of the page", shot, len(png), err)
-	}
-	t.Logf("screenshot: %s", shot)
 }
 
-// chromium runs headless Chromium with args and returns its standard output.
-func chromium(t *testing.T, browser string, args ...string) string {
+// chromium runs headless Chromium with args (and env on top of the test's
+// environment) and returns its standard output.
+func chromium(t *testing.T, browser string, env []string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -205,6 +337,7 @@ func chromium(t *testing.T, browser string, args ...string) string {
 		"--disable-dev-shm-usage", "--user-data-dir=" + t.TempDir(),
 	}
 	cmd := exec.CommandContext(ctx, browser, append(base, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -288,4 +421,69 @@ func lastCode(e *exporterUnderTest, target string) int {
 		}
 	}
 	return -1
+}
+
+// harness runs scripts against the exporter's pages in a real browser: a
+// loopback server proxies the exporter and serves, on the same origin, a
+// page that loads one exporter page in an iframe of a given width, runs a
+// script against it once loaded and writes the script's answer as JSON
+// into the DOM that chromium --dump-dom prints.
+type harness struct {
+	browser string
+	base    string
+}
+
+func newHarness(t *testing.T, browser, exporterAddr string) *harness {
+	t.Helper()
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: exporterAddr})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/__harness" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, harnessPage, q.Get("width"), html.EscapeString(q.Get("path")), q.Get("script"))
+	}))
+	t.Cleanup(srv.Close)
+	return &harness{browser: browser, base: srv.URL}
+}
+
+// harnessPage takes the iframe's width, its src and the script, which sees
+// the frame's window w and document d and calls done(answer).
+const harnessPage = `<!DOCTYPE html>
+<html><body style="margin:0">
+<iframe id="frame" style="width:%spx;height:900px;border:0" src="%s"></iframe>
+<pre id="answer"></pre>
+<script>
+function done(v) { document.getElementById("answer").textContent = JSON.stringify(v); }
+function visibleRows(d) {
+  return Array.from(d.querySelectorAll("tr[data-target]")).filter(function (r) { return r.getClientRects().length > 0; })
+    .map(function (r) { return r.getAttribute("data-target"); });
+}
+var frame = document.getElementById("frame");
+frame.addEventListener("load", function () {
+  var w = frame.contentWindow, d = frame.contentDocument;
+  try { %s } catch (e) { done({error: String(e)}); }
+}, {once: true});
+</script>
+</body></html>`
+
+// run loads path in a frame width pixels wide, runs script and decodes its
+// answer into out.
+func (h *harness) run(t *testing.T, path string, width int, env []string, script string, out any) {
+	t.Helper()
+	q := url.Values{"path": {path}, "width": {strconv.Itoa(width)}, "script": {script}}
+	dom := chromium(t, h.browser, env, "--dump-dom", "--virtual-time-budget=5000", h.base+"/__harness?"+q.Encode())
+	m := regexp.MustCompile(`(?s)<pre id="answer">(.*?)</pre>`).FindStringSubmatch(dom)
+	if m == nil || m[1] == "" {
+		t.Fatalf("the script against %s answered nothing:\n%s", path, dom)
+	}
+	answer := html.UnescapeString(m[1])
+	if strings.HasPrefix(answer, `{"error"`) {
+		t.Fatalf("the script against %s failed: %s", path, answer)
+	}
+	if err := json.Unmarshal([]byte(answer), out); err != nil {
+		t.Fatalf("the script against %s: %v: %s", path, err, answer)
+	}
 }

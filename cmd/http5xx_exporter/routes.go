@@ -35,7 +35,12 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 			ev, ok := p.deploys.Latest(service)
 			return ev.Version, ev.Timestamp, ok
 		}),
-		Shard:   p.shard.Status,
+		Shard: p.shard.Status,
+		// The banner reads the record the reload gauges are set from.
+		Reload: func() status.ReloadStatus {
+			r := p.exporter.LastReload()
+			return status.ReloadStatus{Success: r.OK, Time: r.At, LastSuccess: r.LastSuccess, Error: r.Err}
+		},
 		Version: version.Version,
 		Links: []status.Link{
 			{Path: metricsPath, Text: "Metrics"},

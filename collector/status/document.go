@@ -17,17 +17,36 @@ type Document struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// Shard says which shard this exporter is and how many configured
 	// targets other shards probe; omitted when the exporter does not say.
-	Shard   *shard.Status  `json:"shard,omitempty"`
-	Targets []TargetStatus `json:"targets"`
+	Shard *shard.Status `json:"shard,omitempty"`
+	// LastReload is the outcome of the last configuration reload; omitted
+	// when the exporter does not report it.
+	LastReload *ReloadStatus  `json:"last_reload,omitempty"`
+	Targets    []TargetStatus `json:"targets"`
+}
+
+// ReloadStatus is the last configuration reload: the record the
+// http5xx_config_last_reload_* gauges are set from.
+type ReloadStatus struct {
+	Success bool `json:"success"`
+	// Time is the last attempt; LastSuccess the last successful one, whose
+	// configuration is the running one.
+	Time        time.Time `json:"time"`
+	LastSuccess time.Time `json:"last_success"`
+	// Error says why the last attempt failed (file:line: field: message).
+	Error string `json:"error,omitempty"`
 }
 
 // The values of TargetStatus.State.
 const (
 	StatePending  = "pending"  // not probed yet
 	StateUp       = "up"       // the last probe succeeded, and every probe of the window did
-	StateDegraded = "degraded" // the last probe succeeded, but one in the window failed
+	StateDegraded = "degraded" // the last probe succeeded, but one in the window failed or saturation is high
 	StateDown     = "down"     // the last probe failed
 )
+
+// SaturationHigh is the saturation ratio from which a target whose probes
+// succeed is degraded: it answers, with little room left.
+const SaturationHigh = 0.8
 
 // TargetStatus is one configured target.
 type TargetStatus struct {
@@ -104,14 +123,15 @@ type SaturationStatus struct {
 	Source string  `json:"source"`
 }
 
-// state names a snapshot's state as of the window summary w.
-func state(last *Sample, w Window) string {
+// state names a snapshot's state as of the window summary w and the
+// target's saturation reading (nil without one).
+func state(last *Sample, w Window, sat *SaturationStatus) string {
 	switch {
 	case last == nil:
 		return StatePending
 	case !last.Success:
 		return StateDown
-	case w.Failures > 0:
+	case w.Failures > 0 || sat != nil && sat.Ratio >= SaturationHigh:
 		return StateDegraded
 	default:
 		return StateUp

@@ -75,6 +75,9 @@ type Options struct {
 	// Shard, optional, tells which shard this exporter is and how many
 	// configured targets it leaves to the other shards.
 	Shard func() shard.Status
+	// Reload reports the last configuration reload (optional): after a
+	// failed one every page shows a banner.
+	Reload func() ReloadStatus
 	// Version is shown in the footer.
 	Version string
 	// Now is the clock; nil means time.Now.
@@ -152,6 +155,11 @@ func (h *Handler) document(snaps []Snapshot, now time.Time, withHistory bool) Do
 		s := h.o.Shard()
 		d.Shard = &s
 	}
+	if h.o.Reload != nil {
+		rs := h.o.Reload()
+		rs.Time, rs.LastSuccess = rs.Time.UTC(), rs.LastSuccess.UTC()
+		d.LastReload = &rs
+	}
 	for i := range snaps {
 		d.Targets[i] = h.targetStatus(&snaps[i], now, withHistory)
 	}
@@ -164,7 +172,6 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 	ts := TargetStatus{
 		Name: s.Info.Name, URL: s.Info.URL, Service: s.Info.Service, Owner: s.Info.Owner,
 		IntervalSeconds: s.Info.Interval.Seconds(),
-		State:           state(last, w),
 		Up:              last != nil && last.Success,
 		Window: WindowStatus{
 			Seconds: LatencyWindow.Seconds(), Probes: w.Probes, Failures: w.Failures,
@@ -185,6 +192,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 			ts.Saturation = &SaturationStatus{Ratio: r, Source: src}
 		}
 	}
+	ts.State = state(last, w, ts.Saturation)
 	if withHistory {
 		ts.History = make([]ProbeStatus, len(s.History))
 		for i := range s.History {

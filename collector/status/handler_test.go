@@ -311,33 +311,35 @@ func TestStatusPage(t *testing.T) {
 		`<meta http-equiv="refresh" content="10">`,
 		`<caption>`,
 		`<th scope="col">Last code</th>`,
-		`<tr class="state-up" data-target="ok" data-state="up">`,
+		`<tr class="state-up" data-target="ok" data-state="up" data-class="2xx" data-team="web-team" data-service="ok" data-location="eu">`,
 		`<th scope="row"><a href="targets/ok">ok</a></th>`,
-		`<tr class="state-down" data-target="bad" data-state="down">`,
+		`<tr class="state-down" data-target="bad" data-state="down" data-class="gateway" data-team="web-team" data-service="bad" data-location="eu">`,
 		`<span class="badge badge-down">DOWN</span>`,
-		`<td>gateway</td>`,
-		`<td>app-infra</td>`,
-		`<tr class="state-pending" data-target="busy" data-state="pending">`,
+		`<td data-label="Class">gateway</td>`,
+		`<td data-label="Team to page">web-team <span class="note">class default: app-infra</span></td>`,
+		`<td data-label="Location">eu</td>`,
+		`<p class="where">Location <strong>eu</strong></p>`,
+		`<tr class="state-pending" data-target="busy" data-state="pending" data-class="" data-team="web-team" data-service="busy" data-location="eu">`,
 		`PENDING`,
 		`1 of 3 targets down, 1 not probed yet.`,
 		`<a href="./metrics">Metrics</a>`,
 		`<a href="./api/v1/status">Status API (JSON)</a>`,
 		`<a href="./-/healthy">Health</a>`,
-		`<a href="?refresh=0">Pause auto-refresh</a>`,
+		`<a data-refresh="0" href="?refresh=0">Pause auto-refresh</a>`,
 		`http5xx_exporter 1.2.3 · location eu`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %s", want)
 		}
 	}
-	for _, banned := range []string{"<script", "http://", "https://", "<link", "@import"} {
+	for _, banned := range []string{"<script src", "http://", "https://", "<link", "@import"} {
 		if strings.Contains(strings.ReplaceAll(body, f.origin.URL, ""), banned) {
 			t.Errorf("status page contains %q: it must work offline without external assets", banned)
 		}
 	}
 
 	_, body = f.get("/?refresh=0")
-	if strings.Contains(body, `http-equiv="refresh"`) || !strings.Contains(body, `<a href="?">Resume auto-refresh</a>`) {
+	if strings.Contains(body, `http-equiv="refresh"`) || !strings.Contains(body, `<a data-refresh="" href="?">Resume auto-refresh</a>`) {
 		t.Error("?refresh=0 does not pause the refresh")
 	}
 	if resp, _ := f.get("/nothing-here"); resp.StatusCode != http.StatusNotFound {

@@ -5,16 +5,18 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
-//go:embed templates/*.html templates/style.css
+//go:embed templates/*.html templates/style.css templates/page.js
 var assets embed.FS
 
 func parsePages() (*template.Template, error) {
@@ -22,10 +24,17 @@ func parsePages() (*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	js, err := assets.ReadFile("templates/page.js")
+	if err != nil {
+		return nil, err
+	}
 	funcs := template.FuncMap{
-		// The stylesheet is our own embedded file, never user input.
+		// The stylesheet and the script are our own embedded files, never
+		// user input.
 		"css":        func() template.CSS { return template.CSS(css) },
+		"js":         func() template.JS { return template.JS(js) },
 		"pathEscape": url.PathEscape,
+		"utc":        utcTime,
 	}
 	t, err := template.New("pages").Funcs(funcs).ParseFS(assets, "templates/*.html")
 	if err != nil {
@@ -45,12 +54,21 @@ type page struct {
 	Version  string
 	Now      time.Time
 
+	// Reload is set when the last configuration reload failed: every page
+	// shows a banner.
+	Reload *ReloadStatus
+
 	Summary string
 	Shard   string // index page: this shard's part, "" when unsharded
-	Rows    []row  // index page
-	Target  *row   // target page
+	Rows    []row  // index page, failing first
+	Filters []filterView
+	Shown   string       // "Showing 3 of 7 targets", when a filter hides some
+	Query   template.URL // the filter's query, for the refresh links; url.Values.Encode made it
+	Target  *row         // target page
 	Probes  []probeRow
 	Info    *targetDetails
+	// PhaseLabels head the history's phase columns.
+	PhaseLabels [contract.NumPhases]string
 }
 
 type pageLink struct{ Href, Text string }
@@ -61,8 +79,15 @@ type row struct {
 	Name, Href     string
 	State          string // up, down, ...
 	StateText      string // UP, DOWN, ...
+	Degraded       string // why a degraded target is degraded
 	Code           string
 	Class, Owner   string
+	ClassKey       string // the class as the filter matches it, "" when none
+	Service        string
+	Location       string
+	Team           string // the team to page: the target's own, else the class owner
+	ClassOwner     string // the class's default owner, when it is not Team
+	Hidden         bool   // the filter does not match
 	Layer          string
 	Cause          string // what the answer proved, "" when the code says it all
 	FirstMove      string
@@ -70,12 +95,12 @@ type row struct {
 	WindowProbes   int
 	Failures       int
 	Deploy         string
-	DeployAt       string // RFC 3339, for <time datetime>
+	DeployTime     time.Time
 	DeployAgo      string
 	RetryAfter     string
 	Saturation     string
 	SaturationHigh bool
-	LastAt         string
+	LastTime       time.Time
 	LastAgo        string
 	Error          string
 }
@@ -86,7 +111,7 @@ type targetDetails struct {
 
 // probeRow is one probe of a target's history.
 type probeRow struct {
-	At, AtText string
+	At         time.Time
 	Ago        string
 	Outcome    string // OK / FAILED
 	OK         bool
@@ -108,6 +133,9 @@ type phaseBar struct {
 	Style template.CSS // width only, formatted from a number here
 }
 
+// phaseLabels are the phase columns' headings, in phase order.
+var phaseLabels = [contract.NumPhases]string{"Resolve", "Connect", "TLS", "Processing", "Transfer"}
+
 // phaseNames are the history table's phase columns, in phase order.
 var phaseNames = func() (ns [contract.NumPhases]string) {
 	for p := range contract.NumPhases {
@@ -120,6 +148,11 @@ func (h *Handler) newPage(r *http.Request, title, root string, now time.Time) *p
 	p := &page{
 		Title: title, Location: h.o.Exporter.Location(), Root: root,
 		Version: h.o.Version, Now: now.UTC(),
+	}
+	if h.o.Reload != nil {
+		if rs := h.o.Reload(); !rs.Success {
+			p.Reload = &rs
+		}
 	}
 	if r.URL.Query().Get("refresh") == "0" {
 		p.Paused = true
@@ -139,7 +172,7 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	var down, degraded, pending int
 	for i := range d.Targets {
 		ts := &d.Targets[i]
-		rw := viewRow(ts, now)
+		rw := viewRow(ts, d.Location, now)
 		rw.Href = "targets/" + url.PathEscape(ts.Name)
 		p.Rows = append(p.Rows, rw)
 		switch ts.State {
@@ -151,11 +184,85 @@ func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 			pending++
 		}
 	}
+	// Failing first, then degraded, then healthy, then not probed yet; the
+	// configuration's order within a state.
+	slices.SortStableFunc(p.Rows, func(a, b row) int { return stateRank[a.State] - stateRank[b.State] })
 	p.Summary = summary(len(d.Targets), down, degraded, pending)
 	if s := d.Shard; s != nil && s.Count > 1 {
 		p.Shard = fmt.Sprintf("Shard %d of %d: %d of %d configured targets are probed by the other shards.", s.Index, s.Count, s.Skipped, s.Configured)
 	}
+	filters, query := applyFilters(r.URL.Query(), p.Rows)
+	p.Filters, p.Query = filters, template.URL(query) // encoded: safe in an href
+	shown := 0
+	for i := range p.Rows {
+		if !p.Rows[i].Hidden {
+			shown++
+		}
+	}
+	if shown < len(p.Rows) {
+		p.Shown = fmt.Sprintf("Showing %d of %d targets.", shown, len(p.Rows))
+	}
 	h.render(w, "index.html", p)
+}
+
+// stateRank orders the status page: what needs a person first.
+var stateRank = map[string]int{StateDown: 0, StateDegraded: 1, StateUp: 2, StatePending: 3}
+
+// filterDims are the status page's filters: the query parameter, its label
+// and the row's value it matches. The script of the page reads the
+// parameters from the form, so this is their only list.
+var filterDims = []struct {
+	key, label string
+	value      func(*row) string
+}{
+	{"state", "State", func(r *row) string { return r.State }},
+	{"class", "Class", func(r *row) string { return r.ClassKey }},
+	{"team", "Team", func(r *row) string { return r.Team }},
+	{"service", "Service", func(r *row) string { return r.Service }},
+	{"location", "Location", func(r *row) string { return r.Location }},
+}
+
+// filterView is one filter of the form: its choices are the values the
+// rows have, plus the one asked for when no row has it (a shared link to a
+// state no target is in any more shows that, not every target).
+type filterView struct {
+	Key, Label string
+	Options    []filterOption
+}
+
+type filterOption struct {
+	Value    string
+	Selected bool
+}
+
+// applyFilters hides the rows q's filters do not match and returns the
+// form's filters and the query that reproduces them.
+func applyFilters(q url.Values, rows []row) ([]filterView, string) {
+	keep := url.Values{}
+	views := make([]filterView, len(filterDims))
+	for i, dim := range filterDims {
+		want := q.Get(dim.key)
+		values := map[string]bool{}
+		for j := range rows {
+			v := dim.value(&rows[j])
+			if v != "" {
+				values[v] = true
+			}
+			if want != "" && v != want {
+				rows[j].Hidden = true
+			}
+		}
+		if want != "" {
+			values[want] = true
+			keep.Set(dim.key, want)
+		}
+		fv := filterView{Key: dim.key, Label: dim.label}
+		for _, v := range slices.Sorted(maps.Keys(values)) {
+			fv.Options = append(fv.Options, filterOption{Value: v, Selected: v == want})
+		}
+		views[i] = fv
+	}
+	return views, keep.Encode()
 }
 
 func summary(total, down, degraded, pending int) string {
@@ -184,8 +291,9 @@ func (h *Handler) serveTarget(w http.ResponseWriter, r *http.Request) {
 	now := h.o.Now()
 	ts := h.targetStatus(&snap, now, true)
 	p := h.newPage(r, name+" · http5xx status", "../", now)
-	rw := viewRow(&ts, now)
+	rw := viewRow(&ts, h.o.Exporter.Location(), now)
 	p.Target = &rw
+	p.PhaseLabels = phaseLabels
 	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval)}
 	// Bars share one scale, the slowest probe kept, so slow probes stand out.
 	var slowest float64
@@ -213,21 +321,31 @@ func (h *Handler) render(w http.ResponseWriter, name string, p *page) {
 
 var stateText = map[string]string{StateUp: "UP", StateDown: "DOWN", StateDegraded: "DEGRADED", StatePending: "PENDING"}
 
-func viewRow(ts *TargetStatus, now time.Time) row {
+// viewRow renders one target probed from location.
+func viewRow(ts *TargetStatus, location string, now time.Time) row {
 	rw := row{
 		Name: ts.Name, State: ts.State, StateText: stateText[ts.State],
 		Code: "—", Class: "—", Owner: "—", Layer: "—", P50: "—", P99: "—",
 		Deploy: "—", RetryAfter: "—", Saturation: "—", LastAgo: "never",
 		WindowProbes: ts.Window.Probes, Failures: ts.Window.Failures,
+		Service: ts.Service, Location: location, Team: ts.Owner,
 	}
 	if lp := ts.LastProbe; lp != nil {
 		rw.Code = codeText(lp)
 		rw.Class = dash(lp.Class)
+		rw.ClassKey = lp.Class
 		rw.Owner = dash(lp.Owner)
+		// The target's own team is paged; the class table's owner is
+		// the default it overrides, shown when they differ.
+		if rw.Team == "" {
+			rw.Team = lp.Owner
+		} else if lp.Owner != "" && lp.Owner != rw.Team {
+			rw.ClassOwner = lp.Owner
+		}
 		rw.Layer = layerText(lp)
 		rw.Cause = causeText(lp)
 		rw.FirstMove = lp.FirstMove
-		rw.LastAt = lp.Time.Format(time.RFC3339)
+		rw.LastTime = lp.Time
 		rw.LastAgo = ago(now, lp.Time)
 		rw.Error = lp.Error
 		if lp.RetryAfterSeconds > 0 {
@@ -240,20 +358,48 @@ func viewRow(ts *TargetStatus, now time.Time) row {
 	}
 	if d := ts.LastDeploy; d != nil {
 		rw.Deploy = d.Version
-		rw.DeployAt = d.Time.Format(time.RFC3339)
+		rw.DeployTime = d.Time
 		rw.DeployAgo = ago(now, d.Time)
 	}
 	if s := ts.Saturation; s != nil {
 		rw.Saturation = fmt.Sprintf("%.0f%% (%s)", s.Ratio*100, s.Source)
-		rw.SaturationHigh = s.Ratio >= 0.8
+		rw.SaturationHigh = s.Ratio >= SaturationHigh
+	}
+	if ts.State == StateDegraded {
+		var why []string
+		if ts.Window.Failures > 0 {
+			why = append(why, fmt.Sprintf("%d of %d probes failed in %s", ts.Window.Failures, ts.Window.Probes, fmtWindow()))
+		}
+		if rw.SaturationHigh {
+			why = append(why, "saturation "+rw.Saturation)
+		}
+		rw.Degraded = strings.Join(why, "; ")
 	}
 	return rw
+}
+
+// utcTime is a <time> of t in UTC, its text the time of day (and the date
+// with withDate); the page's script rewrites the text in the reader's time
+// zone and the title keeps UTC.
+func utcTime(t time.Time, withDate bool) template.HTML {
+	t = t.UTC()
+	text := t.Format("15:04:05") + " UTC"
+	if withDate {
+		text = t.Format("2006-01-02 15:04:05") + " UTC"
+	}
+	date := ""
+	if withDate {
+		date = " data-date"
+	}
+	// Only digits, letters and punctuation of the layouts: nothing to escape.
+	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s"%s>%s</time>`,
+		t.Format(time.RFC3339Nano), t.Format("2006-01-02 15:04:05 UTC"), date, text))
 }
 
 // viewProbe renders one probe; scale is the duration a full bar stands for.
 func viewProbe(ps *ProbeStatus, now time.Time, scale float64) probeRow {
 	pr := probeRow{
-		At: ps.Time.Format(time.RFC3339Nano), AtText: ps.Time.Format("15:04:05"), Ago: ago(now, ps.Time),
+		At: ps.Time, Ago: ago(now, ps.Time),
 		Outcome: "FAILED", OK: ps.Success, Code: codeText(ps), Class: dash(ps.Class), Owner: dash(ps.Owner),
 		Layer: layerText(ps), Total: fmtSeconds(ps.DurationSeconds), RetryAfter: "—", Error: ps.Error,
 	}

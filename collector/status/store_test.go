@@ -198,7 +198,7 @@ func TestWindowLeavesOutProbesOlderThanFiveMinutes(t *testing.T) {
 	if w.Probes != 1 || w.Failures != 0 || w.P99 != 5*time.Millisecond {
 		t.Errorf("window %+v, want only the recent probe", w)
 	}
-	if got := state(snap.Last(), w); got != StateUp {
+	if got := state(snap.Last(), w, nil); got != StateUp {
 		t.Errorf("state %q, want up: the failure is older than the window", got)
 	}
 }
