@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/fanout"
 )
 
 func TestCheckFrom(t *testing.T) {
@@ -45,7 +46,7 @@ func TestCheckFrom(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		f := remoteFlags{from: from, timeout: 5 * time.Second}
+		f := remoteFlags{spec: fanout.Spec{From: from}, timeout: 5 * time.Second}
 		var out, errOut bytes.Buffer
 		code := f.checkFrom(context.Background(), tt.urls, "200-399", 5*time.Second, "text", &out, &errOut)
 		if code != tt.code {
@@ -58,16 +59,16 @@ func TestCheckFrom(t *testing.T) {
 		}
 	}
 
-	f := remoteFlags{from: from, timeout: 5 * time.Second}
+	f := remoteFlags{spec: fanout.Spec{From: from}, timeout: 5 * time.Second}
 	var out bytes.Buffer
 	if code := f.checkFrom(context.Background(), []string{origin + "/ok?fail=eu"}, "200-399", 5*time.Second, "json", &out, &out); code != 1 {
 		t.Errorf("json: exit %d, want 1", code)
 	}
-	var rcs []remoteCheck
+	var rcs []fanout.URLResult
 	if err := json.Unmarshal(out.Bytes(), &rcs); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if len(rcs) != 1 || rcs[0].Verdict != verdictLocal || len(rcs[0].Results) != 3 {
+	if len(rcs) != 1 || rcs[0].Verdict != fanout.VerdictLocal || len(rcs[0].Results) != 3 {
 		t.Fatalf("json: %+v", rcs)
 	}
 	r := rcs[0].Results
@@ -81,7 +82,7 @@ func TestCheckFromWaitsOutTheRateLimit(t *testing.T) {
 	origin := statusOrigin(t).URL
 	eu := startLocation(t, origin, locationSpec{location: "eu",
 		adhoc: adhoc.Options{Enabled: true, Allow: []string{"127.0.0.1"}, Burst: 1, Every: 10 * time.Millisecond}})
-	f := remoteFlags{from: []string{"eu=" + eu.URL}, timeout: 5 * time.Second}
+	f := remoteFlags{spec: fanout.Spec{From: []string{"eu=" + eu.URL}}, timeout: 5 * time.Second}
 	var out bytes.Buffer
 	code := f.checkFrom(context.Background(), []string{origin + "/ok", origin + "/ok?x=1"}, "200-399", 5*time.Second, "text", &out, &out)
 	if code != 0 || strings.Count(out.String(), "OK: 200") != 2 {
@@ -100,7 +101,7 @@ func TestCheckFromUsageErrors(t *testing.T) {
 		{[]string{"eu"}, []string{"http://example.com/"}, "want NAME=URL"},
 	}
 	for _, tt := range tests {
-		f := remoteFlags{from: tt.from, timeout: time.Second}
+		f := remoteFlags{spec: fanout.Spec{From: tt.from}, timeout: time.Second}
 		var out, errOut bytes.Buffer
 		if code := f.checkFrom(context.Background(), tt.urls, "200-399", time.Second, "text", &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tt.msg) {
 			t.Errorf("%v %v: exit %d %q, want 2 mentioning %q", tt.from, tt.urls, code, errOut.String(), tt.msg)
@@ -115,7 +116,7 @@ func TestCheckFromDistrustsTheAnswers(t *testing.T) {
 	forged := hostileLocation(t, envelope([]byte(`{"url":"x","code":502,"class":"gateway\u001b[32m","owner":"app\u202e",`+
 		`"first_move":"restart\n  us  OK: 200 in 1ms","ok":false,"error":"boom\r\u001b[2K"}`)))
 	huge := hostileLocation(t, envelope([]byte(`{"url":"x","code":200,"ok":true,"error":"`+strings.Repeat("x", 1<<20)+`"}`)))
-	f := remoteFlags{from: []string{"eu=" + forged, "us=" + huge}, timeout: 5 * time.Second}
+	f := remoteFlags{spec: fanout.Spec{From: []string{"eu=" + forged, "us=" + huge}}, timeout: 5 * time.Second}
 	var out, errOut bytes.Buffer
 	f.checkFrom(context.Background(), []string{"http://example.com/"}, "200-399", time.Second, "text", &out, &errOut)
 	if strings.ContainsAny(out.String(), "\x1b\r\u202e") {
@@ -153,12 +154,12 @@ func TestCheckFromReadsTheEnvelope(t *testing.T) {
 			"/api/v1/check: HTTP 502, not an API answer: <html><h1>502 Bad Gateway</h1></html>\n"},
 		{"a bare report", 200, []byte(`{"url":"x","code":200,"ok":true}`),
 			`/api/v1/check: HTTP 200, not an API answer: {"url":"x","code":200,"ok":true}` + "\n"},
-		{"over 64 KiB", 200, envelope([]byte(`{"url":"x","code":200,"ok":true,"error":"` + strings.Repeat("x", maxCheckAnswer) + `"}`)),
+		{"over 64 KiB", 200, envelope([]byte(`{"url":"x","code":200,"ok":true,"error":"` + strings.Repeat("x", fanout.MaxCheckAnswer) + `"}`)),
 			"/api/v1/check is over 65536 bytes\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			loc := hostileAnswer(t, tc.code, tc.body)
-			f := remoteFlags{from: []string{"eu=" + loc}, timeout: 5 * time.Second}
+			f := remoteFlags{spec: fanout.Spec{From: []string{"eu=" + loc}}, timeout: 5 * time.Second}
 			var out, errOut bytes.Buffer
 			code := f.checkFrom(context.Background(), []string{"http://example.com/"}, "200-399", time.Second, "text", &out, &errOut)
 			want := 1

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/fanout"
 )
 
 // Another exporter's answers are untrusted input of `status --from` and
@@ -79,19 +80,19 @@ func FuzzRemoteStatus(f *testing.F) {
 	base, _ := url.Parse("http://eu.example:10505")
 	f.Fuzz(func(t *testing.T, code int, body []byte) {
 		var d remoteStatus
-		err := decodeRemote("http://eu.example:10505/api/v1/status", code, "2", body, &d)
+		err := fanout.Decode("http://eu.example:10505/api/v1/status", code, "2", body, &d)
 		if err == nil && len(d.Targets) > maxRemoteTargets {
 			t.Fatalf("%d targets decoded, limit %d", len(d.Targets), maxRemoteTargets)
 		}
 		var good remoteStatus
-		if err := decodeRemote("seed", 200, "", []byte(statusSeed), &good); err != nil {
+		if err := fanout.Decode("seed", 200, "", []byte(statusSeed), &good); err != nil {
 			t.Fatal(err)
 		}
 		docs, errs := []*remoteStatus{&good, nil}, []error{nil, err}
 		if err == nil {
 			docs[1] = &d
 		}
-		locs := []remoteLocation{{Name: "us", Base: base}, {Name: "eu", Base: base}}
+		locs := []fanout.Location{{Name: "us", Base: base}, {Name: "eu", Base: base}}
 		m := newStatusMatrix(locs, docs, errs)
 		var text bytes.Buffer
 		m.print(&text)
@@ -109,23 +110,23 @@ func FuzzRemoteCheck(f *testing.F) {
 	remoteSeeds(f, checkSeed)
 	f.Fuzz(func(t *testing.T, code int, body []byte) {
 		var rep adhoc.Report
-		err := decodeRemote("http://eu.example:10505/api/v1/check", code, "x", body, &rep)
-		var re *remoteError
+		err := fanout.Decode("http://eu.example:10505/api/v1/check", code, "x", body, &rep)
+		var re *fanout.RemoteError
 		if asRemote(err, &re) && re.RetryAfter > 60e9 {
 			t.Fatalf("Retry-After %v over a minute", re.RetryAfter)
 		}
-		cell := remoteCheckCell{Location: "eu"}
+		cell := fanout.Cell{Location: "eu"}
 		if err != nil {
 			cell.Error = err.Error()
 		} else {
 			cell.Report = &rep
 		}
-		cells := [][]remoteCheckCell{{cell, {Location: "us", Error: "unreachable"}}}
-		out, exit := judgeChecks([]string{"https://shop.example/"}, cells)
-		if len(out) != 1 || (exit != 0 && exit != 1) {
-			t.Fatalf("judged %d URLs, exit %d", len(out), exit)
+		cells := [][]fanout.Cell{{cell, {Location: "us", Error: "unreachable"}}}
+		out := fanout.JudgeChecks([]string{"https://shop.example/"}, cells)
+		if len(out) != 1 || out[0].OK != (out[0].Verdict == fanout.VerdictOK) {
+			t.Fatalf("judged %d URLs: %+v", len(out), out)
 		}
-		if out[0].Verdict == verdictOK && (err != nil || !rep.OK) {
+		if out[0].Verdict == fanout.VerdictOK && (err != nil || !rep.OK) {
 			t.Fatalf("verdict OK from a failed or refused check: %+v", out[0])
 		}
 		var text bytes.Buffer
@@ -138,8 +139,8 @@ func FuzzRemoteCheck(f *testing.F) {
 	})
 }
 
-func asRemote(err error, target **remoteError) bool {
-	re, ok := err.(*remoteError)
+func asRemote(err error, target **fanout.RemoteError) bool {
+	re, ok := err.(*fanout.RemoteError)
 	if ok {
 		*target = re
 	}

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,10 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/alecthomas/kingpin/v2"
-	"go.yaml.in/yaml/v3"
 
-	"github.com/http5xx/http5xx_exporter/collector/api"
-	"github.com/http5xx/http5xx_exporter/collector/fetch"
+	"github.com/http5xx/http5xx_exporter/collector/fanout"
 	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
@@ -44,13 +36,13 @@ func newStatusCommand(app *kingpin.Application) *statusCommand {
 	c.cmd = app.Command("status", "Ask the exporters of several locations for their status and tell, per target, whether it fails from one location (LOCAL), several (PARTIAL) or all (GLOBAL); UNKNOWN when only one location has a result. Give a location once per exporter it runs (shards, replicas): a target's state there comes from the shard that probes it. Exit 0 when every target is OK, 1 otherwise, 2 on usage errors.")
 	c.remote.register(c.cmd, "timeout")
 	// A location may run several exporters: shards, and replicas of each.
-	c.remote.several = true
+	c.remote.spec.Several = true
 	c.cmd.Flag("output", "Output format.").Short('o').Default("text").EnumVar(&c.output, "text", "json")
 	return c
 }
 
 func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
-	locs, client, err := c.remote.setup()
+	locs, client, err := c.remote.spec.Locations()
 	if err != nil {
 		fmt.Fprintf(stderr, "status: %v\n", err)
 		return 2
@@ -65,7 +57,7 @@ func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			lctx, cancel := context.WithTimeout(ctx, c.remote.timeout)
 			defer cancel()
 			var d remoteStatus
-			if errs[i] = l.get(lctx, client, status.APIPath, nil, maxRemoteBody, &d); errs[i] == nil {
+			if errs[i] = l.Get(lctx, client, status.APIPath, nil, maxRemoteBody, &d); errs[i] == nil {
 				docs[i] = &d
 			}
 		}()
@@ -84,35 +76,6 @@ func (c *statusCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// The verdicts of a target across locations.
-const (
-	verdictOK      = "OK"      // no location sees it fail
-	verdictLocal   = "LOCAL"   // exactly one location sees it fail, others do not
-	verdictPartial = "PARTIAL" // several locations, not all
-	verdictGlobal  = "GLOBAL"  // every location with a result sees it fail, and there are at least two
-	verdictUnknown = "UNKNOWN" // no location has a result, or only one and it sees it fail
-)
-
-// judge names the verdict from how many locations have a result for the
-// target and how many of those see it fail. Unreachable locations and
-// those without a result are not counted either way. One location alone
-// cannot tell its own network from an outage, so a failure seen by the
-// only location with a result is UNKNOWN, never GLOBAL.
-func judge(failing, answered int) string {
-	switch {
-	case answered == 0, answered == 1 && failing == 1:
-		return verdictUnknown
-	case failing == 0:
-		return verdictOK
-	case failing == answered:
-		return verdictGlobal
-	case failing == 1:
-		return verdictLocal
-	default:
-		return verdictPartial
-	}
 }
 
 // The cell states beyond status.State*.
@@ -253,7 +216,7 @@ type locationGroup struct {
 
 // groupLocations gathers the exporters of each location name, in the order
 // the names were first given.
-func groupLocations(locs []remoteLocation, docs []*remoteStatus) []*locationGroup {
+func groupLocations(locs []fanout.Location, docs []*remoteStatus) []*locationGroup {
 	var groups []*locationGroup
 	byName := map[string]*locationGroup{}
 	for i, l := range locs {
@@ -322,7 +285,7 @@ func (g *locationGroup) cell(name string) matrixCell {
 	return cell
 }
 
-func newStatusMatrix(locs []remoteLocation, docs []*remoteStatus, errs []error) *statusMatrix {
+func newStatusMatrix(locs []fanout.Location, docs []*remoteStatus, errs []error) *statusMatrix {
 	m := &statusMatrix{OK: true}
 	groups := groupLocations(locs, docs)
 	var names []string
@@ -380,42 +343,15 @@ func newStatusMatrix(locs []remoteLocation, docs []*remoteStatus, errs []error) 
 			}
 			mt.Results = append(mt.Results, cell)
 		}
-		mt.Verdict = judge(len(mt.Failing), answered)
-		mt.Summary = verdictSummary(&mt, answered)
-		if mt.Verdict != verdictOK {
+		mt.Verdict = fanout.Judge(len(mt.Failing), answered)
+		cl, owner := commonClass(&mt)
+		mt.Summary = fanout.Summary(mt.Verdict, mt.Failing, answered, cl, owner)
+		if mt.Verdict != fanout.VerdictOK {
 			m.OK = false
 		}
 		m.Targets = append(m.Targets, mt)
 	}
 	return m
-}
-
-// verdictSummary is the sentence after the verdict.
-func verdictSummary(t *matrixTarget, answered int) string {
-	failing := strings.Join(t.Failing, ", ")
-	switch t.Verdict {
-	case verdictOK:
-		return fmt.Sprintf("OK from %d location%s", answered, plural(answered))
-	case verdictLocal:
-		return fmt.Sprintf("LOCAL: fails only from %s, fine elsewhere: likely that location's network or ISP", failing)
-	case verdictPartial:
-		return fmt.Sprintf("PARTIAL: fails from %s, fine elsewhere: a regional problem (CDN edge, DNS, routing)", failing)
-	case verdictGlobal:
-		s := "GLOBAL: fails from every location: a real outage"
-		if cl, owner := commonClass(t); cl != "" {
-			s += fmt.Sprintf(" (%s", cl)
-			if owner != "" {
-				s += ", owner " + owner
-			}
-			s += ")"
-		}
-		return s
-	default:
-		if failing != "" {
-			return fmt.Sprintf("UNKNOWN: fails from %s, the only location with a result: its own network or an outage, no other location can tell", failing)
-		}
-		return "UNKNOWN: no location has a result for it yet"
-	}
 }
 
 // commonClass is the error class every failing location agrees on, if any.
@@ -431,13 +367,6 @@ func commonClass(t *matrixTarget) (class, owner string) {
 		}
 	}
 	return class, owner
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func (c *matrixCell) text() string {
@@ -518,235 +447,24 @@ func unsafeForTerminal(r rune) bool {
 
 // remoteFlags are the flags of the commands that ask other exporters.
 type remoteFlags struct {
-	from         []string
-	file         string
-	user         string
-	passwordFile string
-	caFile       string
-	insecure     bool
-	timeout      time.Duration
-	// several lets a location name be given more than once, for a
-	// location that runs several exporters (shards, replicas).
-	several bool
+	spec    fanout.Spec
+	timeout time.Duration
 }
 
 // register adds the flags to cmd; timeoutFlag names the flag of the
 // per-location timeout (check already has a --timeout of its own).
 func (f *remoteFlags) register(cmd *kingpin.CmdClause, timeoutFlag string) {
-	cmd.Flag("from", "A location to ask, NAME=URL of its exporter (repeatable); user:password@ in the URL sets basic auth for it.").PlaceHolder("NAME=URL").StringsVar(&f.from)
-	cmd.Flag("locations.file", "File of locations: NAME=URL lines, or a YAML mapping of NAME: URL.").PlaceHolder("FILE").StringVar(&f.file)
-	cmd.Flag("auth.user", "Basic auth user for the locations whose URL has none.").PlaceHolder("USER").StringVar(&f.user)
-	cmd.Flag("auth.password-file", "File whose first line is the basic auth password.").PlaceHolder("FILE").StringVar(&f.passwordFile)
-	cmd.Flag("tls.ca-file", "CA certificates to verify the exporters' TLS certificates with.").PlaceHolder("FILE").StringVar(&f.caFile)
-	cmd.Flag("tls.insecure", "Do not verify the exporters' TLS certificates.").BoolVar(&f.insecure)
+	cmd.Flag("from", "A location to ask, NAME=URL of its exporter (repeatable); user:password@ in the URL sets basic auth for it.").PlaceHolder("NAME=URL").StringsVar(&f.spec.From)
+	cmd.Flag("locations.file", "File of locations: NAME=URL lines, or a YAML mapping of NAME: URL (or NAME: [URL, ...]).").PlaceHolder("FILE").StringVar(&f.spec.File)
+	cmd.Flag("auth.user", "Basic auth user for the locations whose URL has none.").PlaceHolder("USER").StringVar(&f.spec.User)
+	cmd.Flag("auth.password-file", "File whose first line is the basic auth password.").PlaceHolder("FILE").StringVar(&f.spec.PasswordFile)
+	cmd.Flag("tls.ca-file", "CA certificates to verify the exporters' TLS certificates with.").PlaceHolder("FILE").StringVar(&f.spec.CAFile)
+	cmd.Flag("tls.insecure", "Do not verify the exporters' TLS certificates.").BoolVar(&f.spec.Insecure)
 	cmd.Flag(timeoutFlag, "How long to wait for each location.").Default("10s").DurationVar(&f.timeout)
 }
 
 // used reports whether any location was given.
-func (f *remoteFlags) used() bool { return len(f.from) > 0 || f.file != "" }
-
-// remoteLocation is one exporter to ask.
-type remoteLocation struct {
-	Name string
-	Base *url.URL // without userinfo
-	user string
-	pass string
-	auth bool
-}
-
-// setup reads the locations and the credentials and builds the client.
-func (f *remoteFlags) setup() ([]remoteLocation, *http.Client, error) {
-	var specs []string
-	if f.file != "" {
-		s, err := readLocationsFile(f.file)
-		if err != nil {
-			return nil, nil, err
-		}
-		specs = append(specs, s...)
-	}
-	specs = append(specs, f.from...)
-	if len(specs) == 0 {
-		return nil, nil, errors.New("no locations: give --from NAME=URL (repeatable) or --locations.file")
-	}
-	var pass string
-	if f.passwordFile != "" {
-		b, err := os.ReadFile(f.passwordFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--auth.password-file: %w", err)
-		}
-		pass, _, _ = strings.Cut(string(b), "\n")
-		pass = strings.TrimRight(pass, "\r")
-	}
-	if f.passwordFile != "" && f.user == "" {
-		return nil, nil, errors.New("--auth.password-file needs --auth.user")
-	}
-	locs := make([]remoteLocation, 0, len(specs))
-	names := map[string]bool{}
-	exporters := map[string]bool{}
-	for _, s := range specs {
-		l, err := parseLocation(s)
-		if err != nil {
-			return nil, nil, err
-		}
-		if names[l.Name] && !f.several {
-			return nil, nil, fmt.Errorf("location %q is given twice", l.Name)
-		}
-		key := l.Name + "=" + l.Base.String()
-		if exporters[key] {
-			return nil, nil, fmt.Errorf("location %q lists %s twice", l.Name, l.Base.Redacted())
-		}
-		exporters[key] = true
-		names[l.Name] = true
-		if !l.auth && f.user != "" {
-			l.user, l.pass, l.auth = f.user, pass, true
-		}
-		locs = append(locs, l)
-	}
-	tlsCfg := &tls.Config{InsecureSkipVerify: f.insecure} //nolint:gosec // the user asked for it
-	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--tls.ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("--tls.ca-file: no PEM certificates in %s", f.caFile)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
-	// A remote that switches protocols must not hold the command past its
-	// timeout: an interim (1xx) final answer is an error, never read on.
-	return locs, &http.Client{Transport: fetch.RefuseInterim(tr)}, nil
-}
-
-// parseLocation reads NAME=URL.
-func parseLocation(spec string) (remoteLocation, error) {
-	name, raw, ok := strings.Cut(spec, "=")
-	name, raw = strings.TrimSpace(name), strings.TrimSpace(raw)
-	if !ok || name == "" || raw == "" {
-		return remoteLocation{}, fmt.Errorf("location %q: want NAME=URL", spec)
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("_-.", c)) {
-			return remoteLocation{}, fmt.Errorf("location name %q: use letters, digits and _ - .", name)
-		}
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return remoteLocation{}, fmt.Errorf("location %s: %q is not an http or https URL", name, raw)
-	}
-	l := remoteLocation{Name: name}
-	if u.User != nil {
-		l.user = u.User.Username()
-		l.pass, _ = u.User.Password()
-		l.auth = true
-		u.User = nil
-	}
-	u.RawQuery, u.Fragment = "", ""
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	l.Base = u
-	return l, nil
-}
-
-// readLocationsFile reads NAME=URL lines (# comments) or a YAML mapping.
-func readLocationsFile(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--locations.file: %w", err)
-	}
-	var doc yaml.Node
-	if yaml.Unmarshal(b, &doc) == nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
-		m := doc.Content[0]
-		var specs []string
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			k, v := m.Content[i], m.Content[i+1]
-			urls := []*yaml.Node{v}
-			if v.Kind == yaml.SequenceNode { // a location's exporters: shards, replicas
-				urls = v.Content
-			}
-			for _, u := range urls {
-				if k.Kind != yaml.ScalarNode || u.Kind != yaml.ScalarNode {
-					return nil, fmt.Errorf("%s:%d: want NAME: URL or NAME: [URL, ...]", path, k.Line)
-				}
-				specs = append(specs, k.Value+"="+u.Value)
-			}
-		}
-		return specs, nil
-	}
-	var specs []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if !strings.Contains(line, "=") {
-			return nil, fmt.Errorf("%s:%d: want NAME=URL, got %q", path, n, line)
-		}
-		specs = append(specs, line)
-	}
-	return specs, sc.Err()
-}
+func (f *remoteFlags) used() bool { return f.spec.Used() }
 
 // maxRemoteBody bounds the status document read from another exporter.
 const maxRemoteBody = 16 << 20
-
-// get fetches path (with query) from the location and decodes the data of
-// its api envelope into out, reading at most limit bytes. An error
-// envelope, or an answer that is not an envelope, is a *remoteError.
-// Every error names the endpoint asked (without the query).
-func (l *remoteLocation) get(ctx context.Context, client *http.Client, path string, query url.Values, limit int64, out any) error {
-	u := *l.Base
-	u.Path += path
-	endpoint := u.Redacted()
-	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/json")
-	if l.auth {
-		req.SetBasicAuth(l.user, l.pass)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", endpoint, err)
-	}
-	if int64(len(body)) > limit {
-		return fmt.Errorf("the answer of %s is over %d bytes", endpoint, limit)
-	}
-	return decodeRemote(endpoint, resp.StatusCode, resp.Header.Get("Retry-After"), body, out)
-}
-
-// decodeRemote decodes another exporter's answer (its status code,
-// Retry-After and body) into out, a *remoteStatus or an *adhoc.Report. It
-// trusts nothing in it: FuzzRemoteStatus and FuzzRemoteCheck feed it any
-// bytes.
-func decodeRemote(endpoint string, code int, retryAfter string, body []byte, out any) error {
-	if _, err := api.Decode(code, body, out); err != nil {
-		var ae *api.Error
-		if errors.As(err, &ae) {
-			return &remoteError{Endpoint: endpoint, Answer: ae, RetryAfter: retryAfterOf(retryAfter)}
-		}
-		return fmt.Errorf("%s: %w", endpoint, err)
-	}
-	return nil
-}
-
-// remoteError is an answer of another exporter without data: its error
-// envelope, or whatever else answered.
-type remoteError struct {
-	Endpoint   string
-	Answer     *api.Error
-	RetryAfter time.Duration // of a 429
-}
-
-func (e *remoteError) Error() string { return e.Endpoint + ": " + e.Answer.Error() }

@@ -22,6 +22,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector"
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/fanout"
 	"github.com/http5xx/http5xx_exporter/collector/shard"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
@@ -190,11 +191,11 @@ func TestStatusMatrixAndVerdicts(t *testing.T) {
 		verdict string
 		failing string
 	}{
-		"shop":    {verdictLocal, "us"},
-		"api":     {verdictGlobal, "eu,us,ap,xx"},
-		"blog":    {verdictLocal, "xx"},
-		"docs":    {verdictOK, ""},
-		"only-eu": {verdictOK, ""},
+		"shop":    {fanout.VerdictLocal, "us"},
+		"api":     {fanout.VerdictGlobal, "eu,us,ap,xx"},
+		"blog":    {fanout.VerdictLocal, "xx"},
+		"docs":    {fanout.VerdictOK, ""},
+		"only-eu": {fanout.VerdictOK, ""},
 	}
 	if len(m.Targets) != len(want) || m.OK {
 		t.Errorf("%d targets, ok %v; want %d, false", len(m.Targets), m.OK, len(want))
@@ -350,29 +351,6 @@ func TestStatusUsageErrors(t *testing.T) {
 		code, _, errOut := runStatus(t, tt.args...)
 		if code != 2 || !strings.Contains(errOut, tt.msg) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 mentioning %q", tt.args, code, errOut, tt.msg)
-		}
-	}
-}
-
-func TestJudge(t *testing.T) {
-	tests := []struct {
-		failing, answered int
-		want              string
-	}{
-		{0, 0, verdictUnknown},
-		{0, 1, verdictOK},
-		{0, 5, verdictOK},
-		{1, 1, verdictUnknown}, // one location cannot tell its network from an outage
-		{1, 2, verdictLocal},
-		{1, 5, verdictLocal},
-		{2, 2, verdictGlobal},
-		{2, 3, verdictPartial},
-		{4, 5, verdictPartial},
-		{5, 5, verdictGlobal},
-	}
-	for _, tt := range tests {
-		if got := judge(tt.failing, tt.answered); got != tt.want {
-			t.Errorf("judge(%d failing of %d) = %s, want %s", tt.failing, tt.answered, got, tt.want)
 		}
 	}
 }
@@ -550,9 +528,9 @@ func TestStatusUnderstandsShards(t *testing.T) {
 		t.Fatalf("%d targets in %d locations (%d exporters in eu), want %d in 2 (3)", len(m.Targets), len(m.Locations), len(m.Locations[0].Exporters), len(targets))
 	}
 	for _, mt := range m.Targets {
-		want := verdictOK
+		want := fanout.VerdictOK
 		if mt.Name == "shop" {
-			want = verdictLocal
+			want = fanout.VerdictLocal
 		}
 		if mt.Verdict != want || mt.Results[0].State == cellAbsent || mt.Results[1].State == cellAbsent {
 			t.Errorf("%s: %s (%+v), want %s with a result from both locations", mt.Name, mt.Verdict, mt.Results, want)
@@ -576,9 +554,9 @@ func TestStatusUnderstandsShards(t *testing.T) {
 		if shard.Owner(mt.Name, 2) != owner {
 			wantUS = status.StateUp
 		}
-		want := verdictOK
+		want := fanout.VerdictOK
 		if mt.Name == "shop" {
-			want = verdictUnknown
+			want = fanout.VerdictUnknown
 		}
 		if us.State != wantUS || mt.Verdict != want {
 			t.Errorf("%s: us %s, verdict %s (%s); want us %s, verdict %s", mt.Name, us.State, mt.Verdict, mt.Summary, wantUS, want)

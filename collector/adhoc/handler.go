@@ -3,6 +3,7 @@ package adhoc
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -22,39 +23,13 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusMethodNotAllowed, api.ErrBadData, "method "+r.Method+" not allowed; use GET")
 		return
 	}
-	if c.guard == nil {
-		api.WriteError(w, http.StatusNotFound, api.ErrNotFound, "ad-hoc checks are off on this exporter (see --adhoc.enable)")
+	req, refusal := c.Admit(r.URL.Query(), r.RemoteAddr)
+	if refusal != nil {
+		refusal.WriteHeader(w)
+		api.WriteError(w, refusal.Code, refusal.Type, refusal.Msg)
 		return
 	}
-	q := r.URL.Query()
-	raw := q.Get("url")
-	if raw == "" || len(raw) > 2048 {
-		api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "url parameter is missing or longer than 2048 bytes")
-		return
-	}
-	var valid config.StatusCodes
-	if v := q.Get("valid_status_codes"); v != "" {
-		var err error
-		if valid, err = config.ParseStatusCodes(v); err != nil {
-			api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "valid_status_codes: "+err.Error())
-			return
-		}
-	}
-	var timeout time.Duration
-	if v := q.Get("timeout"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "timeout must be a positive duration such as 5s")
-			return
-		}
-		timeout = d
-	}
-	if ok, wait := c.bucket.take(); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		api.WriteError(w, http.StatusTooManyRequests, api.ErrUnavailable, "too many ad-hoc checks; try again later")
-		return
-	}
-	rep, err := c.Check(r.Context(), raw, valid, timeout)
+	rep, err := c.Check(r.Context(), req.URL, req.Valid, req.Timeout)
 	var refused *RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -67,6 +42,77 @@ func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.o.Logger.Info("ad-hoc check", "url", rep.URL, "code", rep.Code, "reason", rep.Reason, "client", r.RemoteAddr)
 	api.WriteData(w, http.StatusOK, rep)
+}
+
+// Request is an admitted check: what to pass to Check.
+type Request struct {
+	URL string
+	// Valid is nil for the default 200-399; ValidText as asked.
+	Valid     config.StatusCodes
+	ValidText string
+	// Timeout is 0 for the Checker's own.
+	Timeout time.Duration
+}
+
+// Refusal is why a request is not checked, as the HTTP answer it gets.
+type Refusal struct {
+	Code       int
+	Type       api.ErrorType
+	Msg        string
+	RetryAfter time.Duration // of a 429
+}
+
+// WriteHeader sets the headers the refusal needs (Retry-After of a 429);
+// the caller writes the status and body in its own format.
+func (f *Refusal) WriteHeader(w http.ResponseWriter) {
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
+	}
+}
+
+// Admit applies the rules of the endpoint to a request's parameters (url,
+// valid_status_codes, timeout) from client, in the endpoint's order: ad-hoc
+// checks on, parameters well formed, a token of the rate limit, the URL
+// admitted by the guard. /api/v1/check and the status page's checker both
+// go through it, so one rule guards both.
+func (c *Checker) Admit(q url.Values, client string) (Request, *Refusal) {
+	if c.guard == nil {
+		return Request{}, &Refusal{Code: http.StatusNotFound, Type: api.ErrNotFound, Msg: "ad-hoc checks are off on this exporter (see --adhoc.enable)"}
+	}
+	req := Request{URL: q.Get("url"), ValidText: q.Get("valid_status_codes")}
+	if req.URL == "" || len(req.URL) > 2048 {
+		return Request{}, &Refusal{Code: http.StatusBadRequest, Type: api.ErrBadData, Msg: "url parameter is missing or longer than 2048 bytes"}
+	}
+	if req.ValidText != "" {
+		var err error
+		if req.Valid, err = config.ParseStatusCodes(req.ValidText); err != nil {
+			return Request{}, &Refusal{Code: http.StatusBadRequest, Type: api.ErrBadData, Msg: "valid_status_codes: " + err.Error()}
+		}
+	}
+	if v := q.Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Request{}, &Refusal{Code: http.StatusBadRequest, Type: api.ErrBadData, Msg: "timeout must be a positive duration such as 5s"}
+		}
+		req.Timeout = d
+	}
+	if ok, wait := c.bucket.take(); !ok {
+		return Request{}, &Refusal{Code: http.StatusTooManyRequests, Type: api.ErrUnavailable, Msg: "too many ad-hoc checks; try again later", RetryAfter: wait}
+	}
+	u, err := url.Parse(req.URL)
+	if err == nil && u.IsAbs() {
+		err = c.guard.CheckURL(u)
+	} else {
+		err = &RefusedError{URL: req.URL, Reason: "not an absolute http or https URL"}
+	}
+	if err != nil {
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			c.o.Logger.Info("ad-hoc check refused", "url", refused.URL, "reason", refused.Reason, "client", client)
+		}
+		return Request{}, &Refusal{Code: http.StatusForbidden, Type: api.ErrBadData, Msg: err.Error()}
+	}
+	return req, nil
 }
 
 // bucket is a token bucket: size tokens, one more every interval.
@@ -99,3 +145,6 @@ func (b *bucket) take() (ok bool, wait time.Duration) {
 	}
 	return false, time.Duration((1 - b.tokens) * float64(b.interval))
 }
+
+// Enabled reports whether ad-hoc checks are on.
+func (c *Checker) Enabled() bool { return c.guard != nil }
