@@ -271,6 +271,80 @@ func TestStatusPageInChromium(t *testing.T) {
 	})
 }
 
+// TestGlobalCheckerInChromium fills in the status page's global checker in
+// headless Chromium on an exporter (eu) whose peers (us, ap) are real
+// exporters on loopback: a URL that only us sees fail is LOCAL, with the raw
+// code of every location; a refused URL is refused before any location is
+// asked, as /api/v1/check refuses it.
+func TestGlobalCheckerInChromium(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the browser test must run in CI (.ci/run installs chromium)")
+		}
+		t.Skip("SKIPPED: chromium is not installed")
+	}
+	if testing.Short() {
+		t.Skip("builds the demo origin and starts a browser")
+	}
+	origin := startDemoOrigin(t)
+	put(t, origin+"/-/control/checkme", `{"status":200,"locations":{"us":{"status":502,"as":"nginx"}}}`)
+	cfg := filepath.Join(t.TempDir(), "http5xx.yml")
+	writeConfig(t, cfg, "targets:\n  - name: shop\n    url: "+origin+"/\n")
+	adhocFlags := []string{"--config.file=" + cfg, "--adhoc.enable", "--adhoc.allow=127.0.0.1"}
+	us := startExporter(t, append(adhocFlags, "--location=us")...)
+	ap := startExporter(t, append(adhocFlags, "--location=ap")...)
+	e := startExporter(t, append(adhocFlags, "--location=eu", "--adhoc.peer=us=http://"+us.addr, "--adhoc.peer=ap=http://"+ap.addr)...)
+	h := newHarness(t, browser, e.addr)
+
+	type cell struct{ Location, Code, Outcome string }
+	var got struct {
+		Verdict string
+		Cells   []cell
+		Search  string
+	}
+	target := origin + "/t/checkme"
+	h.run(t, "/check", 420, nil, `
+		d.getElementById("url").value = `+strconv.Quote(target)+`;
+		frame.addEventListener("load", function () {
+			var d = frame.contentDocument;
+			done({
+				verdict: d.querySelector(".verdict").innerText,
+				search: frame.contentWindow.location.search,
+				cells: Array.from(d.querySelectorAll("tr[data-location]")).map(function (r) {
+					return {location: r.getAttribute("data-location"), code: r.querySelector(".code").innerText,
+						outcome: r.querySelector(".badge").innerText};
+				}),
+			});
+		}, {once: true});
+		d.querySelector("form.check button").click();`, &got)
+	want := []cell{{"eu", "200", "OK"}, {"us", "502", "FAILED"}, {"ap", "200", "OK"}}
+	if !slices.Equal(got.Cells, want) || !strings.HasPrefix(got.Verdict, "LOCAL LOCAL: fails only from us") {
+		t.Errorf("checked %s: %q, %+v; want LOCAL and %+v", target, got.Verdict, got.Cells, want)
+	}
+	if wantSearch := "?" + (url.Values{"url": {target}, "valid_status_codes": {""}}).Encode(); got.Search != wantSearch {
+		t.Errorf("the result's address %q is not a link to the same check", got.Search)
+	}
+	for _, width := range []int{420, 1280} {
+		var sw struct{ ScrollWidth, ClientWidth int }
+		h.run(t, "/check?url="+url.QueryEscape(target), width, nil, `var e = d.scrollingElement; done({scrollWidth: e.scrollWidth, clientWidth: e.clientWidth});`, &sw)
+		t.Logf("/check with results at %d px: scrollWidth %d, clientWidth %d", width, sw.ScrollWidth, sw.ClientWidth)
+		if sw.ClientWidth == 0 || sw.ScrollWidth > sw.ClientWidth {
+			t.Errorf("/check at %d px: scrollWidth %d > clientWidth %d", width, sw.ScrollWidth, sw.ClientWidth)
+		}
+	}
+
+	// Refused here, by the same allow-list as /api/v1/check: no location
+	// is asked.
+	code, body := e.get("/check?url=" + url.QueryEscape("http://169.254.169.254/latest/meta-data/"))
+	if code != http.StatusForbidden || !strings.Contains(body, "cloud metadata address") || strings.Contains(body, `data-location="us"`) {
+		t.Errorf("a metadata URL: %d\n%s", code, body)
+	}
+	if strings.Contains(us.logs.String(), "169.254.169.254") || strings.Contains(ap.logs.String(), "169.254.169.254") {
+		t.Error("a peer was asked to check a URL this exporter refuses")
+	}
+}
+
 // TestMakeRunScreenshot takes the README's picture of the status page from
 // what `make run` shows: the example config against the demo origin, with
 // the flags make run passes, at a desktop's and a phone's width.
@@ -474,7 +548,7 @@ frame.addEventListener("load", function () {
 func (h *harness) run(t *testing.T, path string, width int, env []string, script string, out any) {
 	t.Helper()
 	q := url.Values{"path": {path}, "width": {strconv.Itoa(width)}, "script": {script}}
-	dom := chromium(t, h.browser, env, "--dump-dom", "--virtual-time-budget=5000", h.base+"/__harness?"+q.Encode())
+	dom := chromium(t, h.browser, env, "--dump-dom", "--virtual-time-budget=10000", h.base+"/__harness?"+q.Encode())
 	m := regexp.MustCompile(`(?s)<pre id="answer">(.*?)</pre>`).FindStringSubmatch(dom)
 	if m == nil || m[1] == "" {
 		t.Fatalf("the script against %s answered nothing:\n%s", path, dom)

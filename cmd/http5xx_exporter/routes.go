@@ -29,6 +29,16 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 	if err != nil {
 		return nil, err
 	}
+	links := []status.Link{
+		{Path: metricsPath, Text: "Metrics"},
+		{Path: status.APIPath, Text: "Status API (JSON)"},
+		{Path: "/-/healthy", Text: "Health"},
+		{Path: "/about", Text: "About"},
+	}
+	checker := &status.Checker{Adhoc: p.adhoc, Local: p.local, Peers: p.peers, Timeout: adhocTimeout}
+	if p.adhoc.Enabled() && len(p.peers) > 0 {
+		links = append([]status.Link{{Path: status.CheckPath, Text: "Global check"}}, links...)
+	}
 	pages, err := status.NewHandler(status.Options{
 		Store: p.store, Exporter: p.exporter, Saturation: p.saturation,
 		Deploys: status.DeployLookupFunc(func(service string) (string, time.Time, bool) {
@@ -42,12 +52,8 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 			return status.ReloadStatus{Success: r.OK, Time: r.At, LastSuccess: r.LastSuccess, Error: r.Err}
 		},
 		Version: version.Version,
-		Links: []status.Link{
-			{Path: metricsPath, Text: "Metrics"},
-			{Path: status.APIPath, Text: "Status API (JSON)"},
-			{Path: "/-/healthy", Text: "Health"},
-			{Path: "/about", Text: "About"},
-		},
+		Links:   links,
+		Checker: checker,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("status pages: %w", err)
@@ -74,6 +80,7 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 		}
 		return 0 // answered at once
 	}))
+	mux.Handle("GET "+status.CheckPath, extendWriteDeadline(pages.Check(), writeTimeout, func(*http.Request) time.Duration { return adhocTimeout + peerWait })) // 404 without ad-hoc checks and peers
 	mux.Handle("GET /about", about)
 	mux.Handle("GET /api/v1/deploys", deploys)
 	mux.Handle("POST /api/v1/deploys", deploys)

@@ -24,6 +24,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/discovery"
+	"github.com/http5xx/http5xx_exporter/collector/fanout"
 	"github.com/http5xx/http5xx_exporter/collector/reload"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
 	"github.com/http5xx/http5xx_exporter/collector/shard"
@@ -49,6 +50,7 @@ type serveCommand struct {
 
 	statusHistory int
 	adhoc         adhoc.Options
+	adhocPeers    fanout.Spec
 
 	shardCount int
 	shardIndex string // a number or a StatefulSet pod name (shard.ParseIndex)
@@ -92,6 +94,8 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("status.history", "Probes kept per target for the status page and /api/v1/status.").Default("120").IntVar(&c.statusHistory)
 	c.cmd.Flag("adhoc.enable", "Serve /api/v1/check: one-off checks of URLs that are not targets, for `check URL --from` on other machines. Needs --adhoc.allow.").BoolVar(&c.adhoc.Enabled)
 	c.cmd.Flag("adhoc.allow", "What ad-hoc checks may reach (repeatable): a host name, *.domain, an IP address or network, or * for any public host. Loopback, private and link-local addresses need a network entry; cloud metadata addresses are always refused.").PlaceHolder("PATTERN").StringsVar(&c.adhoc.Allow)
+	c.cmd.Flag("adhoc.peer", "Another location's exporter, NAME=URL (repeatable): the status page's global checker (/check) asks its /api/v1/check. Needs --adhoc.enable.").PlaceHolder("NAME=URL").StringsVar(&c.adhocPeers.From)
+	c.cmd.Flag("adhoc.peers.file", "File of other locations' exporters for the global checker: NAME=URL lines (user:password@ in a URL sets basic auth), or a YAML mapping of NAME: URL.").PlaceHolder("FILE").StringVar(&c.adhocPeers.File)
 	c.cmd.Flag("deploy.max-events-per-service", "Deploy history kept per service.").Default("100").IntVar(&c.deployMaxPerService)
 	c.cmd.Flag("shard.count", "Number of shards the configured targets are split into; every shard loads the same configuration and probes the targets a rendezvous hash of their name gives it.").Default("1").IntVar(&c.shardCount)
 	c.cmd.Flag("shard.index", "This exporter's shard, 0 to --shard.count-1; a StatefulSet pod name such as http5xx-2 gives its ordinal, so --shard.index=$(POD_NAME) works.").Default("0").StringVar(&c.shardIndex)
@@ -138,7 +142,15 @@ type parts struct {
 	discovery  *discovery.Manager
 	adhoc      *adhoc.Checker
 	shard      *shard.Selection
+	// peers are the other locations the global checker asks, local the
+	// name of this one.
+	peers []fanout.Checker
+	local string
 }
+
+// peerWait is how long the global checker waits for another location on
+// top of the check's own timeout.
+const peerWait = 5 * time.Second
 
 // start builds the parts from the flags and the first configuration, which
 // comes through the same pipeline as every reload. On error the parts hold
@@ -229,7 +241,37 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 	if p.adhoc, err = adhoc.New(o); err != nil {
 		return p, fmt.Errorf("ad-hoc checks: %w", err)
 	}
+	if p.peers, p.local, err = c.peers(p.exporter.Location()); err != nil {
+		return p, fmt.Errorf("ad-hoc peers: %w", err)
+	}
 	return p, nil
+}
+
+// peers reads the other locations of the global checker; this one is
+// named location, or "here" when the exporter has none.
+func (c *serveCommand) peers(location string) ([]fanout.Checker, string, error) {
+	local := location
+	if local == "" {
+		local = "here"
+	}
+	if !c.adhocPeers.Used() {
+		return nil, local, nil
+	}
+	if !c.adhoc.Enabled {
+		return nil, "", errors.New("--adhoc.peer and --adhoc.peers.file need --adhoc.enable: the global checker checks from here too")
+	}
+	locs, client, err := c.adhocPeers.Locations()
+	if err != nil {
+		return nil, "", err
+	}
+	peers := make([]fanout.Checker, len(locs))
+	for i, l := range locs {
+		if l.Name == local {
+			return nil, "", fmt.Errorf("peer %q has this exporter's own location name", l.Name)
+		}
+		peers[i] = &fanout.Remote{Loc: l, Client: client, Wait: peerWait}
+	}
+	return peers, local, nil
 }
 
 // shard is this exporter's shard from --shard.index and --shard.count.

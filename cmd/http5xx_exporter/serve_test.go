@@ -287,6 +287,8 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/api/v1/status", 405, `"status": "error"`, "GET, HEAD"},
 		{"GET", "/api/v1/check?url=http://example.com/", 404, "adhoc.enable", ""},
 		{"POST", "/api/v1/check", 405, `"errorType": "bad_data"`, "GET, HEAD"},
+		{"GET", "/check?url=http://example.com/", 404, "the global status checker is off", ""},
+		{"POST", "/check", 405, "", "GET, HEAD"},
 		{"GET", "/nope", 404, "", ""},
 	}
 	for _, tt := range tests {
@@ -306,6 +308,28 @@ func TestRoutes(t *testing.T) {
 		}
 		if got := resp.Header.Get("Allow"); tt.allow != "" && got != tt.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+}
+
+// TestAdhocPeersNeedAdhocChecks: the global checker's peers are refused at
+// start without ad-hoc checks, or with this location's own name.
+func TestAdhocPeersNeedAdhocChecks(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "http5xx.yml")
+	writeConfig(t, cfg, targetsYAML("http://127.0.0.1:1", "a"))
+	tests := []struct {
+		args []string
+		log  string
+	}{
+		{[]string{"--adhoc.peer=us=http://127.0.0.1:1"}, "--adhoc.peer and --adhoc.peers.file need --adhoc.enable"},
+		{[]string{"--adhoc.enable", "--adhoc.allow=*", "--location=eu", "--adhoc.peer=eu=http://127.0.0.1:1"}, `peer \"eu\" has this exporter's own location name`},
+		{[]string{"--adhoc.enable", "--adhoc.allow=*", "--adhoc.peer=us"}, `location \"us\": want NAME=URL`},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		args := append([]string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:0", "--storage.path=" + t.TempDir()}, tt.args...)
+		if code := run(context.Background(), args, &out, &out); code != 1 || !strings.Contains(out.String(), tt.log) {
+			t.Errorf("%v: exit %d, want 1 and %q in:\n%s", tt.args, code, tt.log, out.String())
 		}
 	}
 }

@@ -78,6 +78,9 @@ type Options struct {
 	// Reload reports the last configuration reload (optional): after a
 	// failed one every page shows a banner.
 	Reload func() ReloadStatus
+	// Checker, optional, configures the global status checker page
+	// (CheckPath); nil, or without peers or ad-hoc checks, it answers 404.
+	Checker *Checker
 	// Version is shown in the footer.
 	Version string
 	// Now is the clock; nil means time.Now.
@@ -137,6 +140,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+TargetPathPrefix+"{name}", h.serveTarget)
 	mux.HandleFunc("GET "+APIPath, h.serveAPI)
 	mux.HandleFunc("GET "+ProbePath, h.serveProbe)
+	mux.HandleFunc("GET "+CheckPath, h.serveCheck)
 }
 
 // Index, Target, API and Probe are the handlers Register mounts, for a

@@ -67,6 +67,7 @@ type page struct {
 	Target  *row         // target page
 	Probes  []probeRow
 	Info    *targetDetails
+	Check   *checkView // check page
 	// PhaseLabels head the history's phase columns.
 	PhaseLabels [contract.NumPhases]string
 }
@@ -309,6 +310,11 @@ func (h *Handler) serveTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) render(w http.ResponseWriter, name string, p *page) {
+	h.renderCode(w, http.StatusOK, name, p)
+}
+
+// renderCode renders the page with the status code.
+func (h *Handler) renderCode(w http.ResponseWriter, code int, name string, p *page) {
 	var buf bytes.Buffer
 	if err := h.pages.ExecuteTemplate(&buf, name, p); err != nil {
 		http.Error(w, "rendering the page failed: "+err.Error(), http.StatusInternalServerError)
@@ -316,6 +322,7 @@ func (h *Handler) render(w http.ResponseWriter, name string, p *page) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 	_, _ = buf.WriteTo(w)
 }
 
