@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -115,6 +116,13 @@ func TestRelabel(t *testing.T) {
 	if len(cfg.Targets) != 1 {
 		t.Error("Discover changed its argument")
 	}
+	// Labels left after relabelling, but for name, url, service, owner and
+	// the reserved __ ones, are the target's labels.
+	for i, want := range []map[string]string{nil, {"app": "shop", "health": "/healthz"}, {"app": "shop", "health": "/healthz"}, nil} {
+		if tg := got.Targets[i]; !maps.Equal(tg.Labels, want) {
+			t.Errorf("%s: labels %v, want %v", tg.Name, tg.Labels, want)
+		}
+	}
 	if d := got.Targets[1]; d.Interval != cfg.Global.Interval || d.Method != "GET" || d.File != filepath.Join(dir, "sd", "a.json") {
 		t.Errorf("a discovered target lacks the defaults or its file: %+v", d)
 	}
@@ -130,6 +138,7 @@ func TestBadDiscoveredTargets(t *testing.T) {
 		{`[{"targets": ["x:80"], "labels": {"url": "ftp://x/"}}]`, `[0].targets[0].url: "ftp://x/" is not an http or https URL`},
 		{`[{"targets": ["static:80"], "labels": {"name": "static"}}]`, `[0].targets[0].name: "static" is already defined at `},
 		{`[{"targets": ["x:80"]}, {"targets": ["x:80"]}]`, `[1].targets[0].name: "x:80" is already defined at `},
+		{`[{"targets": ["x:80"], "labels": {"job": "web"}}]`, `[0].targets[0].labels.job: "job" is reserved`},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()

@@ -14,7 +14,9 @@ import (
 // The labels relabel_configs read and write. A discovered target starts with
 // its group's labels, __address__, the source's __meta_* labels and
 // __scheme__ "http" and __metrics_path__ "/" unless the group sets them;
-// after relabelling, name, url, service and owner become the target's.
+// after relabelling, name, url, service and owner become the target's, and
+// every other label not starting with __ one of its labels (as in
+// Prometheus, where they become the target's labels).
 const (
 	LabelName    = "name"
 	LabelURL     = "url"
@@ -57,6 +59,16 @@ func targets(source string, meta map[string]string, groups []Group, cfgs []*rela
 				Service: lb.Get(LabelService),
 				Owner:   lb.Get(LabelOwner),
 			}
+			lb.Range(func(l labels.Label) {
+				switch {
+				case strings.HasPrefix(l.Name, model.ReservedLabelPrefix), l.Name == LabelName, l.Name == LabelURL, l.Name == LabelService, l.Name == LabelOwner:
+				default:
+					if t.Labels == nil {
+						t.Labels = map[string]string{}
+					}
+					t.Labels[l.Name] = l.Value
+				}
+			})
 			address := lb.Get(model.AddressLabel)
 			if t.Name == "" {
 				t.Name = address
