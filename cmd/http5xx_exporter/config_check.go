@@ -33,6 +33,11 @@ func checkConfigFile(file string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: INVALID\n%v\n", file, err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "%s: OK, %d targets from %d files, %d error classes\n", file, len(cfg.Targets), len(cfg.Files), len(cfg.Classes))
+	sd := ""
+	if n := len(cfg.FileSDConfigs) + len(cfg.HTTPSDConfigs); n > 0 {
+		// Like promtool, the check does not read what discovery finds.
+		sd = fmt.Sprintf(" and %d discovery config(s) (read when serving)", n)
+	}
+	fmt.Fprintf(stdout, "%s: OK, %d targets from %d files%s, %d error classes\n", file, len(cfg.Targets), len(cfg.Files), sd, len(cfg.Classes))
 	return 0
 }

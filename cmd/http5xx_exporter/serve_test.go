@@ -232,12 +232,15 @@ func TestConfigCheckExitCodes(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yml")
 	writeConfig(t, good, targetsYAML("http://127.0.0.1:1", "a"))
 	writeConfig(t, bad, "targets:\n  - name: a\n    url: ftp://x\n")
+	sd := filepath.Join(dir, "sd.yml")
+	writeConfig(t, sd, targetsYAML("http://127.0.0.1:1", "a")+"file_sd_configs:\n  - files: [sd/*.json]\n")
 	tests := []struct {
 		args []string
 		code int
 		out  string
 	}{
 		{[]string{"config", "check", good}, 0, "OK"},
+		{[]string{"config", "check", sd}, 0, "OK, 1 targets from 1 files and 1 discovery config(s) (read when serving)"},
 		{[]string{"config", "check", bad}, 2, bad + ":3"},
 		{[]string{"--config.check", "--config.file=" + good}, 0, "OK"},
 		{[]string{"--config.check", "--config.file=" + bad}, 2, "targets[0].url"},
