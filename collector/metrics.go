@@ -58,6 +58,8 @@ type Metrics struct {
 	layers     *prometheus.CounterVec
 	targetInfo *targetInfo
 	skipped    *prometheus.CounterVec
+	certs      *prometheus.GaugeVec
+	connInfo   *prometheus.GaugeVec
 
 	Inflight   prometheus.Gauge
 	Limit      prometheus.Gauge // the effective in-flight limit
@@ -117,6 +119,8 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		layers:     counter(contract.ErrorLayerTotal),
 		targetInfo: newTargetInfo(cl),
 		skipped:    counter(contract.SkippedProbesTotal),
+		certs:      gauge(contract.TLSCertNotAfter),
+		connInfo:   gauge(contract.ConnectionInfo),
 		Inflight:   one(contract.InflightProbes),
 		Limit:      one(contract.ProbeConcurrencyLimit),
 		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -143,7 +147,7 @@ func labelNames(m contract.Metric) []string {
 func (m *Metrics) Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
-		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped,
+		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped, m.certs, m.connInfo,
 		m.Inflight, m.Limit, m.Lag, m.ReloadOK, m.ReloadTime,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -172,6 +176,11 @@ type targetMetrics struct {
 	failures [contract.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
 	skipped  map[contract.SkipReason]prometheus.Counter
+	// certs are the leaf and chain NotAfter, bound at the first
+	// certificate seen; conn the label values of the current
+	// http5xx_connection_info, nil before the first answer.
+	certs *[2]prometheus.Gauge
+	conn  []string
 }
 
 // codeKey is one http5xx_responses_total child: the exact code and the class
@@ -224,7 +233,7 @@ func (m *Metrics) deleteTarget(name string) {
 	match := prometheus.Labels{contract.LabelTarget: name}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
-		m.lastTS, m.retryAfter, m.layers, m.skipped,
+		m.lastTS, m.retryAfter, m.layers, m.skipped, m.certs, m.connInfo,
 	} {
 		v.DeletePartialMatch(match)
 	}
@@ -339,6 +348,7 @@ func (m *Metrics) Observe(r *probe.Result) {
 
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
+	m.connection(tm, &r.Conn)
 	if r.Reason != contract.ReasonNone {
 		m.failure(tm, r.Reason).Inc()
 		return
@@ -357,6 +367,35 @@ func (m *Metrics) Observe(r *probe.Result) {
 			lc.Inc()
 		}
 	}
+}
+
+// connection records what a probe saw of its connection; tm.mu is held.
+// A probe that saw less (no answer, no handshake) leaves the last values:
+// a timeout says nothing new about the certificate.
+func (m *Metrics) connection(tm *targetMetrics, c *probe.Conn) {
+	if c.TLS.HasCert() {
+		if tm.certs == nil {
+			tm.certs = &[2]prometheus.Gauge{
+				m.certs.WithLabelValues(tm.name, tm.service, contract.CertLeaf),
+				m.certs.WithLabelValues(tm.name, tm.service, contract.CertChain),
+			}
+		}
+		tm.certs[0].Set(float64(c.TLS.LeafNotAfter.Unix()))
+		tm.certs[1].Set(float64(c.TLS.ChainNotAfter.Unix()))
+	}
+	if c.Protocol == "" {
+		return
+	}
+	labels := []string{tm.name, tm.service, c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}
+	if slices.Equal(labels, tm.conn) {
+		return
+	}
+	// One series per target: the old one goes when anything changes.
+	if tm.conn != nil {
+		m.connInfo.DeleteLabelValues(tm.conn...)
+	}
+	m.connInfo.WithLabelValues(labels...).Set(1)
+	tm.conn = labels
 }
 
 // failure returns the counter of a no-answer reason; tm.mu is held.

@@ -33,7 +33,7 @@ var goldenBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 func goldenTargets() []*config.Target {
 	return []*config.Target{
 		{Name: "shop", Service: "shop", URL: "http://127.0.0.1:10506/", Owner: "web-team", Labels: map[string]string{"team": "payments", "tier": "gold"}},
-		{Name: "checkout", Service: "shop", URL: "http://127.0.0.1:10506/status/500", Owner: "web-team"},
+		{Name: "checkout", Service: "shop", URL: "https://127.0.0.1:10507/status/500", Owner: "web-team"},
 	}
 }
 
@@ -49,16 +49,27 @@ func goldenResults() []probe.Result {
 	ok := probe.Result{Target: "shop", Start: start, Duration: 120 * time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
 	phases(&ok, 2*time.Millisecond, 3*time.Millisecond, 0, 100*time.Millisecond, 15*time.Millisecond)
 	ok.PhaseSeen[contract.PhaseTLS] = false
+	ok.Conn = probe.Conn{Protocol: contract.ProtocolHTTP11, IPFamily: contract.FamilyIP4}
 	busy := probe.Result{Target: "shop", Start: start.Add(time.Minute), Duration: 40 * time.Millisecond, StatusCode: 503, RetryAfter: 30 * time.Second}
 	phases(&busy, time.Millisecond, time.Millisecond, 0, 30*time.Millisecond, time.Millisecond)
 	bad := probe.Result{Target: "checkout", Start: start, Duration: 300 * time.Millisecond, StatusCode: 502, Verdict: triage.Verdict{Layer: "proxy", Product: "nginx"}}
-	phases(&bad, time.Millisecond, 2*time.Millisecond, 0, 290*time.Millisecond, time.Millisecond)
+	phases(&bad, time.Millisecond, 2*time.Millisecond, 3*time.Millisecond, 290*time.Millisecond, time.Millisecond)
+	bad.Conn = goldenTLSConn(start)
 	hung := probe.Result{Target: "checkout", Start: start.Add(time.Minute), Duration: 2 * time.Second, Reason: contract.ReasonTimeout, Err: errors.New("deadline")}
 	phases(&hung, time.Millisecond, time.Millisecond)
 	// A 200 that failed an expect condition: a failure with its code kept.
 	soft := probe.Result{Target: "shop", Start: start.Add(2 * time.Minute), Duration: 80 * time.Millisecond, StatusCode: 200, Reason: contract.ReasonSoftError, Err: errors.New("expect[0] failed")}
 	phases(&soft, time.Millisecond, time.Millisecond, 0, 70*time.Millisecond, 8*time.Millisecond)
 	return []probe.Result{ok, busy, bad, hung, soft}
+}
+
+// goldenTLSConn is an HTTP/2 answer over IPv6 and TLS 1.3 whose leaf expires
+// in 30 days and whose intermediate in 10.
+func goldenTLSConn(now time.Time) probe.Conn {
+	return probe.Conn{Protocol: contract.ProtocolHTTP2, IPFamily: contract.FamilyIP6, TLS: probe.TLSState{
+		Version: contract.TLS13, Subject: "CN=shop.example.com", Issuer: "CN=Example Intermediate CA,O=Example",
+		LeafNotAfter: now.Add(30 * 24 * time.Hour), ChainNotAfter: now.Add(10 * 24 * time.Hour), Verified: true,
+	}}
 }
 
 func newGoldenRegistry(t *testing.T, location string) (*prometheus.Registry, *Metrics) {
@@ -189,7 +200,9 @@ func TestGoldenCoversContract(t *testing.T) {
 
 func TestSeriesBudgetPerTarget(t *testing.T) {
 	reg, m := newGoldenRegistry(t, "eu")
+	// An HTTPS answer: every per-target series a default target can have.
 	r := probe.Result{Target: "shop", Start: time.Unix(1, 0), Duration: time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
+	r.Conn = goldenTLSConn(r.Start)
 	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		r.PhaseSeen[p] = true
 	}
@@ -507,6 +520,75 @@ http5xx_target_info{location="eu",owner="api-team",service="api",target="api",ur
 		}
 		if got := info(); got != st.want {
 			t.Errorf("%s:\n got:\n%s\nwant:\n%s", st.name, got, st.want)
+		}
+	}
+}
+
+// TestConnectionSeries: http5xx_connection_info is one series per target,
+// replaced when the connection changes, never accumulating; the
+// certificate expiry stays through probes that saw no certificate and
+// follows a renewed one.
+func TestConnectionSeries(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "")
+	start := time.Unix(1_700_000_000, 0)
+	renewed := goldenTLSConn(start)
+	renewed.TLS.LeafNotAfter = start.Add(90 * 24 * time.Hour)
+	renewed.TLS.Issuer = "CN=Another CA"
+	h1 := goldenTLSConn(start)
+	h1.Protocol = contract.ProtocolHTTP11
+	for _, tc := range []struct {
+		name      string
+		conn      probe.Conn
+		reason    contract.Reason
+		wantInfo  string // the one connection_info series of shop
+		wantLeaf  float64
+		wantChain float64
+	}{
+		{"first answer", goldenTLSConn(start), 0,
+			`cert_issuer="CN=Example Intermediate CA,O=Example",cert_subject="CN=shop.example.com",ip_family="ip6",protocol="HTTP/2.0"`, 1.702592e9, 1.700864e9},
+		{"a timeout changes nothing", probe.Conn{}, contract.ReasonTimeout,
+			`cert_issuer="CN=Example Intermediate CA,O=Example",cert_subject="CN=shop.example.com",ip_family="ip6",protocol="HTTP/2.0"`, 1.702592e9, 1.700864e9},
+		{"protocol changes: replaced", h1, 0,
+			`cert_issuer="CN=Example Intermediate CA,O=Example",cert_subject="CN=shop.example.com",ip_family="ip6",protocol="HTTP/1.1"`, 1.702592e9, 1.700864e9},
+		{"certificate renewed: replaced", renewed, 0,
+			`cert_issuer="CN=Another CA",cert_subject="CN=shop.example.com",ip_family="ip6",protocol="HTTP/2.0"`, 1.707776e9, 1.700864e9},
+		{"plain HTTP now: no TLS labels, expiry kept", probe.Conn{Protocol: contract.ProtocolHTTP11, IPFamily: contract.FamilyIP4}, 0,
+			`cert_issuer="",cert_subject="",ip_family="ip4",protocol="HTTP/1.1"`, 1.707776e9, 1.700864e9},
+	} {
+		r := probe.Result{Target: "shop", Start: start, Duration: time.Millisecond, StatusCode: 200, Reason: tc.reason, Conn: tc.conn}
+		if tc.reason != contract.ReasonNone {
+			r.StatusCode = 0
+		}
+		m.Observe(&r)
+		var info []string
+		leaf, chain := -1.0, -1.0
+		for _, mf := range mustGather(t, reg) {
+			for _, s := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range s.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["target"] != "shop" {
+					continue
+				}
+				switch mf.GetName() {
+				case contract.ConnectionInfo.Name:
+					info = append(info, fmt.Sprintf(`cert_issuer=%q,cert_subject=%q,ip_family=%q,protocol=%q`,
+						labels["cert_issuer"], labels["cert_subject"], labels["ip_family"], labels["protocol"]))
+				case contract.TLSCertNotAfter.Name:
+					if labels["cert"] == contract.CertLeaf {
+						leaf = s.GetGauge().GetValue()
+					} else {
+						chain = s.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		if len(info) != 1 || info[0] != tc.wantInfo {
+			t.Errorf("%s: connection_info %q, want exactly [%s]", tc.name, info, tc.wantInfo)
+		}
+		if leaf != tc.wantLeaf || chain != tc.wantChain {
+			t.Errorf("%s: leaf %g chain %g, want %g %g", tc.name, leaf, chain, tc.wantLeaf, tc.wantChain)
 		}
 	}
 }

@@ -217,6 +217,12 @@ func printCheckReport(w io.Writer, r checkReport) {
 		}
 	}
 	fmt.Fprintln(w)
+	if c := r.Connection.Summary(); c != "" {
+		fmt.Fprintf(w, "  connection %s\n", c)
+	}
+	if c := r.Connection.CertSummary(time.Now()); c != "" {
+		fmt.Fprintf(w, "  certificate %s\n", c)
+	}
 	if r.RetryAfter > 0 {
 		fmt.Fprintf(w, "  retry-after %s\n", fmtSeconds(r.RetryAfter))
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCheckCommand(t *testing.T) {
@@ -42,6 +43,9 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}))
 	defer origin.Close()
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer secure.Close()
+	expiry := secure.Certificate().NotAfter.UTC().Format(time.DateOnly)
 
 	tests := []struct {
 		name string
@@ -50,6 +54,9 @@ func TestCheckCommand(t *testing.T) {
 		want []string
 	}{
 		{"ok", []string{origin.URL + "/ok"}, 0, []string{"OK: 200"}},
+		{"connection", []string{origin.URL + "/ok"}, 0, []string{"connection HTTP/1.1 over ip4\n"}},
+		{"certificate", []string{"--insecure", secure.URL}, 0, []string{"connection HTTP/1.1 over ip4, TLS 1.3", "certificate O=Acme Co (issuer O=Acme Co) expires " + expiry, "; not verified"}},
+		{"unverified certificate: tls, and its expiry", []string{secure.URL}, 1, []string{"no answer (tls)", "certificate O=Acme Co (issuer O=Acme Co) expires " + expiry}},
 		{"capacity", []string{origin.URL + "/busy"}, 1, []string{"class capacity", "owner sre-oncall", "retry-after 2m0s", "CAPACITY: HTTP 503"}},
 		{"gateway from nginx", []string{origin.URL + "/nginx"}, 1, []string{"GATEWAY: HTTP 502 from the proxy layer (nginx)", "owner app-infra"}},
 		// The page proves a dead backend: the 503 pages app-infra, not capacity.

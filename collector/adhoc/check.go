@@ -134,7 +134,10 @@ type Report struct {
 	Redirects  int                `json:"redirects,omitempty"`
 	// Address is the IP address the final hop connected to.
 	Address string `json:"address,omitempty"`
-	Error   string `json:"error,omitempty"`
+	// Connection is what the probe saw of the connection: protocol, IP
+	// family, TLS version and certificates.
+	Connection *probe.ConnReport `json:"connection,omitempty"`
+	Error      string            `json:"error,omitempty"`
 }
 
 // Check probes raw once, following redirects itself so that each hop passes
@@ -314,6 +317,7 @@ func NewReport(u, location string, r *probe.Result) Report {
 		FirstMove: r.FirstMove, Layer: r.Layer, Product: r.Product, Cause: r.Cause, CodeClass: r.CodeClass,
 		Seconds: r.Duration.Seconds(),
 		Phases:  probe.PhasesSeconds(&r.Phases, &r.PhaseSeen), RetryAfter: r.RetryAfter.Seconds(), Redirects: r.Redirects,
+		Connection: r.Conn.Report(),
 	}
 	if r.Reason != contract.ReasonNone {
 		rep.Reason = r.Reason.String()

@@ -29,6 +29,17 @@ const (
 	LabelMechanism = "mechanism"
 )
 
+// Label names of the connection a probe saw.
+const (
+	// LabelCert is the certificate a NotAfter belongs to (CertLeaf, CertChain).
+	LabelCert        = "cert"
+	LabelProtocol    = "protocol"
+	LabelIPFamily    = "ip_family"
+	LabelTLSVersion  = "tls_version"
+	LabelCertSubject = "cert_subject"
+	LabelCertIssuer  = "cert_issuer"
+)
+
 // Metric is one row of the contract. Labels are the labels beyond the
 // per-target ones (target, service and, when set, location).
 type Metric struct {
@@ -133,6 +144,18 @@ var (
 		Labels:    []string{LabelURL, LabelOwner},
 		PerTarget: true,
 	}
+	TLSCertNotAfter = Metric{
+		Name: "http5xx_tls_cert_not_after_timestamp_seconds", Type: "gauge",
+		Help:      "NotAfter of an HTTPS target's certificates as Unix time, from the last probe that saw them: cert=\"leaf\" is the server's own, cert=\"chain\" the earliest along the verified chain.",
+		Labels:    []string{LabelCert},
+		PerTarget: true,
+	}
+	ConnectionInfo = Metric{
+		Name: "http5xx_connection_info", Type: "gauge",
+		Help:      "1 for the connection of the target's last answer: HTTP protocol, IP family and, over HTTPS, TLS version and the leaf certificate's subject and issuer (at most 128 bytes each). Replaced when any of them changes.",
+		Labels:    []string{LabelProtocol, LabelIPFamily, LabelTLSVersion, LabelCertSubject, LabelCertIssuer},
+		PerTarget: true,
+	}
 	InflightProbes = Metric{
 		Name: "http5xx_inflight_probes", Type: "gauge",
 		Help: "Probes running right now (the exporter's own saturation).",
@@ -196,6 +219,7 @@ func All() []Metric {
 		ProbesTotal, ResponsesTotal, FailuresTotal, RequestDuration, PhaseDuration,
 		TargetUp, LastStatusCode, LastProbeTimestamp, RetryAfter, SaturationRatio, SaturationErrorsTotal,
 		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK, TargetInfo,
+		TLSCertNotAfter, ConnectionInfo,
 		InflightProbes, ProbeConcurrencyLimit, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
 		ConfigLastReloadSuccessTimestamp, ShardInfo, ConfiguredTargets, SDRefreshFailuresTotal, BuildInfo,
 	}

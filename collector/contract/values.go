@@ -224,3 +224,57 @@ const (
 
 // SDMechanisms returns every mechanism, in order.
 func SDMechanisms() []SDMechanism { return []SDMechanism{SDFile, SDHTTP} }
+
+// The cert label of http5xx_tls_cert_not_after_timestamp_seconds.
+const (
+	CertLeaf  = "leaf"  // the server's own certificate
+	CertChain = "chain" // the earliest NotAfter along the verified chain, leaf included
+)
+
+// The protocol label of http5xx_connection_info: the HTTP version of the
+// answer. A version net/http reads but that is none of these is
+// ProtocolOther, so a target cannot add values.
+const (
+	ProtocolHTTP10 = "HTTP/1.0"
+	ProtocolHTTP11 = "HTTP/1.1"
+	ProtocolHTTP2  = "HTTP/2.0"
+	ProtocolOther  = "other"
+)
+
+// ProtocolOf names the HTTP version major.minor.
+func ProtocolOf(major, minor int) string {
+	switch {
+	case major == 2:
+		return ProtocolHTTP2
+	case major == 1 && minor == 1:
+		return ProtocolHTTP11
+	case major == 1 && minor == 0:
+		return ProtocolHTTP10
+	}
+	return ProtocolOther
+}
+
+// The IP families: the ip_family label of http5xx_connection_info (the
+// family of the address that answered) and, with FamilyAny, the values of
+// a target's ip_family setting.
+const (
+	FamilyIP4 = "ip4"
+	FamilyIP6 = "ip6"
+	FamilyAny = "any"
+)
+
+// IPFamilies returns the values a target's ip_family may take.
+func IPFamilies() []string { return []string{FamilyAny, FamilyIP4, FamilyIP6} }
+
+// The tls_version label of http5xx_connection_info, as crypto/tls names the
+// versions it negotiates.
+const (
+	TLS10 = "TLS 1.0"
+	TLS11 = "TLS 1.1"
+	TLS12 = "TLS 1.2"
+	TLS13 = "TLS 1.3"
+)
+
+// MaxCertName bounds the cert_subject and cert_issuer labels in bytes; a
+// longer name is cut and ends in "…".
+const MaxCertName = 128

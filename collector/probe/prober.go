@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -231,6 +232,15 @@ func (p *Prober) Probe(ctx context.Context) Result {
 		for r := resp.Request; r != nil && r.Response != nil; r = r.Response.Request {
 			res.Redirects++
 		}
+		res.Conn.Protocol = contract.ProtocolOf(resp.ProtoMajor, resp.ProtoMinor)
+		if resp.TLS != nil {
+			res.Conn.TLS = tlsStateOf(resp.TLS)
+		}
+	}
+	// A certificate that failed verification (expired, above all) still
+	// says when it expires.
+	if ve := (*tls.CertificateVerificationError)(nil); errors.As(err, &ve) {
+		res.Conn.TLS = certState(ve.UnverifiedCertificates, nil)
 	}
 	if err != nil {
 		if resp != nil {
@@ -334,6 +344,7 @@ func (p *Prober) judge(res *Result, body []byte) contract.Reason {
 func (p *Prober) finish(res *Result, tr *tracer, reason contract.Reason, body []byte) {
 	now := time.Now()
 	tr.finish(res, now)
+	res.Conn.IPFamily = familyOf(res.RemoteAddr)
 	res.Duration = now.Sub(res.Start)
 	res.Reason = reason
 	res.Success = reason == contract.ReasonNone && p.valid.Contains(res.StatusCode)

@@ -54,6 +54,9 @@ type Result struct {
 	Redirects int
 	// RemoteAddr is the address that answered, when known.
 	RemoteAddr string
+	// Conn is what the probe saw of the connection: protocol, IP family
+	// and TLS certificates.
+	Conn Conn
 }
 
 // Answered reports whether the probe got an HTTP answer with a status code.

@@ -64,6 +64,10 @@ type TargetStatus struct {
 	Window     WindowStatus      `json:"window"`
 	LastDeploy *DeployStatus     `json:"last_deploy,omitempty"`
 	Saturation *SaturationStatus `json:"saturation,omitempty"`
+	// Connection is what the probes saw of the connection: protocol, IP
+	// family, TLS version and certificates; omitted before the first
+	// connection.
+	Connection *probe.ConnReport `json:"connection,omitempty"`
 	// History holds the kept probes, newest first; only with ?target=NAME.
 	History []ProbeStatus `json:"history,omitempty"`
 }

@@ -186,6 +186,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 		p := probeStatus(last)
 		ts.LastProbe = &p
 	}
+	ts.Connection = s.Conn.Report()
 	if h.o.Deploys != nil {
 		if v, at, ok := h.o.Deploys.LatestDeploy(s.Info.Service); ok {
 			ts.LastDeploy = &DeployStatus{Version: v, Time: at.UTC()}

@@ -260,7 +260,8 @@ func TestStatusDocumentGolden(t *testing.T) {
 	s.Observe(ts[2], &probe.Result{Start: t0.Add(-10 * time.Second), Duration: 5 * time.Second, Reason: contract.ReasonTimeout,
 		Err: errors.New("context deadline exceeded"), Verdict: triage.Verdict{Class: "timeout", Owner: "db-api-owners"}})
 	s.Observe(ts[3], &probe.Result{Start: t0.Add(-3 * time.Minute), Duration: time.Second, StatusCode: 500, Verdict: triage.Verdict{Class: "app", Owner: "app-team"}})
-	s.Observe(ts[3], &probe.Result{Start: t0.Add(-time.Minute), Duration: 100 * time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}})
+	s.Observe(ts[3], &probe.Result{Start: t0.Add(-time.Minute), Duration: 100 * time.Millisecond, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"},
+		Conn: cdnConn()})
 	h, err := NewHandler(Options{
 		Store: s, Exporter: stubExporter{}, Now: func() time.Time { return t0 },
 		Deploys: DeployLookupFunc(func(service string) (string, time.Time, bool) {
@@ -360,6 +361,7 @@ func TestTargetPage(t *testing.T) {
 		`<h1>bad <span class="badge badge-down">DOWN</span></h1>`,
 		`<code>` + f.origin.URL + `/bad</code>`,
 		`<th scope="col">Connect</th>`,
+		`<dt>Connection</dt><dd>HTTP/1.1 over ip4</dd>`,
 		`<th scope="col">Processing</th>`,
 		`<span class="badge badge-down">FAILED</span>`,
 		`<a href="../">← All targets</a>`,
@@ -383,6 +385,43 @@ func TestTargetPage(t *testing.T) {
 	for _, path := range []string{"/targets/nope", "/targets/", "/targets/%3Cscript%3E"} {
 		if resp, body := f.get(path); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "<script>") {
 			t.Errorf("GET %s = %d %q, want an escaped 404", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// cdnConn is an HTTP/2 answer over TLS 1.3 whose certificate expires in 20
+// days and whose chain in 5.
+func cdnConn() probe.Conn {
+	return probe.Conn{Protocol: contract.ProtocolHTTP2, IPFamily: contract.FamilyIP6, TLS: probe.TLSState{
+		Version: contract.TLS13, Subject: "CN=cdn.test", Issuer: "CN=Test CA",
+		LeafNotAfter: t0.Add(20 * 24 * time.Hour), ChainNotAfter: t0.Add(5 * 24 * time.Hour), Verified: true,
+	}}
+}
+
+// TestTargetPageConnection: the target page says how the last answer came
+// (protocol, IP family, TLS version) and when the certificates expire; a
+// timeout afterwards changes neither.
+func TestTargetPageConnection(t *testing.T) {
+	s := NewStore(0)
+	ts := targets("cdn")
+	s.SetTargets(ts)
+	s.Observe(ts[0], &probe.Result{Start: t0.Add(-time.Minute), Duration: time.Millisecond, StatusCode: 200, Success: true, Conn: cdnConn()})
+	s.Observe(ts[0], &probe.Result{Start: t0.Add(-time.Second), Duration: time.Second, Reason: contract.ReasonTimeout})
+	h, err := NewHandler(Options{Store: s, Exporter: stubExporter{}, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/targets/cdn", nil))
+	for _, want := range []string{
+		"<dt>Connection</dt><dd>HTTP/2.0 over ip6, TLS 1.3</dd>",
+		"<dt>Certificate</dt><dd>CN=cdn.test (issuer CN=Test CA) expires " + t0.Add(20*24*time.Hour).UTC().Format(time.DateOnly) + " (in 20d); chain " +
+			t0.Add(5*24*time.Hour).UTC().Format(time.DateOnly) + " (in 5d)</dd>",
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("target page lacks %s", want)
 		}
 	}
 }

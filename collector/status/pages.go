@@ -108,6 +108,9 @@ type row struct {
 
 type targetDetails struct {
 	URL, Service, Owner, Interval string
+	// Connection is the protocol, IP family and TLS version; Certificate
+	// when the certificates expire ("" over plain HTTP).
+	Connection, Certificate string
 }
 
 // probeRow is one probe of a target's history.
@@ -295,7 +298,8 @@ func (h *Handler) serveTarget(w http.ResponseWriter, r *http.Request) {
 	rw := viewRow(&ts, h.o.Exporter.Location(), now)
 	p.Target = &rw
 	p.PhaseLabels = phaseLabels
-	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval)}
+	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval),
+		Connection: dash(ts.Connection.Summary()), Certificate: ts.Connection.CertSummary(now)}
 	// Bars share one scale, the slowest probe kept, so slow probes stand out.
 	var slowest float64
 	for i := range ts.History {

@@ -95,6 +95,9 @@ type history struct {
 	info TargetInfo
 	ring []Sample
 	next int
+	// conn is what the probes saw of the connection (probe.Conn.Merge):
+	// one per target, bounded strings, not kept per sample.
+	conn probe.Conn
 }
 
 // Store keeps the latest probes of every configured target for the status
@@ -135,7 +138,7 @@ func (s *Store) SetTargets(ts []*config.Target) {
 		}
 		h.mu.Lock()
 		if h.info.URL != info.URL {
-			h.ring, h.next = h.ring[:0], 0
+			h.ring, h.next, h.conn = h.ring[:0], 0, probe.Conn{}
 		}
 		h.info = info
 		h.mu.Unlock()
@@ -156,6 +159,7 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.conn = h.conn.Merge(r.Conn)
 	var prev string
 	if n := len(h.ring); n > 0 {
 		prev = h.ring[(h.next-1+n)%n].Error
@@ -176,6 +180,8 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 // Snapshot is a copy of one target's state at the time it was taken.
 type Snapshot struct {
 	Info TargetInfo
+	// Conn is what the probes saw of the target's connection.
+	Conn probe.Conn
 	// History holds the kept probes (since the time Snapshots was given),
 	// newest first.
 	History []Sample
@@ -261,7 +267,7 @@ func (h *history) snapshot(since time.Time) Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(h.ring)
-	snap := Snapshot{Info: h.info, History: make([]Sample, 0, n)}
+	snap := Snapshot{Info: h.info, Conn: h.conn, History: make([]Sample, 0, n)}
 	// The newest sample sits just before next; while the ring fills up next
 	// stays 0 and the newest is the last one appended.
 	for i := range n {
