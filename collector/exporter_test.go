@@ -83,12 +83,17 @@ func heldServer(t *testing.T, code int) (url string, arrived <-chan struct{}, re
 	return srv.URL, in, release
 }
 
+// hangAfter is no performance bound: it only turns an event that never
+// comes into a failure instead of a hung test, with a huge margin over
+// anything a loaded machine needs.
+const hangAfter = time.Minute
+
 func waitChan[T any](t *testing.T, what string, c <-chan T) T {
 	t.Helper()
 	select {
 	case v := <-c:
 		return v
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangAfter):
 		t.Fatalf("timed out waiting for %s", what)
 	}
 	var zero T
@@ -339,11 +344,15 @@ func TestHostileStopIsBounded(t *testing.T) {
 	for len(stuck) < 2 {
 		stuck[waitChan(t, "both probes to get stuck in the sink", sink.entered)] = true
 	}
+	// The probes stay stuck until the test ends: Stop returning at all, and
+	// saying it did not wait, is the proof that the grace period ended it.
+	stopped := make(chan struct{})
 	start := time.Now()
-	e.Stop()
+	go func() { e.Stop(); close(stopped) }()
+	waitChan(t, "Stop to return despite the stuck probes", stopped)
 	took := time.Since(start)
-	if took > grace+time.Second {
-		t.Errorf("Stop took %v with stuck probes, bound %v", took, grace+time.Second)
+	if took < grace {
+		t.Errorf("Stop returned after %v, before its grace period %v", took, grace)
 	}
 	for _, want := range []string{"stopped without waiting", "scheduled", "demanded (on demand)"} {
 		if !strings.Contains(logs.String(), want) {
@@ -355,7 +364,10 @@ func TestHostileStopIsBounded(t *testing.T) {
 
 // /probe goes through ProbeNow: it counts against --probe.max-concurrent,
 // and when the limit stays full for the target's timeout the outcome is the
-// exporter's (reason exporter), counted, and not the target's.
+// exporter's (reason exporter), counted, and not the target's. The token
+// is held until the test releases it, so reason exporter proves the wait
+// was bounded; fast's timeout is long enough for a loaded machine to
+// answer it once the token is back.
 func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
 	held, arrived, release := heldServer(t, 200)
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -363,7 +375,7 @@ func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
 	sink := &recordingSink{}
 	reg := prometheus.NewRegistry()
 	cfg := loadConfig(t, fmt.Sprintf("global:\n  interval: 1h\n  timeout: 50m\ntargets:\n  - name: held\n    url: %s\n"+
-		"  - name: fast\n    url: %s\n    timeout: 300ms\n", held, fast.URL))
+		"  - name: fast\n    url: %s\n    timeout: 3s\n", held, fast.URL))
 	e, err := New(Options{MaxConcurrent: 1, Sinks: []Sink{sink}, Registerer: reg}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -375,16 +387,22 @@ func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
 		first <- err
 	}()
 	waitChan(t, "the first on-demand probe to hold the only token", arrived)
-	start := time.Now()
-	r, err := e.ProbeNow(context.Background(), "fast")
+	type answer struct {
+		r   probe.Result
+		err error
+	}
+	waited := make(chan answer, 1)
+	go func() {
+		r, err := e.ProbeNow(context.Background(), "fast")
+		waited <- answer{r, err}
+	}()
+	a := waitChan(t, "ProbeNow to give up waiting for a token", waited)
+	r, err := a.r, a.err
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Reason != contract.ReasonExporter || r.Class != "exporter" || r.Owner != "" || r.Success {
 		t.Errorf("reason %q class %q owner %q success %v; want exporter, exporter, no owner, false (err %v)", r.Reason, r.Class, r.Owner, r.Success, r.Err)
-	}
-	if took := time.Since(start); took > 300*time.Millisecond+time.Second {
-		t.Errorf("waited %v for a token, bound is the target's timeout 300ms", took)
 	}
 	if v := testutil.ToFloat64(e.metrics.skipped.WithLabelValues("fast", "fast", "exporter")); v != 1 {
 		t.Errorf(`http5xx_skipped_probes_total{reason="exporter"} = %v, want 1`, v)

@@ -89,14 +89,14 @@ func goldenSaturation(t *testing.T) prometheus.Collector {
 	m.SetTargets(targets)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.Collector())
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangAfter)
 	for {
 		_, _, ok := m.Get("shop")
 		if ok && strings.Contains(exposition(t, reg), "http5xx_saturation_errors_total{") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("saturation sources were not read within 10s")
+			t.Fatalf("saturation sources were not read within %v", hangAfter)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
