@@ -32,10 +32,13 @@ type origin struct {
 	mu   sync.Mutex
 	hits map[string]int
 	fail map[string]bool // paths that answer 500 for now
+	// slowGaveUp gets a value each time a client gives up on /slow.
+	slowGaveUp chan struct{}
 }
 
 func newOrigin(t *testing.T) *origin {
-	o := &origin{hits: map[string]int{}, fail: map[string]bool{}}
+	o := &origin{hits: map[string]int{}, fail: map[string]bool{}, slowGaveUp: make(chan struct{}, 16)}
+	stop := make(chan struct{})
 	serve := func(file, contentType string) http.HandlerFunc {
 		body := fixture(t, file)
 		return func(w http.ResponseWriter, _ *http.Request) {
@@ -64,11 +67,15 @@ func newOrigin(t *testing.T) *origin {
 		w.Header().Set("Content-Length", fmt.Sprint(1<<20))
 		_, _ = w.Write(make([]byte, 1<<20))
 	})
-	// Answers nothing until the client gives up (or 10s pass).
+	// Answers nothing until the client gives up (or the test ends).
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
+			select {
+			case o.slowGaveUp <- struct{}{}:
+			default:
+			}
+		case <-stop:
 		}
 	})
 	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +90,7 @@ func newOrigin(t *testing.T) *origin {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(o.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: /slow lets go, Close can return
 	return o
 }
 
@@ -99,10 +107,12 @@ func (o *origin) setFailing(path string, fail bool) {
 }
 
 // target is a config.Target with defaults applied, as config.Load hands
-// them over. Its saturation block polls once an hour unless a test changes it.
+// them over. Its saturation block polls once an hour unless a test changes
+// it; its timeout is longer than any loaded machine needs to answer, so
+// only a test that shortens it sees one.
 func target(name, typ, url string, mod ...func(*config.Saturation)) *config.Target {
 	s := &config.Saturation{
-		Type: typ, URL: url, Interval: model.Duration(time.Hour), Timeout: model.Duration(2 * time.Second),
+		Type: typ, URL: url, Interval: model.Duration(time.Hour), Timeout: model.Duration(30 * time.Second),
 		BodySizeLimit: config.DefaultSaturationBodySizeLimit,
 	}
 	switch typ {
@@ -121,10 +131,15 @@ func target(name, typ, url string, mod ...func(*config.Saturation)) *config.Targ
 	return &config.Target{Name: name, Service: "shop", URL: "http://127.0.0.1:1/", Saturation: s}
 }
 
-// waitFor polls cond for up to 5 seconds.
+// hangAfter is no performance bound: it only turns an event that never
+// comes into a failure instead of a hung test, with a huge margin over
+// anything a loaded machine needs.
+const hangAfter = time.Minute
+
+// waitFor polls cond until it holds, failing after hangAfter.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(hangAfter); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if cond() {
 			return
 		}
@@ -278,9 +293,10 @@ func TestBrokenSourcesDoNotDisturbOthers(t *testing.T) {
 	m := NewManager(Options{})
 	defer m.Close()
 	fast := func(s *config.Saturation) { s.Interval = model.Duration(20 * time.Millisecond) }
+	// Only a cancellation can end the slow reading before the test does.
 	slow := func(s *config.Saturation) {
 		s.Interval = model.Duration(20 * time.Millisecond)
-		s.Timeout = model.Duration(5 * time.Second)
+		s.Timeout = model.Duration(time.Hour)
 	}
 	m.SetTargets([]*config.Target{
 		target("web", contract.SaturationNginx, o.URL+"/nginx_status", fast),
@@ -290,23 +306,34 @@ func TestBrokenSourcesDoNotDisturbOthers(t *testing.T) {
 	})
 	// While the slow source hangs on its first reading, the healthy one keeps
 	// being read on its own schedule.
+	waitFor(t, "the slow source's first reading", func() bool { return o.hitCount("/slow") >= 1 })
 	waitFor(t, "the healthy source was read 5 times", func() bool { return o.hitCount("/nginx_status") >= 5 })
+	waitFor(t, "the flooding and the garbled source failed", func() bool {
+		return m.errorCount("huge") >= 1 && m.errorCount("garbage") >= 1
+	})
 	if _, _, ok := m.Get("web"); !ok {
 		t.Error("healthy source has no reading")
 	}
 	if n := o.hitCount("/slow"); n != 1 {
 		t.Errorf("slow source: %d requests, want the one that still hangs", n)
 	}
-	if m.errorCount("huge") < 1 || m.errorCount("garbage") < 1 {
-		t.Errorf("errors: huge %v, garbage %v", m.errorCount("huge"), m.errorCount("garbage"))
-	}
 
-	// Removing the hanging source cancels its reading instead of waiting
-	// out its 5s timeout.
-	start := time.Now()
-	m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, o.URL+"/nginx_status", fast)})
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("SetTargets took %v stopping a hanging reading", d)
+	// Removing the hanging source cancels its reading: its timeout is an
+	// hour, so /slow seeing its client give up is the proof.
+	set := make(chan struct{})
+	go func() {
+		m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, o.URL+"/nginx_status", fast)})
+		close(set)
+	}()
+	for _, c := range []struct {
+		what string
+		c    <-chan struct{}
+	}{{"SetTargets to return", set}, {"the hanging reading to be cancelled", o.slowGaveUp}} {
+		select {
+		case <-c.c:
+		case <-time.After(hangAfter):
+			t.Fatalf("still waiting for %s after %v", c.what, hangAfter)
+		}
 	}
 	if n := m.errorCount("slow"); n != -1 {
 		t.Errorf("removed target still has an error series (%v)", n)
@@ -383,14 +410,26 @@ func TestFailuresAndRecovery(t *testing.T) {
 	})})
 	waitFor(t, "first reading", func() bool { _, _, ok := m.Get("api"); return ok })
 
+	// The ratio and the failure count are read under one lock: whenever a
+	// failed reading is counted, the ratio is gone (how many failed readings
+	// happened before the test looks depends on the scheduler, not the code).
 	o.setFailing("/health", true)
-	waitFor(t, "the reading went", func() bool { _, _, ok := m.Get("api"); return !ok })
-	if n := m.errorCount("api"); n != 1 {
-		// A reading that just finished may have been counted already.
-		if n < 1 || n > 2 {
-			t.Errorf("the ratio went after %v failed readings, want 1", n)
+	waitFor(t, "the reading went", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		failed := 0.0
+		for k, n := range m.errors {
+			if k.target == "api" {
+				failed += n
+			}
 		}
-	}
+		_, ok := m.pollers["api"].current()
+		if failed > 0 && ok {
+			t.Errorf("a ratio outlived %v failed readings", failed)
+			return true
+		}
+		return !ok
+	})
 	waitFor(t, "more failures", func() bool { return m.errorCount("api") >= 4 })
 	if _, _, ok := m.Get("api"); ok {
 		t.Error("a ratio is exported while the source answers 500")
@@ -545,9 +584,15 @@ func TestClose(t *testing.T) {
 	m := NewManager(Options{})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m.Collector())
-	m.SetTargets([]*config.Target{target("slow", contract.SaturationNginx, o.URL+"/slow")})
+	hour := func(s *config.Saturation) { s.Timeout = model.Duration(time.Hour) }
+	m.SetTargets([]*config.Target{target("slow", contract.SaturationNginx, o.URL+"/slow", hour)})
 	waitFor(t, "the slow reading started", func() bool { return o.hitCount("/slow") == 1 })
 	m.Close() // returns with the reading cancelled, not after its timeout
+	select {
+	case <-o.slowGaveUp:
+	case <-time.After(hangAfter):
+		t.Fatalf("the slow reading was not cancelled within %v of Close", hangAfter)
+	}
 	m.Close()
 	m.SetTargets([]*config.Target{target("web", contract.SaturationNginx, o.URL+"/nginx_status")})
 	gatherAndCompare(t, reg, "")

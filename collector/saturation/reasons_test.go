@@ -118,8 +118,14 @@ func TestReadingReasons(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := NewManager(Options{}) // not closed: its poller never runs
+			// Only the case that tests the timeout may reach it; the others
+			// get longer than any loaded machine needs to answer.
+			timeout := 30 * time.Second
+			if tt.want == contract.SaturationTimeout {
+				timeout = 300 * time.Millisecond
+			}
 			tg := target("t", tt.typ, tt.url, func(s *config.Saturation) {
-				s.Timeout = model.Duration(300 * time.Millisecond)
+				s.Timeout = model.Duration(timeout)
 				s.BodySizeLimit = 64 << 10
 			})
 			p := m.newPoller(specOf(tg))
