@@ -71,8 +71,8 @@ func startExporter(t *testing.T, args ...string) *exporterUnderTest {
 		cancel()
 		select {
 		case <-e.done:
-		case <-time.After(15 * time.Second):
-			t.Error("exporter did not stop within 15s")
+		case <-time.After(hangAfter):
+			t.Errorf("exporter did not stop within %v", hangAfter)
 		}
 		if t.Failed() {
 			t.Logf("exporter log:\n%s", e.logs.String())
@@ -114,7 +114,7 @@ func (e *exporterUnderTest) metric(series string) float64 {
 
 func (e *exporterUnderTest) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(hangAfter)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
