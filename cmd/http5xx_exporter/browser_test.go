@@ -61,7 +61,7 @@ type browserTarget struct {
 
 var browserScenario = []browserTarget{
 	{name: "shop", path: "/", state: status.StateUp, text: "1.4.2", extra: "    version_header: X-App-Version\n"},
-	{name: "checkout", path: "/status/500", state: status.StateDown, text: "checkout-team <span class=\"note\">class default: app-team</span>", extra: "    owner: checkout-team\n"},
+	{name: "checkout", path: "/status/500", state: status.StateDown, text: "checkout-team <span class=\"note default\">class default: app-team</span>", extra: "    owner: checkout-team\n"},
 	{name: "payments", path: "/status/502?as=nginx", state: status.StateDown, text: "proxy (nginx)"},
 	{name: "search", path: "/status/503?retry_after=120", state: status.StateDown, text: "2 min",
 		extra: "    saturation: {type: json, url: ORIGIN/saturation.json, field: workers.busy, max: 100, interval: 3s, timeout: 3s}\n"},
@@ -167,6 +167,20 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 
 	h := newHarness(t, browser, e.addr)
+	// Without JavaScript: the filter from the address, times in UTC.
+	nojs := chromium(t, browser, nil, "--dump-dom", h.base+noScript+"?refresh=0&state=degraded")
+	shownRows := regexp.MustCompile(`<tr class="state-[a-z]+" data-target="([^"]+)"[^>]*?( hidden="")?>`).FindAllStringSubmatch(nojs, -1)
+	var visible []string
+	for _, m := range shownRows {
+		if m[2] == "" {
+			visible = append(visible, m[1])
+		}
+	}
+	if len(shownRows) != len(browserScenario) || !slices.Equal(visible, []string{"storefront"}) ||
+		!strings.Contains(nojs, "<option selected=\"\">degraded</option>") || !regexp.MustCompile(`<time datetime="[^"]+Z" title="[^"]+ UTC">\d\d:\d\d:\d\d UTC</time>`).MatchString(nojs) {
+		t.Errorf("without JavaScript, ?state=degraded: rows %v of %d, want storefront alone, the choice selected and times in UTC:\n%s", visible, len(shownRows), nojs)
+	}
+
 	t.Run("filter", func(t *testing.T) {
 		// Each dimension, chosen in the form: the script filters at once
 		// and the address keeps the filter.
@@ -510,7 +524,19 @@ type harness struct {
 func newHarness(t *testing.T, browser, exporterAddr string) *harness {
 	t.Helper()
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: exporterAddr})
+	// Under noScript the exporter's pages come with a policy that blocks
+	// their scripts: the page as a browser without JavaScript shows it.
+	blocked := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: exporterAddr})
+	blocked.ModifyResponse = func(resp *http.Response) error {
+		resp.Header.Set("Content-Security-Policy", "script-src 'none'")
+		return nil
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, noScript); ok {
+			r.URL.Path = "/" + rest
+			blocked.ServeHTTP(w, r)
+			return
+		}
 		if r.URL.Path != "/__harness" {
 			proxy.ServeHTTP(w, r)
 			return
@@ -522,6 +548,9 @@ func newHarness(t *testing.T, browser, exporterAddr string) *harness {
 	t.Cleanup(srv.Close)
 	return &harness{browser: browser, base: srv.URL}
 }
+
+// noScript prefixes a path of the harness whose pages run no script.
+const noScript = "/__noscript/"
 
 // harnessPage takes the iframe's width, its src and the script, which sees
 // the frame's window w and document d and calls done(answer).

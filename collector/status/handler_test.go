@@ -317,7 +317,7 @@ func TestStatusPage(t *testing.T) {
 		`<tr class="state-down" data-target="bad" data-state="down" data-class="gateway" data-team="web-team" data-service="bad" data-location="eu">`,
 		`<span class="badge badge-down">DOWN</span>`,
 		`<td data-label="Class">gateway</td>`,
-		`<td data-label="Team to page">web-team <span class="note">class default: app-infra</span></td>`,
+		`<td data-label="Team to page">web-team <span class="note default">class default: app-infra</span></td>`,
 		`<td data-label="Location">eu</td>`,
 		`<p class="where">Location <strong>eu</strong></p>`,
 		`<tr class="state-pending" data-target="busy" data-state="pending" data-class="" data-team="web-team" data-service="busy" data-location="eu">`,
