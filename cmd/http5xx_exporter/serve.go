@@ -269,7 +269,8 @@ func (c *serveCommand) peers(location string) ([]fanout.Checker, string, error) 
 		if l.Name == local {
 			return nil, "", fmt.Errorf("peer %q has this exporter's own location name", l.Name)
 		}
-		peers[i] = &fanout.Remote{Loc: l, Client: client, Wait: peerWait}
+		// One try: a person waits for the page, and a 429 is an answer.
+		peers[i] = &fanout.Remote{Loc: l, Client: client, Wait: peerWait, Attempts: 1}
 	}
 	return peers, local, nil
 }

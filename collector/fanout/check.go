@@ -93,8 +93,8 @@ type Checker interface {
 // until the end.
 const MaxCheckAnswer = 64 << 10
 
-// remoteAttempts bounds the tries of one check that a location answers
-// with 429; each waits for the Retry-After it was given.
+// remoteAttempts is the default bound on the tries of one check that a
+// location answers with 429; each waits for the Retry-After it was given.
 const remoteAttempts = 3
 
 // Remote checks through a location's exporter (GET /api/v1/check): that
@@ -105,14 +105,21 @@ type Remote struct {
 	// Wait is how long to wait for the location on top of the check's
 	// timeout.
 	Wait time.Duration
+	// Attempts bounds the tries when the location answers 429; 0 means 3.
+	// A page that a person waits for makes one: the 429 is the answer.
+	Attempts int
 }
 
 // Location is the location's name.
 func (r *Remote) Location() string { return r.Loc.Name }
 
 // Check asks the location, waiting out a 429's Retry-After up to
-// remoteAttempts times.
+// Attempts times.
 func (r *Remote) Check(ctx context.Context, raw, validCodes string, timeout time.Duration) (adhoc.Report, error) {
+	attempts := r.Attempts
+	if attempts <= 0 {
+		attempts = remoteAttempts
+	}
 	q := url.Values{"url": {raw}, "valid_status_codes": {validCodes}, "timeout": {timeout.String()}}
 	if validCodes == "" {
 		q.Del("valid_status_codes")
@@ -129,7 +136,7 @@ func (r *Remote) Check(ctx context.Context, raw, validCodes string, timeout time
 		if err == nil {
 			return rep, nil
 		}
-		if !errors.As(err, &re) || re.Answer.Code != http.StatusTooManyRequests || attempt == remoteAttempts {
+		if !errors.As(err, &re) || re.Answer.Code != http.StatusTooManyRequests || attempt >= attempts {
 			return adhoc.Report{}, err
 		}
 		select {

@@ -1,9 +1,16 @@
 package fanout
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
+	"github.com/http5xx/http5xx_exporter/collector/api"
 )
 
 func TestJudge(t *testing.T) {
@@ -59,5 +66,30 @@ func TestJudgeChecks(t *testing.T) {
 				t.Errorf("%s %q ok=%v, want %s %q", r.Verdict, r.Summary, r.OK, tt.verdict, tt.summary)
 			}
 		})
+	}
+}
+
+// TestRemoteAttempts: a location over its rate limit is asked again after
+// its Retry-After, Attempts times in all (3 by default).
+func TestRemoteAttempts(t *testing.T) {
+	var asked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Retry-After", "0")
+		api.WriteError(w, http.StatusTooManyRequests, api.ErrUnavailable, "too many ad-hoc checks; try again later")
+	}))
+	defer srv.Close()
+	loc, err := ParseLocation("eu=" + srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ attempts, want int }{{0, 3}, {1, 1}, {2, 2}} {
+		asked.Store(0)
+		r := &Remote{Loc: loc, Client: srv.Client(), Wait: 5 * time.Second, Attempts: tt.attempts}
+		_, err := r.Check(context.Background(), "https://shop.example/", "", time.Second)
+		var re *RemoteError
+		if !errors.As(err, &re) || re.Answer.Code != http.StatusTooManyRequests || asked.Load() != int64(tt.want) {
+			t.Errorf("Attempts %d: asked %d times, %v; want %d and the 429", tt.attempts, asked.Load(), err, tt.want)
+		}
 	}
 }
