@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"hash"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
@@ -19,12 +21,27 @@ import (
 // reads its CA only when the config is applied. It fails only when the
 // main file cannot be read; a file that does not parse is hashed as it is.
 func Digest(path string) (string, error) {
+	d, _, err := DigestSources(path)
+	return d, err
+}
+
+// Sources are what a Digest depends on: the files it read and the
+// directories whose listing decides what the target_files globs match. A
+// watcher that finds none of them changed by a stat need not digest again.
+type Sources struct {
+	Files []string
+	Dirs  []string
+}
+
+// DigestSources is Digest with the Sources it read.
+func DigestSources(path string) (string, Sources, error) {
 	data, err := ReadFile(path)
 	if err != nil {
-		return "", err
+		return "", Sources{}, err
 	}
 	h := sha256.New()
 	writeEntry(h, path, data)
+	src := Sources{Files: []string{path}}
 
 	var main struct {
 		TargetFiles []string    `yaml:"target_files"`
@@ -33,6 +50,7 @@ func Digest(path string) (string, error) {
 	_ = yaml.Unmarshal(data, &main) // a broken file changes the hash anyway
 	tlsFiles := tlsFilesOf(path, main.Targets)
 	for _, f := range matchTargetFiles(path, main.TargetFiles, func(int, error) {}) {
+		src.Files = append(src.Files, f)
 		b, err := ReadFile(f)
 		if err != nil {
 			b = []byte("unreadable: " + err.Error())
@@ -46,13 +64,45 @@ func Digest(path string) (string, error) {
 	}
 	slices.Sort(tlsFiles)
 	for _, f := range slices.Compact(tlsFiles) {
+		src.Files = append(src.Files, f)
 		b, err := ReadFile(f)
 		if err != nil {
 			b = []byte("unreadable: " + err.Error())
 		}
 		writeEntry(h, f, b)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	for _, g := range main.TargetFiles {
+		if !filepath.IsAbs(g) {
+			g = filepath.Join(filepath.Dir(path), g)
+		}
+		src.Dirs = append(src.Dirs, globDirs(g)...)
+	}
+	slices.Sort(src.Dirs)
+	src.Dirs = slices.Compact(src.Dirs)
+	return hex.EncodeToString(h.Sum(nil)), src, nil
+}
+
+// globDirs lists the directories filepath.Glob reads for pattern: a file
+// added to or removed from any of them may change what it matches.
+func globDirs(pattern string) []string {
+	dir := filepath.Dir(pattern)
+	if dir == pattern { // the root
+		return nil
+	}
+	if !hasMeta(dir) {
+		return []string{dir}
+	}
+	matches, _ := filepath.Glob(dir)
+	return append(globDirs(dir), matches...)
+}
+
+// hasMeta is filepath's own test: a backslash escapes except on Windows.
+func hasMeta(p string) bool {
+	magic := `*?[\`
+	if runtime.GOOS == "windows" {
+		magic = `*?[`
+	}
+	return strings.ContainsAny(p, magic)
 }
 
 // tlsTarget is the part of a target Digest reads.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 )
@@ -105,6 +106,12 @@ type Reloader struct {
 
 	mu     sync.Mutex
 	digest string // of the files the last attempt read
+	// sources and stamp are those of the last digest the watcher took;
+	// nil sources mean the next check digests.
+	sources *config.Sources
+	stamp   stamp
+	digests int
+	now     func() time.Time // the racy window's clock; tests move it
 }
 
 // New returns a Reloader of the engine o.Engine, which runs o.Running.
@@ -115,7 +122,7 @@ func New(o Options) *Reloader {
 	for _, f := range o.Applied {
 		f(o.Running)
 	}
-	return &Reloader{o: o, digest: o.Running.Digest}
+	return &Reloader{o: o, digest: o.Running.Digest, now: time.Now}
 }
 
 // Reload runs the pipeline now; trigger says why, for the log. On error
@@ -128,15 +135,37 @@ func (r *Reloader) Reload(trigger string) error {
 
 // ReloadIfChanged reloads when the config file, a target file or a TLS
 // file a target names changed since the last attempt; the watcher calls it
-// on every tick.
+// on every tick. An idle tick costs a stat per file and glob directory:
+// the files are read and hashed only when a stat shows a change (or a file
+// changed too recently to trust its times), and reloaded only when the
+// digest differs.
 func (r *Reloader) ReloadIfChanged() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	d, err := config.Digest(r.o.Source.Path)
-	if err != nil || d == r.digest {
-		return // an unreadable file is reported by the reload it triggers once readable
+	now := r.now()
+	if r.sources != nil && !r.stamp.racy && takeStamp(*r.sources, now).equal(r.stamp) {
+		return
+	}
+	r.digests++
+	d, src, err := config.DigestSources(r.o.Source.Path)
+	if err != nil {
+		r.sources = nil // an unreadable file is reported by the reload it triggers once readable
+		return
+	}
+	// Stamped after the digest: a write in between is within the racy
+	// window, so the next check digests again.
+	r.sources, r.stamp = &src, takeStamp(src, now)
+	if d == r.digest {
+		return
 	}
 	_ = r.reloadLocked("file change")
+}
+
+// Digests is how many times the watcher read and hashed the files.
+func (r *Reloader) Digests() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.digests
 }
 
 func (r *Reloader) reloadLocked(trigger string) error {
