@@ -37,6 +37,10 @@ var screenshots = []struct {
 	{"../../docs/status-page-phone.png", 420, 900},
 }
 
+// checkScreenshot is the README's picture of the global checker, taken by
+// TestGlobalCheckerInChromium.
+const checkScreenshot = "../../docs/status-page-check.png"
+
 // findChromium returns the Chromium binary, or "" when there is none. The
 // CHROMIUM environment variable names another one (a Chrome elsewhere).
 func findChromium() string {
@@ -333,7 +337,7 @@ func TestGlobalCheckerInChromium(t *testing.T) {
 		}, {once: true});
 		d.querySelector("form.check button").click();`, &got)
 	want := []cell{{"eu", "200", "OK"}, {"us", "502", "FAILED"}, {"ap", "200", "OK"}}
-	if !slices.Equal(got.Cells, want) || !strings.HasPrefix(got.Verdict, "LOCAL LOCAL: fails only from us") {
+	if !slices.Equal(got.Cells, want) || !strings.HasPrefix(got.Verdict, "LOCAL fails only from us") {
 		t.Errorf("checked %s: %q, %+v; want LOCAL and %+v", target, got.Verdict, got.Cells, want)
 	}
 	if wantSearch := "?" + (url.Values{"url": {target}, "valid_status_codes": {""}}).Encode(); got.Search != wantSearch {
@@ -346,6 +350,16 @@ func TestGlobalCheckerInChromium(t *testing.T) {
 		if sw.ClientWidth == 0 || sw.ScrollWidth > sw.ClientWidth {
 			t.Errorf("/check at %d px: scrollWidth %d > clientWidth %d", width, sw.ScrollWidth, sw.ClientWidth)
 		}
+	}
+
+	// The README's picture of the checker (saved with -update-screenshot).
+	shot := filepath.Join(t.TempDir(), "status-page-check.png")
+	if *updateScreenshot || os.Getenv("UPDATE_SCREENSHOT") == "1" {
+		shot = checkScreenshot
+	}
+	chromium(t, browser, nil, "--screenshot="+shot, "--window-size=1280,560", "--hide-scrollbars", "http://"+e.addr+"/check?url="+url.QueryEscape(target))
+	if png, err := os.ReadFile(shot); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Errorf("screenshot %s: %v", shot, err)
 	}
 
 	// Refused here, by the same allow-list as /api/v1/check: no location

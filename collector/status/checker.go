@@ -92,7 +92,8 @@ func (h *Handler) serveCheck(w http.ResponseWriter, r *http.Request) {
 			}
 			from := append([]fanout.Checker{&fanout.Local{Name: c.Local, Checker: c.Adhoc}}, c.Peers...)
 			res := fanout.CheckAll(r.Context(), []string{req.URL}, req.ValidText, timeout, from)[0]
-			v.Done, v.Verdict, v.Summary = true, res.Verdict, res.Summary
+			// The badge says the verdict; the sentence need not again.
+			v.Done, v.Verdict, v.Summary = true, res.Verdict, strings.TrimPrefix(res.Summary, res.Verdict+": ")
 			for _, cell := range res.Results {
 				v.Cells = append(v.Cells, viewCheckCell(&cell))
 			}

@@ -71,13 +71,13 @@ func TestCheckerPage(t *testing.T) {
 			`<input id="url" name="url" type="url" required`, "(eu, us, ap, sa)", "Check from 4 locations",
 		}},
 		{"fails from one", &Checker{Adhoc: local(on), Local: "eu", Peers: peers}, "?url=" + url.QueryEscape(origin+"/ok?fail=us"), 200, []string{
-			`<span class="badge badge-down">LOCAL</span> LOCAL: fails only from us, fine elsewhere`,
+			`<span class="badge badge-down">LOCAL</span> fails only from us, fine elsewhere`,
 			`<tr data-location="eu" class="ok">`, `<tr data-location="us" class="failed">`,
 			`<td data-label="Code" class="num code">502</td>`, `<td data-label="Owner">app-infra</td>`,
 			`<tr data-location="sa" class="failed">`, "NO ANSWER", "HTTP 404 not_found: ad-hoc checks are off",
 		}},
 		{"fails everywhere", &Checker{Adhoc: local(on), Local: "eu", Peers: peers}, "?url=" + url.QueryEscape(origin+"/bad"), 200, []string{
-			`GLOBAL: fails from every location: a real outage (gateway, owner app-infra)`,
+			`<span class="badge badge-down">GLOBAL</span> fails from every location: a real outage (gateway, owner app-infra)`,
 		}},
 		{"valid codes", &Checker{Adhoc: local(on), Local: "eu", Peers: peers}, "?valid_status_codes=502&url=" + url.QueryEscape(origin+"/bad"), 200, []string{
 			`<span class="badge badge-up">OK</span> OK from 3 locations`,
