@@ -32,6 +32,8 @@ type checkCommand struct {
 	validCodes  string
 	noRedirects bool
 	insecure    bool
+	http2       bool
+	ipFamily    string
 	location    string
 	output      string
 	remote      remoteFlags
@@ -48,6 +50,8 @@ func newCheckCommand(app *kingpin.Application) *checkCommand {
 	c.cmd.Flag("valid-status-codes", "Codes that count as success, e.g. 200-399,404.").Default("200-399").StringVar(&c.validCodes)
 	c.cmd.Flag("no-follow-redirects", "Report a 3xx instead of following it.").BoolVar(&c.noRedirects)
 	c.cmd.Flag("insecure", "Do not verify the server's certificate.").BoolVar(&c.insecure)
+	c.cmd.Flag("http2", "Offer HTTP/2 (ALPN over TLS, prior knowledge over http://), as a target's http2: true.").BoolVar(&c.http2)
+	c.cmd.Flag("ip-family", "Connect over any family, or ip4 or ip6 only, as a target's ip_family.").Default(contract.FamilyAny).EnumVar(&c.ipFamily, contract.IPFamilies()...)
 	c.cmd.Flag("location", "Location sent in the X-Http5xx-Probe header.").StringVar(&c.location)
 	c.cmd.Flag("output", "Output format.").Short('o').Default("text").EnumVar(&c.output, "text", "json")
 	c.remote.register(c.cmd, "remote.timeout")
@@ -63,7 +67,7 @@ type checkReport struct {
 
 func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	if c.remote.used() {
-		if c.configFile != "" || c.method != "GET" || len(c.headers) > 0 || c.noRedirects || c.insecure || c.location != "" {
+		if c.configFile != "" || c.method != "GET" || len(c.headers) > 0 || c.noRedirects || c.insecure || c.location != "" || c.http2 || c.ipFamily != contract.FamilyAny {
 			fmt.Fprintln(stderr, "check: with --from only --valid-status-codes, --timeout and --output apply; each location's exporter probes with its own settings")
 			return 2
 		}
@@ -101,6 +105,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		t.Method, t.Headers, t.ValidStatusCodes, t.FollowRedirects = c.method, c.headers, valid, &follow
 		t.Interval, t.Timeout = model.Duration(c.timeout), model.Duration(c.timeout)
 		t.TLS.InsecureSkipVerify = c.insecure
+		t.HTTP2, t.IPFamily = c.http2, c.ipFamily
 		if cfg != nil {
 			t.Expect, t.RedactQueryParams = expectFor(cfg, raw)
 		}

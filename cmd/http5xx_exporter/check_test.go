@@ -43,7 +43,9 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}))
 	defer origin.Close()
-	secure := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	secure := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	secure.EnableHTTP2 = true
+	secure.StartTLS()
 	defer secure.Close()
 	expiry := secure.Certificate().NotAfter.UTC().Format(time.DateOnly)
 
@@ -55,6 +57,9 @@ func TestCheckCommand(t *testing.T) {
 	}{
 		{"ok", []string{origin.URL + "/ok"}, 0, []string{"OK: 200"}},
 		{"connection", []string{origin.URL + "/ok"}, 0, []string{"connection HTTP/1.1 over ip4\n"}},
+		{"http2 over TLS", []string{"--insecure", "--http2", secure.URL}, 0, []string{"connection HTTP/2.0 over ip4, TLS 1.3"}},
+		{"ip6 only on an IPv4 address: dns", []string{"--ip-family=ip6", origin.URL + "/ok"}, 1, []string{"no answer (dns)", "no IPv6 address (ip_family)"}},
+		{"bad ip family", []string{"--ip-family=ipv6", origin.URL + "/ok"}, 2, []string{"must be one of any,ip4,ip6"}},
 		{"certificate", []string{"--insecure", secure.URL}, 0, []string{"connection HTTP/1.1 over ip4, TLS 1.3", "certificate O=Acme Co (issuer O=Acme Co) expires " + expiry, "; not verified"}},
 		{"unverified certificate: tls, and its expiry", []string{secure.URL}, 1, []string{"no answer (tls)", "certificate O=Acme Co (issuer O=Acme Co) expires " + expiry}},
 		{"capacity", []string{origin.URL + "/busy"}, 1, []string{"class capacity", "owner sre-oncall", "retry-after 2m0s", "CAPACITY: HTTP 503"}},

@@ -93,6 +93,14 @@ type Target struct {
 	// metadata, link-local and (unless the target is loopback itself)
 	// loopback addresses, checked on the address actually dialled.
 	RedirectGuard *bool `yaml:"redirect_guard"`
+	// HTTP2, false by default so phases mean the same on every target,
+	// offers HTTP/2: by ALPN over TLS (HTTP/1.1 when the server declines),
+	// with prior knowledge (h2c) over http://.
+	HTTP2 bool `yaml:"http2"`
+	// IPFamily is one of contract.IPFamilies: any (the default; the
+	// resolver's order with a fast fallback), ip4 or ip6 (that family
+	// only).
+	IPFamily string `yaml:"ip_family"`
 
 	// VersionHeader names a response header carrying the deployed version
 	// (e.g. X-App-Version); a change records a detected deploy.

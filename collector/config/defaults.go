@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // The defaults of the global section, which every target inherits.
@@ -116,6 +118,9 @@ func (g *Global) fill(d Global, written func(field string) bool) {
 
 // inherit fills a target's unwritten settings from the global section.
 func (t *Target) inherit(g *Global, written func(field string) bool) {
+	if t.IPFamily == "" {
+		t.IPFamily = contract.FamilyAny
+	}
 	if !written("interval") {
 		t.Interval = g.Interval
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"math"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -179,6 +180,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 
 	r.checkTLS(p+".tls", &t.TLS)
 	r.checkClient(p, t)
+	r.checkIPFamily(p, t)
 
 	if t.VersionHeader != "" && !IsToken(t.VersionHeader) {
 		r.errorf(p+".version_header", "%q is not a valid header name", t.VersionHeader)
@@ -268,6 +270,22 @@ func (r report) checkClient(p string, t *Target) {
 		r.checkProxy(op, &o.ProxyConfig)
 	}
 	r.checkProxy(p, &c.ProxyConfig)
+}
+
+// checkIPFamily checks ip_family, and that a URL naming an IP address
+// names one of that family.
+func (r report) checkIPFamily(p string, t *Target) {
+	if !slices.Contains(contract.IPFamilies(), t.IPFamily) {
+		r.errorf(p+".ip_family", "%q is not one of %s", t.IPFamily, strings.Join(contract.IPFamilies(), ", "))
+		return
+	}
+	u, err := url.Parse(t.URL)
+	if err != nil || t.IPFamily == contract.FamilyAny {
+		return
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && (a.Unmap().Is4() != (t.IPFamily == contract.FamilyIP4)) {
+		r.errorf(p+".ip_family", "%s, but the url names the address %s", t.IPFamily, a)
+	}
 }
 
 // checkProxy validates proxy_url, no_proxy, proxy_from_environment and

@@ -26,6 +26,7 @@ import (
 	commoncfg "github.com/prometheus/common/config"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
 // Transport bounds that do not depend on a request.
@@ -64,6 +65,9 @@ type Shared struct {
 	Proxy              func(*http.Request) (*url.URL, error)
 	ProxyConnectHeader http.Header
 	UserAgent          string
+	// network is what the dialers dial: "tcp" for ip_family any, "tcp4"
+	// or "tcp6" for that family only.
+	network string
 	// authenticate wraps a transport so that its requests carry the
 	// target's credentials; nil when the target sends none.
 	authenticate func(http.RoundTripper) http.RoundTripper
@@ -85,11 +89,32 @@ func SharedFor(t *config.Target, version string) (Shared, error) {
 	}
 	pc := t.ProxyConfig // Proxy caches its function in the value it is called on
 	s := Shared{TLS: tlsConfig, UserAgent: UserAgent(version), Proxy: pc.Proxy(), ProxyConnectHeader: pc.GetProxyConnectHeader()}
+	s.network = map[string]string{contract.FamilyIP4: "tcp4", contract.FamilyIP6: "tcp6"}[t.IPFamily]
 	s.authenticate, err = authenticator(t)
 	if err != nil {
 		return Shared{}, fmt.Errorf("target %q: %w", t.Name, err)
 	}
 	return s, nil
+}
+
+// Dial is d's DialContext restricted to the target's ip_family: with ip4
+// or ip6 only addresses of that family are tried, and a name without one
+// fails as a DNS error (IsNotFound) does; with any, Go's own dual-stack
+// dialing (RFC 6724 order, the other family after 300ms).
+func (s Shared) Dial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if s.network == "" {
+		return d.DialContext
+	}
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, s.network, addr)
+		var ae *net.AddrError
+		if errors.As(err, &ae) && ae.Err == "no suitable address found" {
+			host, _, _ := net.SplitHostPort(addr)
+			return nil, &net.OpError{Op: "dial", Net: s.network, Err: &net.DNSError{
+				Err: "no " + map[string]string{"tcp4": "IPv4", "tcp6": "IPv6"}[s.network] + " address (ip_family)", Name: host, IsNotFound: true}}
+		}
+		return c, err
+	}
 }
 
 // Authenticate wraps rt so that every request carries the target's
@@ -235,7 +260,7 @@ func New(t *config.Target, o Options) (*Client, error) {
 		ProxyConnectHeader: sh.ProxyConnectHeader,
 		// A Get's context bounds the dial, but net/http lets a dial outlive
 		// the request it was for; the dialer's own timeout bounds it.
-		DialContext:            (&net.Dialer{Timeout: dialTimeout}).DialContext,
+		DialContext:            sh.Dial(&net.Dialer{Timeout: dialTimeout}),
 		TLSClientConfig:        sh.TLS,
 		TLSHandshakeTimeout:    tlsHandshakeTimeout,
 		ForceAttemptHTTP2:      true,

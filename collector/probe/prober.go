@@ -139,15 +139,14 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	}
 	p.header.Set("X-Http5xx-Probe", marker)
 
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
+	protocols := protocolsFor(t.HTTP2, u.Scheme)
 	p.transport = &http.Transport{
 		Proxy:              shared.Proxy,
 		ProxyConnectHeader: shared.ProxyConnectHeader,
 		// The probe's context bounds the dial, but net/http lets a dial
 		// outlive the request it was for; the dialer's own timeout bounds it.
 		// Its control is the redirect guard, on the address dialled.
-		DialContext:         p.guard.dialer(timeout).DialContext,
+		DialContext:         shared.Dial(p.guard.dialer(timeout)),
 		TLSClientConfig:     shared.TLS,
 		TLSHandshakeTimeout: timeout,
 		// A fresh connection per probe measures what a new visitor gets
@@ -158,14 +157,36 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 		// No Accept-Encoding: bodies arrive as sent, so sizes are real.
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
-		// HTTP/1.1 only: the phases and errors mean the same on every target.
-		Protocols: &protocols,
+		// HTTP/1.1 unless http2: the phases and errors mean the same on
+		// every target that does not ask for more.
+		Protocols: protocols,
 	}
 	// A 101 (or another 1xx as the final answer) ends the probe as
 	// malformed: after a protocol switch no deadline applies to the
 	// connection any more, so it is closed unread.
 	p.client = &http.Client{Transport: fetch.RefuseInterim(shared.Authenticate(p.transport)), CheckRedirect: p.checkRedirect}
 	return p, nil
+}
+
+// protocolsFor is what a prober speaks: HTTP/1.1 only by default; with
+// http2, HTTP/2 offered by ALPN over TLS (HTTP/1.1 when the server declines)
+// and, for an http:// URL, HTTP/2 with prior knowledge (h2c), which a
+// server that speaks only HTTP/1.1 answers as malformed.
+func protocolsFor(http2 bool, scheme string) *http.Protocols {
+	var p http.Protocols
+	switch {
+	case !http2:
+		p.SetHTTP1(true)
+	case scheme == "http":
+		// net/http uses h2c for http:// only when HTTP/1 is not allowed;
+		// a redirect to https:// then needs h2 too.
+		p.SetUnencryptedHTTP2(true)
+		p.SetHTTP2(true)
+	default:
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
+	}
+	return &p
 }
 
 // Close releases idle connections (only kept with keep_alive).
