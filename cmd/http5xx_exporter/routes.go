@@ -71,6 +71,7 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 	mux.Handle("GET /{$}", pages.Index())
 	mux.Handle("GET "+status.TargetPathPrefix+"{name}", pages.Target())
 	mux.Handle("GET "+status.APIPath, pages.API())
+	mux.Handle("GET "+status.BadgePathPrefix+"{file}", pages.Badge())
 	mux.Handle("GET "+status.ProbePath, extendWriteDeadline(pages.Probe(), writeTimeout, func(r *http.Request) time.Duration {
 		name := r.URL.Query().Get("target")
 		for _, t := range p.exporter.Config().Targets {

@@ -141,6 +141,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+APIPath, h.serveAPI)
 	mux.HandleFunc("GET "+ProbePath, h.serveProbe)
 	mux.HandleFunc("GET "+CheckPath, h.serveCheck)
+	mux.HandleFunc("GET "+BadgePathPrefix+"{file}", h.serveBadge)
 }
 
 // Index, Target, API and Probe are the handlers Register mounts, for a

@@ -122,6 +122,9 @@ func NewStore(size int) *Store {
 	return &Store{size: size, targets: map[string]*history{}}
 }
 
+// Capacity is how many probes the Store keeps per target.
+func (s *Store) Capacity() int { return s.size }
+
 // SetTargets follows the configured targets: new ones appear with no
 // probes, removed ones are forgotten, and a target whose URL changed starts
 // a fresh history (the old probes were of another URL).
