@@ -25,6 +25,14 @@ type origin struct {
 	version string
 	info    string // body of /info; %s is the version
 	status  int    // status of / (0: 200)
+	infos   int    // requests /info answered
+}
+
+// infoPolls is how many requests /info answered so far.
+func (o *origin) infoPolls() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.infos
 }
 
 func (o *origin) set(f func(o *origin)) {
@@ -40,6 +48,7 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/info" {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, info, v)
+		o.set(func(o *origin) { o.infos++ }) // after the answer: a counted poll has been answered
 		return
 	}
 	if status == http.StatusBadGateway {
@@ -208,23 +217,23 @@ func TestVersionURLDetection(t *testing.T) {
 		}
 		return ""
 	}
-	waitFor(t, 5*time.Second, "the baseline", func() bool { return baseline() == "1.0.0" })
-	time.Sleep(60 * time.Millisecond) // a few more polls of the same version
+	waitFor(t, hangAfter, "the baseline", func() bool { return baseline() == "1.0.0" })
+	morePolls(t, o, 3) // of the same version
 	if evs := detected(m, "api-svc"); len(evs) != 0 {
 		t.Fatalf("first sighting recorded a deploy: %+v", evs)
 	}
 
 	o.set(func(o *origin) { o.version = "1.1.0" })
-	waitFor(t, 5*time.Second, "the detected deploy", func() bool { return len(detected(m, "api-svc")) == 1 })
+	waitFor(t, hangAfter, "the detected deploy", func() bool { return len(detected(m, "api-svc")) == 1 })
 	if ev := detected(m, "api-svc")[0]; ev.Version != "1.1.0" || ev.PreviousVersion != "1.0.0" || ev.Target != "api" {
 		t.Errorf("detected %+v", ev)
 	}
 
 	// Broken documents are logged, not recorded.
 	o.set(func(o *origin) { o.info = `{"build":{}}%.0s` })
-	waitFor(t, 5*time.Second, "the warning", func() bool { return strings.Contains(logs.String(), "version_url unreadable") })
+	waitFor(t, hangAfter, "the warning", func() bool { return strings.Contains(logs.String(), "version_url unreadable") })
 	o.set(func(o *origin) { o.info = `{"build":{"version":"%s"}}` })
-	time.Sleep(60 * time.Millisecond)
+	morePolls(t, o, 3) // of the good document again
 	if n := len(detected(m, "api-svc")); n != 1 {
 		t.Errorf("a broken document recorded a deploy: %d", n)
 	}
@@ -366,7 +375,7 @@ func TestVersionURLUsesTheTargetsClient(t *testing.T) {
 	noInterval := loaded("no-interval")
 	noInterval.Interval = 0
 	m.SetTargets([]*config.Target{loaded("api"), badField, noInterval})
-	waitFor(t, 5*time.Second, "the baseline through the proxy", func() bool {
+	waitFor(t, hangAfter, "the baseline through the proxy", func() bool {
 		m.dmu.Lock()
 		defer m.dmu.Unlock()
 		s := m.seen[sightingKey{"api", kindURL}]
@@ -381,4 +390,13 @@ func TestVersionURLUsesTheTargetsClient(t *testing.T) {
 	if c := strings.Count(logs.String(), "cannot poll version_url"); c != 2 {
 		t.Errorf("%d targets refused, want 2:\n%s", c, logs)
 	}
+}
+
+// morePolls waits until the version poller has taken n more answers of
+// o's /info into account: it polls one at a time, so once the server has
+// answered one poll beyond them, those n were taken in.
+func morePolls(t *testing.T, o *origin, n int) {
+	t.Helper()
+	want := o.infoPolls() + n + 1
+	waitFor(t, hangAfter, fmt.Sprintf("%d more version polls", n), func() bool { return o.infoPolls() >= want })
 }

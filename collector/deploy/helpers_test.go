@@ -66,6 +66,11 @@ func mustRecord(t testing.TB, m *Manager, ev Event) Event {
 	return got
 }
 
+// hangAfter is no performance bound: it only turns an event that never
+// comes into a failure instead of a hung test, with a huge margin over
+// anything a loaded machine needs.
+const hangAfter = time.Minute
+
 // waitFor polls cond every 10ms until it holds or d passes.
 func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -247,7 +247,7 @@ func TestCompactionAtOpen(t *testing.T) {
 	}
 	os.WriteFile(logPath(dir), records(t, evs...), 0o600)
 	m, _ := openManagerCompact(t, dir, Options{MaxEventsPerService: 5}, 10)
-	waitFor(t, 5*time.Second, "compaction at open", func() bool { return countLines(t, logPath(dir)) == 5 })
+	waitFor(t, hangAfter, "compaction at open", func() bool { return countLines(t, logPath(dir)) == 5 })
 	if got := versions(m.List("svc", 0)); got != "v50,v49,v48,v47,v46" {
 		t.Errorf("kept %q", got)
 	}
