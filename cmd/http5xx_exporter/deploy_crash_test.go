@@ -339,10 +339,33 @@ func TestDeployDetectedFromDemoOrigin(t *testing.T) {
 		deployWaitReady(t, p, base+"/api/v1/deploys")
 		return p, base
 	}
+	// probed waits until the running exporter has probed shop-web twice: the
+	// first probe's sighting (a baseline) is then taken in, whatever the
+	// machine's load made of the 1 s interval.
+	probed := func(base string) {
+		t.Helper()
+		series := regexp.MustCompile(`(?m)^http5xx_probes_total\{service="shop",target="shop-web"\} (\d+)$`)
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) { // a hang detector
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := series.FindSubmatch(body); m != nil {
+				if n, _ := strconv.Atoi(string(m[1])); n >= 2 {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("shop-web not probed twice within a minute")
+			}
+		}
+	}
 	p, base := run()
 
-	// Give the prober a few rounds on 1.0.0: a baseline, no deploy.
-	time.Sleep(2500 * time.Millisecond)
+	// A baseline on 1.0.0, no deploy.
+	probed(base)
 	if evs := deployList(t, base, "shop"); len(evs) != 0 {
 		t.Fatalf("first sighting recorded %+v", evs)
 	}
@@ -358,7 +381,7 @@ func TestDeployDetectedFromDemoOrigin(t *testing.T) {
 	}
 
 	var evs []deploy.Event
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute) // a hang detector
 	for len(evs) == 0 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 		evs = deployList(t, base, "shop")
@@ -374,7 +397,7 @@ func TestDeployDetectedFromDemoOrigin(t *testing.T) {
 	// deploy is still there.
 	p.kill()
 	_, base = run()
-	time.Sleep(2500 * time.Millisecond)
+	probed(base)
 	if evs := deployList(t, base, "shop"); len(evs) != 1 {
 		t.Errorf("after restart: %+v", evs)
 	}
