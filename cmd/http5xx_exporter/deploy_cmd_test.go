@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -92,14 +91,7 @@ func deployTokenFile(t *testing.T, content string) string {
 func TestDeployCommandExitCodes(t *testing.T) {
 	tok := deployTokenFile(t, "# deploy token\n"+deployCLIToken+"\n")
 	wrong := deployTokenFile(t, "wrong-token-0123456789\n")
-	closed := func() string { // a loopback port nobody listens on
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return "http://" + l.Addr().String()
-	}()
+	closed := "http://" + refusedAddr(t)
 	for _, tc := range []struct {
 		name    string
 		opts    deploy.Options

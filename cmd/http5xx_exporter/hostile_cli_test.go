@@ -104,12 +104,7 @@ func TestHostileDeploySwitchingProtocols(t *testing.T) {
 // `config check` never print a password or a secret query parameter.
 func TestHostileCLIShowsNoSecret(t *testing.T) {
 	const secret = "pl4nted-s3cret"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := refusedAddr(t)
 	urls := []string{
 		"http://" + closed + "/health?api_key=" + secret + "&page=1",
 		"http://user:" + secret + "@" + closed + "/health",
@@ -168,12 +163,7 @@ func TestHostileCLIShowsNoSecret(t *testing.T) {
 // /api/v1/status (whole and per target) and the log at debug level.
 func TestHostileNoSecretLeaves(t *testing.T) {
 	const secret = "pl4nted-s3cret"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := refusedAddr(t)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/redirect":

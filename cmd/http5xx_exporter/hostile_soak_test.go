@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -116,7 +117,7 @@ func startSoakTargets(tb testing.TB, n int) []soakTarget {
 		"fail500":       origin.URL + "/fail500/",
 		"redirect-loop": origin.URL + "/loop/a?",
 		"tls":           secure.URL + "/ok/",
-		"refused":       "http://" + closedAddr(tb) + "/",
+		"refused":       "http://" + refusedAddr(tb) + "/",
 	}
 	for name, serve := range raw {
 		scheme := "http://"
@@ -160,15 +161,29 @@ func soakConfig(targets []soakTarget, interval, timeout time.Duration) string {
 	return b.String()
 }
 
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(tb testing.TB) string {
+// refusedAddr is a loopback address that refuses connections until the
+// test ends: its port is bound but never listened on, so nothing else can
+// take it meanwhile (as it could a port bound and freed again).
+func refusedAddr(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	syscall.ForkLock.RLock() // no child process inherits it
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	tb.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		tb.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // untilClosed reads and drops whatever comes until the peer closes.

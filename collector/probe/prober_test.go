@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,6 +133,31 @@ func rawServer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) strin
 	return ln.Addr().String()
 }
 
+// refusedAddr is a loopback address that refuses connections until the
+// test ends: its port is bound but never listened on, so nothing else can
+// take it meanwhile (as it could a port bound and freed again).
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	syscall.ForkLock.RLock() // no child process inherits it
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
 // readRequest consumes the request head so the client is waiting for an
 // answer.
 func readRequest(c net.Conn) *bufio.Reader {
@@ -220,13 +246,7 @@ func TestProbeStatusClasses(t *testing.T) {
 
 func TestProbeReasons(t *testing.T) {
 	t.Parallel()
-	// A port nobody listens on: bind one, then free it.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedPort := ln.Addr().String()
-	ln.Close()
+	closedPort := refusedAddr(t)
 
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(plain.Close)

@@ -2,12 +2,14 @@ package saturation
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,16 +69,29 @@ func rawServer(t *testing.T, handle func(c *net.TCPConn)) string {
 	return "http://" + ln.Addr().String()
 }
 
-// closedPort is a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
+// refusedAddr is a loopback address that refuses connections until the
+// test ends: its port is bound but never listened on, so nothing else can
+// take it meanwhile (as it could a port bound and freed again).
+func refusedAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	syscall.ForkLock.RLock() // no child process inherits it
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // Every way a reading fails on a real socket has its reason, and only the
@@ -102,7 +117,7 @@ func TestReadingReasons(t *testing.T) {
 		typ  string
 		want contract.SaturationReason
 	}{
-		{"nothing listens", closedPort(t) + "/nginx_status", contract.SaturationNginx, contract.SaturationRefused},
+		{"nothing listens", "http://" + refusedAddr(t) + "/nginx_status", contract.SaturationNginx, contract.SaturationRefused},
 		{"connection reset", reset + "/nginx_status", contract.SaturationNginx, contract.SaturationReset},
 		{"closed without an answer", hangUp + "/nginx_status", contract.SaturationNginx, contract.SaturationReset},
 		{"no answer in time", silent + "/nginx_status", contract.SaturationNginx, contract.SaturationTimeout},
