@@ -26,6 +26,12 @@ type Sink interface {
 	Observe(t *config.Target, r *probe.Result)
 }
 
+// SkipSink is a Sink that also hears of the slots the scheduler skipped
+// (the status store shows the last one). Skipped must be quick.
+type SkipSink interface {
+	Skipped(target string, r contract.SkipReason, at time.Time)
+}
+
 // TargetSetter is a part that follows the configured targets (saturation
 // pollers, version pollers); it is told after every successful (re)load.
 type TargetSetter interface {
@@ -124,8 +130,16 @@ func New(o Options, cfg *config.Config) (*Exporter, error) {
 		MaxConcurrent: o.MaxConcurrent,
 		Logger:        o.Logger,
 		Hooks: schedule.Hooks{
-			Lag:      func(d time.Duration) { m.Lag.Observe(d.Seconds()) },
-			Skipped:  m.Skipped,
+			Lag: func(d time.Duration) { m.Lag.Observe(d.Seconds()) },
+			Skipped: func(name string, r contract.SkipReason) {
+				m.Skipped(name, r)
+				now := time.Now()
+				for _, s := range o.Sinks {
+					if k, ok := s.(SkipSink); ok {
+						k.Skipped(name, r, now)
+					}
+				}
+			},
 			Inflight: func(d int) { m.Inflight.Add(float64(d)) },
 			Limit:    func(n int) { m.Limit.Set(float64(n)) },
 		},
@@ -250,10 +264,16 @@ func (e *Exporter) record(tg *probedTarget, r *probe.Result) {
 	}
 	e.metrics.Observe(r)
 	if r.Reason == contract.ReasonExporter {
-		// Nothing was learnt about the target: its status and deploy
-		// detection stay as they were; the operator hears of it here and
-		// from http5xx_skipped_probes_total{reason="exporter"}.
+		// Nothing was learnt about the target: its history and deploy
+		// detection stay as they were; the operator hears of it here, from
+		// http5xx_skipped_probes_total{reason="exporter"} and as the
+		// target's last skip on the status page.
 		e.opts.Logger.Warn("the exporter could not probe: it is short of its own resources or of the target's credentials", "target", t.Name, "err", r.Err)
+		for _, s := range e.opts.Sinks {
+			if k, ok := s.(SkipSink); ok {
+				k.Skipped(t.Name, contract.SkipExporter, r.Start)
+			}
+		}
 		return
 	}
 	for _, s := range e.opts.Sinks {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,26 @@ func (s *recordingSink) Observe(t *config.Target, r *probe.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seen = append(s.seen, fmt.Sprintf("%s %s %d", t.Name, t.URL, r.StatusCode))
+}
+
+// skipRecorder is a SkipSink: it hears skips ("target reason"), not results.
+type skipRecorder struct {
+	mu    sync.Mutex
+	skips []string
+}
+
+func (s *skipRecorder) Observe(*config.Target, *probe.Result) {}
+
+func (s *skipRecorder) Skipped(target string, r contract.SkipReason, _ time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skips = append(s.skips, target+" "+string(r))
+}
+
+func (s *skipRecorder) heard() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.skips)
 }
 
 func (s *recordingSink) results() []string {
@@ -372,11 +393,11 @@ func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
 	held, arrived, release := heldServer(t, 200)
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(fast.Close)
-	sink := &recordingSink{}
+	sink, skips := &recordingSink{}, &skipRecorder{}
 	reg := prometheus.NewRegistry()
 	cfg := loadConfig(t, fmt.Sprintf("global:\n  interval: 1h\n  timeout: 50m\ntargets:\n  - name: held\n    url: %s\n"+
 		"  - name: fast\n    url: %s\n    timeout: 3s\n", held, fast.URL))
-	e, err := New(Options{MaxConcurrent: 1, Sinks: []Sink{sink}, Registerer: reg}, cfg)
+	e, err := New(Options{MaxConcurrent: 1, Sinks: []Sink{sink, skips}, Registerer: reg}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,6 +427,9 @@ func TestProbeNowCountsAgainstTheConcurrencyLimit(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(e.metrics.skipped.WithLabelValues("fast", "fast", "exporter")); v != 1 {
 		t.Errorf(`http5xx_skipped_probes_total{reason="exporter"} = %v, want 1`, v)
+	}
+	if got := skips.heard(); !slices.Equal(got, []string{"fast exporter"}) {
+		t.Errorf("the skip sink heard %v, want [fast exporter]", got)
 	}
 	if got := sink.results(); len(got) != 0 {
 		t.Errorf("sinks got %v: the exporter's failure is not the target's state", got)

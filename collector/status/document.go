@@ -68,8 +68,18 @@ type TargetStatus struct {
 	// family, TLS version and certificates; omitted before the first
 	// connection.
 	Connection *probe.ConnReport `json:"connection,omitempty"`
+	// LastSkip is the last slot the scheduler skipped; omitted when none.
+	LastSkip *SkipStatus `json:"last_skip,omitempty"`
 	// History holds the kept probes, newest first; only with ?target=NAME.
 	History []ProbeStatus `json:"history,omitempty"`
+}
+
+// SkipStatus is the last skipped slot of a target: why (the reason label of
+// http5xx_skipped_probes_total), when, and how many so far.
+type SkipStatus struct {
+	Reason contract.SkipReason `json:"reason"`
+	Time   time.Time           `json:"time"`
+	Count  uint64              `json:"count"`
 }
 
 // ProbeStatus is one probe.

@@ -188,6 +188,9 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 		ts.LastProbe = &p
 	}
 	ts.Connection = s.Conn.Report()
+	if s.Skip.Reason != "" {
+		ts.LastSkip = &SkipStatus{Reason: s.Skip.Reason, Time: s.Skip.At.UTC(), Count: s.Skip.Count}
+	}
 	if h.o.Deploys != nil {
 		if v, at, ok := h.o.Deploys.LatestDeploy(s.Info.Service); ok {
 			ts.LastDeploy = &DeployStatus{Version: v, Time: at.UTC()}

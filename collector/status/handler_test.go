@@ -556,3 +556,56 @@ func TestShardInStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestLastSkip: a skipped slot shows on the target page and in the status
+// document with its reason, age and count; a target never skipped shows
+// neither, and a new URL starts afresh.
+func TestLastSkip(t *testing.T) {
+	s := NewStore(0)
+	ts := targets("shop", "calm")
+	s.SetTargets(ts)
+	s.Skipped("shop", contract.SkipOverlap, t0.Add(-time.Hour))
+	s.Skipped("shop", contract.SkipLimit, t0.Add(-90*time.Second))
+	s.Skipped("gone", contract.SkipLimit, t0) // not configured: ignored
+	h, err := NewHandler(Options{Store: s, Exporter: stubExporter{}, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	page := func(name string) string {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/targets/"+name, nil))
+		return rec.Body.String()
+	}
+	tests := []struct {
+		target string
+		page   string // "" means no Last skipped line
+		doc    *SkipStatus
+	}{
+		{"shop", "<dt>Last skipped</dt><dd>limit, 90 s ago (2 in all)</dd>", &SkipStatus{Reason: contract.SkipLimit, Time: t0.Add(-90 * time.Second).UTC(), Count: 2}},
+		{"calm", "", nil},
+	}
+	snaps := s.Snapshots(time.Time{})
+	for _, tt := range tests {
+		body := page(tt.target)
+		if tt.page == "" && strings.Contains(body, "Last skipped") || tt.page != "" && !strings.Contains(body, tt.page) {
+			t.Errorf("%s: page lacks %q or shows a skip it should not", tt.target, tt.page)
+		}
+		for i := range snaps {
+			if snaps[i].Info.Name != tt.target {
+				continue
+			}
+			got := h.targetStatus(&snaps[i], t0, false).LastSkip
+			if (got == nil) != (tt.doc == nil) || got != nil && *got != *tt.doc {
+				t.Errorf("%s: last_skip %+v, want %+v", tt.target, got, tt.doc)
+			}
+		}
+	}
+	moved := *ts[0]
+	moved.URL += "/moved"
+	s.SetTargets([]*config.Target{&moved, ts[1]})
+	if snap, _ := s.Snapshot("shop"); snap.Skip.Reason != "" {
+		t.Errorf("a new URL kept the old skip %+v", snap.Skip)
+	}
+}

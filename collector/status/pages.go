@@ -111,6 +111,8 @@ type targetDetails struct {
 	// Connection is the protocol, IP family and TLS version; Certificate
 	// when the certificates expire ("" over plain HTTP).
 	Connection, Certificate string
+	// Skipped is the last skipped slot: reason, when, how many ("" when none).
+	Skipped string
 }
 
 // probeRow is one probe of a target's history.
@@ -300,6 +302,9 @@ func (h *Handler) serveTarget(w http.ResponseWriter, r *http.Request) {
 	p.PhaseLabels = phaseLabels
 	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval),
 		Connection: dash(ts.Connection.Summary()), Certificate: ts.Connection.CertSummary(now)}
+	if k := ts.LastSkip; k != nil {
+		p.Info.Skipped = fmt.Sprintf("%s, %s ago (%d in all)", k.Reason, fmtDuration(now.Sub(k.Time).Truncate(time.Second)), k.Count)
+	}
 	// Bars share one scale, the slowest probe kept, so slow probes stand out.
 	var slowest float64
 	for i := range ts.History {

@@ -98,6 +98,15 @@ type history struct {
 	// conn is what the probes saw of the connection (probe.Conn.Merge):
 	// one per target, bounded strings, not kept per sample.
 	conn probe.Conn
+	skip Skip
+}
+
+// Skip is the last slot of a target the scheduler did not use, and how
+// many it skipped since the target was configured.
+type Skip struct {
+	Reason contract.SkipReason // "" before the first
+	At     time.Time
+	Count  uint64
 }
 
 // Store keeps the latest probes of every configured target for the status
@@ -141,7 +150,7 @@ func (s *Store) SetTargets(ts []*config.Target) {
 		}
 		h.mu.Lock()
 		if h.info.URL != info.URL {
-			h.ring, h.next, h.conn = h.ring[:0], 0, probe.Conn{}
+			h.ring, h.next, h.conn, h.skip = h.ring[:0], 0, probe.Conn{}, Skip{}
 		}
 		h.info = info
 		h.mu.Unlock()
@@ -180,11 +189,27 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	h.next = (h.next + 1) % len(h.ring)
 }
 
+// Skipped records a slot of the target the scheduler skipped, and why
+// (collector.SkipSink). Unknown targets are ignored.
+func (s *Store) Skipped(target string, r contract.SkipReason, at time.Time) {
+	s.mu.RLock()
+	h := s.targets[target]
+	s.mu.RUnlock()
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	h.skip = Skip{Reason: r, At: at, Count: h.skip.Count + 1}
+	h.mu.Unlock()
+}
+
 // Snapshot is a copy of one target's state at the time it was taken.
 type Snapshot struct {
 	Info TargetInfo
 	// Conn is what the probes saw of the target's connection.
 	Conn probe.Conn
+	// Skip is the last skipped slot (Reason "" when none).
+	Skip Skip
 	// History holds the kept probes (since the time Snapshots was given),
 	// newest first.
 	History []Sample
@@ -270,7 +295,7 @@ func (h *history) snapshot(since time.Time) Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := len(h.ring)
-	snap := Snapshot{Info: h.info, Conn: h.conn, History: make([]Sample, 0, n)}
+	snap := Snapshot{Info: h.info, Conn: h.conn, Skip: h.skip, History: make([]Sample, 0, n)}
 	// The newest sample sits just before next; while the ring fills up next
 	// stays 0 and the newest is the last one appended.
 	for i := range n {
