@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -352,5 +353,55 @@ func TestSourcesFollowTheConfig(t *testing.T) {
 	defer mu.Unlock()
 	if hits != 1 || len(got.Targets) != 0 {
 		t.Errorf("%d fetches over three loads of one source, %d targets after removing it; want 1 and 0", hits, len(got.Targets))
+	}
+}
+
+// TestCloseEndsARunningFetch: stopping the exporter does not wait for an
+// inventory that holds a refresh open (here for up to an hour).
+func TestCloseEndsARunningFetch(t *testing.T) {
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		n := requests
+		mu.Unlock()
+		if n == 1 {
+			list(`[{"targets": ["one:80"]}]`)(w, r)
+			return
+		}
+		once.Do(func() { close(held) })
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // lets srv.Close return if Close did not end the fetch
+	// Changed after loading: validation keeps timeout <= refresh_interval,
+	// and refresh_interval >= 1s.
+	cfg := load(t, t.TempDir(), "http_sd_configs:\n  - url: "+srv.URL+"\n")
+	cfg.HTTPSDConfigs[0].RefreshInterval = model.Duration(10 * time.Millisecond)
+	cfg.HTTPSDConfigs[0].Timeout = model.Duration(time.Hour)
+	m := discovery.New(discovery.Options{})
+	if _, err := m.Discover(cfg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no refresh after the first read")
+	}
+	closed := make(chan struct{})
+	go func() { m.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close waited for a held refresh")
+	}
+	if n := m.Failures(contract.SDHTTP); n != 0 {
+		t.Errorf("the refresh Close ended counts as %d failures, want 0", n)
 	}
 }

@@ -33,21 +33,25 @@ type httpSource struct {
 func newHTTPSource(c *config.HTTPSDConfig, m *Manager) *httpSource {
 	s := &httpSource{cfg: c, m: m}
 	s.client, s.err = commoncfg.NewClientFromConfig(c.HTTPClientConfig, "http_sd")
-	s.refresh()
+	s.refresh(context.Background()) // the first read, bounded by the timeout
 	return s
 }
 
 func (s *httpSource) run(ctx context.Context, changed func()) {
 	every(ctx, time.Duration(s.cfg.RefreshInterval), func() {
-		if s.refresh() {
+		if s.refresh(ctx) {
 			changed()
 		}
 	})
 }
 
-// refresh fetches the list and reports whether it changed.
-func (s *httpSource) refresh() bool {
-	gs, err := s.fetch()
+// refresh fetches the list and reports whether it changed. A fetch that
+// ctx ends (the source stopped) is neither a change nor a failure.
+func (s *httpSource) refresh(ctx context.Context) bool {
+	gs, err := s.fetch(ctx)
+	if ctx.Err() != nil {
+		return false
+	}
 	if err != nil {
 		s.m.failed(contract.SDHTTP, s.cfg.String(), err)
 		return false
@@ -62,11 +66,11 @@ func (s *httpSource) refresh() bool {
 }
 
 // fetch GETs the list within the timeout, reading at most body_size_limit.
-func (s *httpSource) fetch() ([]Group, error) {
+func (s *httpSource) fetch(ctx context.Context) ([]Group, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.Timeout))
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(s.cfg.Timeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.URL, nil)
 	if err != nil {
