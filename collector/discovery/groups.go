@@ -52,8 +52,21 @@ func parseYAML(data []byte) ([]Group, error) {
 	return gs, checkGroups(gs)
 }
 
-// checkGroups refuses what no relabelling could make a target of.
+// MaxTargets bounds the addresses one source (one file, one http_sd
+// answer) may list: each becomes a target of a few hundred bytes, so a
+// broken or hostile inventory could otherwise turn its answer into
+// gigabytes. It is twice the 100,000 targets a deployment is sized for.
+const MaxTargets = 200_000
+
+// checkGroups refuses what no relabelling could make a target of, and
+// more than MaxTargets addresses.
 func checkGroups(gs []Group) error {
+	n := 0
+	for _, g := range gs {
+		if n += len(g.Targets); n > MaxTargets {
+			return fmt.Errorf("more than %d targets", MaxTargets)
+		}
+	}
 	for i, g := range gs {
 		for j, t := range g.Targets {
 			if t == "" || !utf8.ValidString(t) {
