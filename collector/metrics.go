@@ -180,8 +180,11 @@ type targetMetrics struct {
 	// certificate seen; conn the label values of the current
 	// http5xx_connection_info, nil before the first answer.
 	certs *[2]prometheus.Gauge
-	conn  []string
+	conn  *connKey
 }
+
+// connKey is the label values of one http5xx_connection_info series.
+type connKey struct{ protocol, family, version, subject, issuer string }
 
 // codeKey is one http5xx_responses_total child: the exact code and the class
 // of its cause (the code's own unless the answer proved another, see
@@ -386,16 +389,16 @@ func (m *Metrics) connection(tm *targetMetrics, c *probe.Conn) {
 	if c.Protocol == "" {
 		return
 	}
-	labels := []string{tm.name, tm.service, c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}
-	if slices.Equal(labels, tm.conn) {
-		return
+	if tm.conn != nil && *tm.conn == (connKey{c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}) {
+		return // the usual case, and allocation-free
 	}
+	k := &connKey{c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}
 	// One series per target: the old one goes when anything changes.
-	if tm.conn != nil {
-		m.connInfo.DeleteLabelValues(tm.conn...)
+	if o := tm.conn; o != nil {
+		m.connInfo.DeleteLabelValues(tm.name, tm.service, o.protocol, o.family, o.version, o.subject, o.issuer)
 	}
-	m.connInfo.WithLabelValues(labels...).Set(1)
-	tm.conn = labels
+	m.connInfo.WithLabelValues(tm.name, tm.service, k.protocol, k.family, k.version, k.subject, k.issuer).Set(1)
+	tm.conn = k
 }
 
 // failure returns the counter of a no-answer reason; tm.mu is held.
