@@ -279,11 +279,12 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	var prefix []byte
 	var pooled *[]byte
 	whole := false
+	is5xx := code >= 500 && code <= 599
 	switch {
-	case code >= 500 && code <= 599:
-		prefix = make([]byte, min(fingerprint.MaxBody, p.bodyLimit))
 	case valid && p.expect.ReadsBody():
-		whole = true
+		whole = true // also a 5xx listed as valid: its conditions see it all
+	case is5xx:
+		prefix = make([]byte, min(fingerprint.MaxBody, p.bodyLimit))
 	case valid && code >= 200 && code <= 299:
 		pooled = p.prefixes.Get().(*[]byte)
 		prefix = (*pooled)[:min(fingerprint.MaxBody, p.bodyLimit)]
@@ -291,8 +292,11 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	var kept []byte
 	res.BodyBytes, kept, err = p.readBody(resp, prefix, whole)
 	resp.Body.Close()
-	if pooled == nil && !whole {
+	switch {
+	case prefix != nil && pooled == nil:
 		res.BodyPrefix = kept
+	case whole && is5xx:
+		res.BodyPrefix = bytes.Clone(kept[:min(len(kept), fingerprint.MaxBody)])
 	}
 	reason := contract.ReasonNone
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
@@ -30,6 +31,7 @@ func TestSoftErrors(t *testing.T) {
 		"/500":         {500, nil, "Internal Server Error"},
 		"/huge":        {200, nil, strings.Repeat("x", 2048)},
 		"/redirect":    {302, map[string]string{"Location": "/ok"}, ""},
+		"/503-page":    {503, nil, strings.Repeat("<p>filler</p>", 500) + "Back soon"},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := pages[r.URL.Path]
@@ -72,6 +74,10 @@ func TestSoftErrors(t *testing.T) {
 		// conditions.
 		{"a 500 stays a 500", "/500", "", notMaintenance, 0, nil, contract.ReasonNone, 500, "app", ""},
 		{"a status condition on a valid 3xx", "/redirect", "", []config.Condition{{Status: config.StatusCodes{{Lo: 200, Hi: 299}}}}, 0, config.StatusCodes{{Lo: 200, Hi: 399}}, contract.ReasonSoftError, 302, "app", "status is 2xx; got 302"},
+		// A 5xx listed as valid is judged by its conditions on the whole
+		// body, not only the fingerprints' first bytes.
+		{"a valid 5xx's whole body", "/503-page", "", []config.Condition{{BodyContains: "Back soon"}}, 0, config.StatusCodes{{Lo: 200, Hi: 599}}, contract.ReasonNone, 503, "capacity", ""},
+		{"a valid 5xx fails a condition", "/503-page", "", []config.Condition{{BodyContains: "Welcome"}}, 0, config.StatusCodes{{Lo: 200, Hi: 599}}, contract.ReasonSoftError, 503, "app", "body contains"},
 		// The body is read up to body_size_limit and no further.
 		{"over the body limit", "/huge", "", notMaintenance, 1024, nil, contract.ReasonTooLarge, 200, "app", "1024 bytes"},
 		{"HEAD has no body to contain", "/ok", http.MethodHead, []config.Condition{{BodyContains: "Add to cart"}}, 0, nil, contract.ReasonSoftError, 200, "app", `got ""`},
@@ -93,19 +99,20 @@ func TestSoftErrors(t *testing.T) {
 			if res.Reason != tt.reason || res.StatusCode != tt.code || res.Class != tt.class {
 				t.Fatalf("reason %q code %d class %q (err %v), want %q %d %q", res.Reason, res.StatusCode, res.Class, res.Err, tt.reason, tt.code, tt.class)
 			}
-			if res.Success != (tt.reason == contract.ReasonNone && tt.code < 500) {
+			if res.Success != (tt.reason == contract.ReasonNone && tgt.ValidStatusCodes.Contains(tt.code)) {
 				t.Errorf("Success = %v", res.Success)
 			}
 			if tt.reason == contract.ReasonSoftError && res.Owner != "app-team" {
 				t.Errorf("owner %q, want app-team", res.Owner)
 			}
 			switch {
-			case tt.err == "" && res.Err != nil && tt.code < 500:
+			case tt.err == "" && res.Err != nil:
 				t.Errorf("error %v", res.Err)
 			case tt.err != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tt.err)):
 				t.Errorf("error %v, want …%s…", res.Err, tt.err)
 			}
-			if res.BodyPrefix != nil && tt.code < 500 {
+			// The Result keeps the fingerprints' first bytes of a 5xx only.
+			if tt.code < 500 && res.BodyPrefix != nil || tt.code >= 500 && len(res.BodyPrefix) != min(fingerprint.MaxBody, len(pages[tt.path].body)) {
 				t.Errorf("kept %d body bytes of a %d answer in the Result", len(res.BodyPrefix), tt.code)
 			}
 		})
