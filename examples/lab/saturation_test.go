@@ -5,6 +5,7 @@ package lab
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -475,6 +476,11 @@ func (s *satLab) nginxFull(t *testing.T) {
 	defer func() {
 		c.close()
 		s.origin.releaseAll()
+		// The next test starts with an empty worker: connections of this
+		// one still closing would take its slots.
+		satWaitFor(t, "the worker lets go of every connection", func() bool {
+			return s.origin.inflight.Load() == 0 && workerConnections(t, worker) == 0
+		})
 	}()
 	held := 0
 	for i := 0; i < satMaxClients; i++ {
@@ -568,6 +574,41 @@ func (s *satLab) fpmBusy(t *testing.T, pool string) int {
 	return len(marks)
 }
 
+// fpmBusyProcesses lists what the pool's busy processes serve, as its
+// status page with ?full says (read through pm.status_listen for the TCP
+// pool, so the reading takes none of its children): the evidence when a
+// count is off.
+func (s *satLab) fpmBusyProcesses(pool string) string {
+	path := "/tcp/status-listen?json&full"
+	if pool == "unix" {
+		path = "/unix/status?json&full"
+	}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(s.url(path))
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Processes []struct {
+			PID        int    `json:"pid"`
+			State      string `json:"state"`
+			RequestURI string `json:"request uri"`
+			Duration   int64  `json:"request duration"`
+		} `json:"processes"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, p := range doc.Processes {
+		if p.State != "Idle" {
+			fmt.Fprintf(&b, "[pid %d %s %s for %dµs] ", p.PID, p.State, p.RequestURI, p.Duration)
+		}
+	}
+	return b.String()
+}
+
 // phpHolders are requests for hold.php in flight; they end when the hold
 // file goes (or after satHold).
 type phpHolders struct {
@@ -637,7 +678,8 @@ func (s *satLab) phpFPMLevels(t *testing.T) {
 					checkNear(t, fmt.Sprintf("php-fpm %s %s %s", pool.name, lv.name, u), ratio, truth)
 					// The counts are exact: the reading itself is never a busy child.
 					if got := math.Round(ratio * satMaxChildren); got != float64(held) {
-						t.Errorf("php-fpm %s %s %s: %v busy children, the pool runs %d", pool.name, lv.name, u, got, held)
+						t.Errorf("php-fpm %s %s %s: %v busy children, the pool runs %d; the pool's busy processes now: %s",
+							pool.name, lv.name, u, got, held, s.fpmBusyProcesses(pool.name))
 					}
 				}
 			}
