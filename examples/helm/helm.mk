@@ -12,8 +12,9 @@ HELM_RULES   := $(HELM_CHART)/files/prometheusrule.yaml
 $(BIN)/helm:
 	GOBIN=$(BIN) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
-# rules/'s generator writes the pack, as for examples/kubernetes/. $(1): the output file.
-helm-rules = cd rules && $(GO) run ./cmd/gen-prometheusrule -o $(1)
+# rules/'s generator writes the pack from $(PACK), as for examples/kubernetes/
+# (rule files left alone: -rules ""). $(1): the output file.
+helm-rules = cd rules && $(GO) run ./cmd/gen -pack $(abspath $(or $(PACK),rules/pack.yml)) -rules "" -prometheusrule $(1)
 
 # Regenerate the chart's copy of the rule pack after a change in rules/;
 # make rules-generate runs it too, so one command updates both PrometheusRules.

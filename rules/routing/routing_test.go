@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,22 +14,44 @@ import (
 
 	"github.com/prometheus/alertmanager/config"
 	amcommoncfg "github.com/prometheus/alertmanager/config/common"
+	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/http5xx/http5xx_exporter/rules/pack"
 	"github.com/http5xx/http5xx_exporter/rules/routing"
 	"github.com/http5xx/http5xx_exporter/rules/rulepack"
 )
 
 const alertmanagerConfig = "../../examples/alertmanager.yml"
 
-// The owners examples/alertmanager.yml routes, each to <owner>-chat and
-// <owner>-pager; anything else goes to sre-oncall.
-var owners = []string{"app-team", "app-infra", "sre-oncall", "db-api-owners", "network"}
+// receiverOwners are the owners examples/alertmanager.yml has receivers
+// for: the part of each receiver name before -chat or -pager. Routing must
+// send each to its own (TestEveryOwnerRoutesToItsReceivers).
+func receiverOwners(t *testing.T) []string {
+	t.Helper()
+	cfg, err := config.LoadFile(alertmanagerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range cfg.Receivers {
+		for _, suffix := range []string{"-chat", "-pager"} {
+			if o, ok := strings.CutSuffix(r.Name, suffix); ok && !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no <owner>-chat or <owner>-pager receivers", alertmanagerConfig)
+	}
+	return out
+}
 
 // receiver is where an alert with these labels must go.
-func receiver(ls map[string]string) string {
+func receiver(owners []string, ls map[string]string) string {
 	owner := ls["owner"]
 	if !slices.Contains(owners, owner) {
 		owner = "sre-oncall"
@@ -79,6 +102,7 @@ func routesTo(t *testing.T, bin string, ls map[string]string, want string) {
 // the alerts nobody owns.
 func TestRoutes(t *testing.T) {
 	bin := amtool(t)
+	owners := receiverOwners(t)
 	type tc struct {
 		labels   map[string]string
 		receiver string
@@ -144,12 +168,13 @@ func testAlerts(t *testing.T) []model.LabelSet {
 // expect, with its exact labels.
 func TestPackAlertsRouteToTheirOwner(t *testing.T) {
 	bin := amtool(t)
+	owners := receiverOwners(t)
 	for _, a := range testAlerts(t) {
 		ls := map[string]string{}
 		for k, v := range a {
 			ls[string(k)] = string(v)
 		}
-		routesTo(t, bin, ls, receiver(ls))
+		routesTo(t, bin, ls, receiver(owners, ls))
 	}
 }
 
@@ -344,17 +369,28 @@ func TestInhibitRulesAvoidTheTraps(t *testing.T) {
 // one: a location fails a target at 50% of its probes
 // (http5xx-locations.rules), a class alerts at 10% (http5xx-classes).
 var onsetThreshold = map[string]float64{
-	"HTTP5xxFailingEverywhere": 0.5,
-	"HTTP5xxFailingLocally":    0.5,
-	"HTTP5xxAppErrors":         0.1,
-	"HTTP5xxGatewayErrors":     0.1,
-	"HTTP5xxCapacityErrors":    0.1,
-	"HTTP5xxTimeoutErrors":     0.1,
-	"HTTP5xxNetworkErrors":     0.1,
+	"HTTP5xxFailingLocally": 0.5,
+	"HTTP5xxAppErrors":      0.1,
+	"HTTP5xxGatewayErrors":  0.1,
+	"HTTP5xxCapacityErrors": 0.1,
+	"HTTP5xxTimeoutErrors":  0.1,
+	"HTTP5xxNetworkErrors":  0.1,
 }
 
 // window is the range of the ratios those conditions read.
 const window = 5 * time.Minute
+
+// onset is when an alert's condition starts to hold in a full outage: the
+// quorum page once its last failed probe is in (it counts probes, not a
+// ratio), the others once their 5m ratio reaches its threshold.
+func onset(alert string) (time.Duration, bool) {
+	if alert == "HTTP5xxFailingEverywhere" {
+		cfg := pack.Default()
+		return time.Duration(cfg.ProbeInterval) * time.Duration(cfg.Quorum.FailedProbes-1), true
+	}
+	t, ok := onsetThreshold[alert]
+	return time.Duration(t * float64(window)), ok
+}
 
 // TestVerdictsFireFirstAndResolveLast checks the timing that makes the
 // inhibit rules with a verdict as source work (rules/runbooks.md, "Which
@@ -377,6 +413,7 @@ func TestVerdictsFireFirstAndResolveLast(t *testing.T) {
 		source, target := labels.Matchers(r.SourceMatchers), labels.Matchers(r.TargetMatchers)
 		for _, tr := range pack.Alerts() {
 			tt, ok := onsetThreshold[tr.Alert]
+			tOnset, _ := onset(tr.Alert)
 			if !ok || !target.Matches(ruleLabels(tr, r.Equal)) {
 				continue
 			}
@@ -384,11 +421,11 @@ func TestVerdictsFireFirstAndResolveLast(t *testing.T) {
 			var first *rulefmt.Rule
 			var firstAt time.Duration
 			for _, sr := range pack.Alerts() {
-				st, ok := onsetThreshold[sr.Alert]
+				st, ok := onset(sr.Alert)
 				if !ok || sr.Alert == tr.Alert || !source.Matches(ruleLabels(sr, r.Equal)) {
 					continue
 				}
-				at := time.Duration(st*float64(window)) + dur(sr.For)
+				at := st + dur(sr.For)
 				if first == nil || at < firstAt {
 					first, firstAt = &sr, at
 				}
@@ -398,7 +435,7 @@ func TestVerdictsFireFirstAndResolveLast(t *testing.T) {
 			}
 			checked++
 			where := fmt.Sprintf("inhibit rule %d: %s (%s) mutes %s (%s)", i, first.Alert, first.Labels["severity"], tr.Alert, tr.Labels["severity"])
-			if fires := time.Duration(tt*float64(window)) + dur(tr.For); firstAt >= fires {
+			if fires := tOnset + dur(tr.For); firstAt >= fires {
 				t.Errorf("%s: in a full outage the source fires after %v, the alert it mutes after %v: the alert goes out before its verdict", where, firstAt, fires)
 			}
 			if holds := time.Duration((1 - tt) * float64(window)); dur(first.KeepFiringFor) < holds {
@@ -453,5 +490,92 @@ func TestExporterDownComesBeforeAbsent(t *testing.T) {
 	absentFra := model.LabelSet{"alertname": "HTTP5xxExporterAbsent", "severity": "critical", "location": "fra", "error_class": "exporter"}
 	if _, muted := routing.Inhibited(rules, []model.LabelSet{downFra}, absentFra); !muted {
 		t.Error("HTTP5xxExporterDown does not mute HTTP5xxExporterAbsent of its location")
+	}
+}
+
+// exampleOwners are the teams the example configurations name: every
+// target's owner in the exporter's example configs, and every class owner
+// of the default class table as the exporter exports it (the owner label of
+// its golden /metrics).
+func exampleOwners(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{} // owner -> where it is named
+	for _, path := range []string{"../../examples/http5xx.yml", "../../examples/multi-location/http5xx.yml"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			Targets []struct {
+				Name  string `yaml:"name"`
+				Owner string `yaml:"owner"`
+			} `yaml:"targets"`
+		}
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, tg := range cfg.Targets {
+			if tg.Owner != "" {
+				out[tg.Owner] = fmt.Sprintf("%s: target %s", path, tg.Name)
+			}
+		}
+	}
+	golden, err := os.ReadFile("../../collector/testdata/metrics.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`[{,]owner="([^"]+)"`).FindAllSubmatch(golden, -1) {
+		out[string(m[1])] = "the default class table (metrics.golden)"
+	}
+	if len(out) < 2 {
+		t.Fatalf("found only the owners %v in the example configurations", out)
+	}
+	return out
+}
+
+// TestEveryOwnerRoutesToItsReceivers pages every team the examples name on
+// receivers of its own: the target-owned alerts (burn rate, errors after a
+// deploy) carry the target's owner, the per-class alerts the class's owner,
+// and none of them may fall through to sre-oncall.
+func TestEveryOwnerRoutesToItsReceivers(t *testing.T) {
+	bin := amtool(t)
+	for owner, where := range exampleOwners(t) {
+		t.Run(owner, func(t *testing.T) {
+			for _, a := range []map[string]string{
+				{"alertname": "HTTP5xxErrorBudgetBurn", "severity": "critical", "error_class": "all", "long_window": "1h", "short_window": "5m"},
+				{"alertname": "HTTP5xxErrorBudgetBurn", "severity": "warning", "error_class": "all", "long_window": "1d", "short_window": "2h"},
+				{"alertname": "HTTP5xxErrorsAfterDeploy", "severity": "warning", "error_class": "all", "version": "1.2.3"},
+				{"alertname": "HTTP5xxFailingEverywhere", "severity": "critical", "error_class": "gateway", "class": "gateway"},
+			} {
+				a["owner"], a["target"], a["service"] = owner, "checkout", "checkout"
+				want := owner + "-chat"
+				if a["severity"] == "critical" {
+					want = owner + "-pager"
+				}
+				routesTo(t, bin, a, want)
+			}
+			if t.Failed() {
+				t.Logf("%s is named by %s", owner, where)
+			}
+		})
+	}
+}
+
+// TestPagesWaitBriefly checks the route of every page: the quorum page must
+// reach a pager within 90s of the first failed probe, and group_wait is part
+// of that time (rules/runbooks.md, "Time to page").
+func TestPagesWaitBriefly(t *testing.T) {
+	cfg, err := config.LoadFile(alertmanagerConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 5 * time.Second
+	for owner := range exampleOwners(t) {
+		ls := model.LabelSet{"alertname": "HTTP5xxFailingEverywhere", "severity": "critical", "owner": model.LabelValue(owner), "target": "checkout"}
+		for _, r := range dispatch.NewRoute(cfg.Route, nil).Match(ls) {
+			if r.RouteOpts.GroupWait > limit {
+				t.Errorf("%s's page waits %v (group_wait of the route to %s), want at most %v", owner, r.RouteOpts.GroupWait, r.RouteOpts.Receiver, limit)
+			}
+		}
 	}
 }
