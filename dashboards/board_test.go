@@ -86,7 +86,7 @@ type dsRef struct {
 func loadBoards(t *testing.T) map[string]board {
 	t.Helper()
 	out := map[string]board{}
-	for _, b := range Boards() {
+	for _, b := range Boards(packSettings(t)) {
 		raw, err := os.ReadFile(b.File)
 		if err != nil {
 			t.Fatalf("%s: %v (run `make dashboards`)", b.File, err)

@@ -12,31 +12,48 @@ import (
 	"fmt"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/http5xx/http5xx_exporter/rules/pack"
 )
 
 // SchemaVersion is the dashboard JSON schema the SDK models; pinned so that a
 // new SDK cannot change what Grafana migrates on import without a diff here.
 const SchemaVersion = 42
 
+// Settings are what the rule pack's configuration (rules/pack.yml) decides
+// for the dashboards too, so that alerts and dashboards agree.
+type Settings struct {
+	// JobSelector narrows the job variable to the exporters the rules read.
+	JobSelector string
+	// RunbookURL is linked from every dashboard.
+	RunbookURL string
+}
+
+// SettingsOf takes the dashboards' settings from the pack's configuration.
+func SettingsOf(c pack.Config) Settings {
+	return Settings{JobSelector: c.JobSelector, RunbookURL: c.RunbookURL}
+}
+
 // Board is one generated dashboard.
 type Board struct {
-	UID   string
-	File  string // name of the checked-in JSON, relative to this directory
-	build func() *dashboard.DashboardBuilder
+	UID      string
+	File     string // name of the checked-in JSON, relative to this directory
+	build    func(Settings) *dashboard.DashboardBuilder
+	settings Settings
 }
 
 // Boards lists every dashboard, in the order the README describes them.
-func Boards() []Board {
+func Boards(s Settings) []Board {
 	return []Board{
-		{UID: uidOverview, File: "http5xx-overview.json", build: overview},
-		{UID: uidTarget, File: "http5xx-target.json", build: target},
-		{UID: uidExporter, File: "http5xx-exporter.json", build: exporter},
+		{UID: uidOverview, File: "http5xx-overview.json", build: overview, settings: s},
+		{UID: uidTarget, File: "http5xx-target.json", build: target, settings: s},
+		{UID: uidExporter, File: "http5xx-exporter.json", build: exporter, settings: s},
 	}
 }
 
 // Dashboard builds the dashboard, numbers its panels and pins the schema.
 func (b Board) Dashboard() (dashboard.Dashboard, error) {
-	d, err := b.build().Build()
+	d, err := b.build(b.settings).Build()
 	if err != nil {
 		return dashboard.Dashboard{}, fmt.Errorf("dashboard %s: %w", b.UID, err)
 	}

@@ -1,6 +1,9 @@
 package dashboards
 
 import (
+	"github.com/http5xx/http5xx_exporter/rules/pack"
+	"strings"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -16,7 +19,7 @@ import (
 // byte for byte what the Go definitions produce: regenerate with
 // `make dashboards` (or `go test -run CheckedIn -update`) and review the diff.
 func TestCheckedInJSONIsGenerated(t *testing.T) {
-	for _, b := range Boards() {
+	for _, b := range Boards(packSettings(t)) {
 		t.Run(b.UID, func(t *testing.T) {
 			want, err := b.JSON()
 			if err != nil {
@@ -42,7 +45,7 @@ func TestCheckedInJSONIsGenerated(t *testing.T) {
 // the SDK's dashboard schema, which rejects unknown or mistyped fields.
 func TestDashboardsLoad(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
-	for _, b := range Boards() {
+	for _, b := range Boards(packSettings(t)) {
 		t.Run(b.UID, func(t *testing.T) {
 			raw, err := os.ReadFile(b.File)
 			if err != nil {
@@ -70,4 +73,38 @@ func strictErr(err error) error {
 		return nil
 	}
 	return err
+}
+
+// packSettings are the settings of the shipped rule pack, which the
+// checked-in dashboards are generated from.
+func packSettings(t *testing.T) Settings {
+	t.Helper()
+	cfg, err := pack.Load("../rules/pack.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return SettingsOf(cfg)
+}
+
+// TestPackSettingsDriveTheLinks: a pack of one's own changes the runbook
+// link and the job the variables offer, and nothing of the defaults stays.
+func TestPackSettingsDriveTheLinks(t *testing.T) {
+	def := packSettings(t)
+	own := Settings{JobSelector: `job="probes"`, RunbookURL: "https://wiki.corp.invalid/http5xx"}
+	for _, b := range Boards(own) {
+		out, err := b.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`"url": "https://wiki.corp.invalid/http5xx"`, `label_values(http5xx_`, `{job=\"probes\"`} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: no %s", b.File, want)
+			}
+		}
+		for _, stale := range []string{def.RunbookURL, def.JobSelector} {
+			if strings.Contains(string(out), stale) || strings.Contains(string(out), strings.ReplaceAll(stale, `"`, `\"`)) {
+				t.Errorf("%s still holds the default %s", b.File, stale)
+			}
+		}
+	}
 }

@@ -9,11 +9,11 @@ import (
 // build and configuration we think it is? Every panel answers per instance
 // and location: when every location scrapes its exporter under the same
 // address, location is what tells the exporters apart.
-func exporter() *dashboard.DashboardBuilder {
+func exporter(s Settings) *dashboard.DashboardBuilder {
 	e := perExporter
 	b := newDashboard(uidExporter, "http5xx / Exporter",
-		"The exporters themselves: probe throughput, schedule lag, skipped and in-flight probes, configuration reloads and build versions.")
-	b = withVariables(b, exporterChain()).
+		"The exporters themselves: probe throughput, schedule lag, skipped and in-flight probes, configuration reloads and build versions.", s)
+	b = withVariables(b, exporterChain(s)).
 		Annotation(alertAnnotation(firingAlerts())).
 		Link(dashboardLink("Overview", uidOverview, "The fleet of probed targets"))
 

@@ -7,11 +7,11 @@ import (
 )
 
 // overview is the fleet: the screen a 5xx page opens first.
-func overview() *dashboard.DashboardBuilder {
+func overview(s Settings) *dashboard.DashboardBuilder {
 	t := perTarget
 	b := newDashboard(uidOverview, "http5xx / Overview",
-		"Every probed target: which error class, whose pager, since when, what changed, and whether it fails from every location.")
-	b = withVariables(b, targetChain(false)).
+		"Every probed target: which error class, whose pager, since when, what changed, and whether it fails from every location.", s)
+	b = withVariables(b, targetChain(s, false)).
 		Annotation(deployAnnotation(deploys(""))).
 		Annotation(alertAnnotation(firingAlerts())).
 		Link(dashboardLink("Target", uidTarget, "One target: phases, codes, layer, saturation, deploys, locations")).

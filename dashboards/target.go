@@ -8,7 +8,7 @@ import (
 
 // target is one target in depth: which code, which layer, where the time
 // goes, how full it is, what was deployed, and how each location sees it.
-func target() *dashboard.DashboardBuilder {
+func target(s Settings) *dashboard.DashboardBuilder {
 	t := perTarget
 	// The deploy series carry service only: keep the selected target's services.
 	ownServices := t.of("http5xx_target_info")
@@ -17,8 +17,8 @@ func target() *dashboard.DashboardBuilder {
 	}
 
 	b := newDashboard(uidTarget, "http5xx / Target",
-		"One target from every location: status codes and the layer that produced them, probe phases, saturation and Retry-After, deploys with versions.")
-	b = withVariables(b, targetChain(true)).
+		"One target from every location: status codes and the layer that produced them, probe phases, saturation and Retry-After, deploys with versions.", s)
+	b = withVariables(b, targetChain(s, true)).
 		Annotation(deployAnnotation(deploys(ownServices))).
 		Annotation(alertAnnotation(firingAlerts(`target=~"$target|"`))).
 		Link(dashboardLink("Overview", uidOverview, "Back to the fleet, same variables and time range")).

@@ -35,16 +35,14 @@ type chainVar struct {
 	single bool // one value and no "All" (the target dashboard's target)
 }
 
-// chain builds variables whose values come from metric and are filtered by
-// every variable before them, so picking a location narrows the services.
-func chain(metric string, vars ...chainVar) []cog.Builder[dashboard.VariableModel] {
+// chain builds variables whose values come from metric, narrowed by the
+// pack's job selector and by every variable before them, so picking a
+// location narrows the services.
+func chain(s Settings, metric string, vars ...chainVar) []cog.Builder[dashboard.VariableModel] {
 	var out []cog.Builder[dashboard.VariableModel]
-	var previous []string
+	previous := []string{s.JobSelector}
 	for _, v := range vars {
-		selector := metric
-		if len(previous) > 0 {
-			selector += "{" + strings.Join(previous, ", ") + "}"
-		}
+		selector := metric + "{" + strings.Join(previous, ", ") + "}"
 		query := fmt.Sprintf("label_values(%s, %s)", selector, v.name)
 		b := dashboard.NewQueryVariableBuilder(v.name).
 			Label(v.label).
@@ -66,8 +64,8 @@ func chain(metric string, vars ...chainVar) []cog.Builder[dashboard.VariableMode
 
 // targetChain is job → location → service → target over the one series every
 // configured target has.
-func targetChain(singleTarget bool) []cog.Builder[dashboard.VariableModel] {
-	return chain("http5xx_target_info",
+func targetChain(s Settings, singleTarget bool) []cog.Builder[dashboard.VariableModel] {
+	return chain(s, "http5xx_target_info",
 		chainVar{name: "job", label: "Job"},
 		chainVar{name: "location", label: "Location"},
 		chainVar{name: "service", label: "Service"},
@@ -77,8 +75,8 @@ func targetChain(singleTarget bool) []cog.Builder[dashboard.VariableModel] {
 
 // exporterChain is job → instance over the build info every exporter exposes,
 // also those that probe nothing yet.
-func exporterChain() []cog.Builder[dashboard.VariableModel] {
-	return chain("http5xx_exporter_build_info",
+func exporterChain(s Settings) []cog.Builder[dashboard.VariableModel] {
+	return chain(s, "http5xx_exporter_build_info",
 		chainVar{name: "job", label: "Job"},
 		chainVar{name: "instance", label: "Exporter"},
 	)
@@ -96,9 +94,20 @@ func dashboardLink(title, uid, tooltip string) *dashboard.DashboardLinkBuilder {
 		KeepTime(true)
 }
 
+// runbooksLink opens the runbooks of the pack's alerts.
+func runbooksLink(url string) *dashboard.DashboardLinkBuilder {
+	return dashboard.NewDashboardLinkBuilder("Runbooks").
+		Type(dashboard.DashboardLinkTypeLink).
+		Url(url).
+		Tooltip("What each alert means, the first three checks, who owns it").
+		Icon("doc").
+		TargetBlank(true)
+}
+
 // newDashboard is the frame every dashboard shares.
-func newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
+func newDashboard(uid, title, description string, s Settings) *dashboard.DashboardBuilder {
 	return dashboard.NewDashboardBuilder(title).
+		Link(runbooksLink(s.RunbookURL)).
 		Uid(uid).
 		Description(description).
 		Tags([]string{"http5xx"}).
