@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,6 +159,10 @@ func Parse(name string, b []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file changes nothing
+		// A value its type refused (a duration) comes without a line: find it.
+		if field, at := quotedValue(&root, "", err.Error()); at > 0 {
+			return Config{}, fmt.Errorf("%s:%d: %s: %w", name, at, field, err)
+		}
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(c.SLO.Services) == 0 {
@@ -242,6 +247,31 @@ func (c Config) problems() []problem {
 		add("after_deploy", "threshold, window and for must be positive")
 	}
 	return out
+}
+
+// quotedValue finds the first scalar whose quoted value the message names,
+// returning its dotted field and line.
+func quotedValue(n *yaml.Node, path, msg string) (string, int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if f, at := quotedValue(c, path, msg); at > 0 {
+				return f, at
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := strings.TrimPrefix(path+"."+n.Content[i].Value, ".")
+			v := n.Content[i+1]
+			if v.Kind == yaml.ScalarNode && strings.Contains(msg, strconv.Quote(v.Value)) {
+				return p, v.Line
+			}
+			if f, at := quotedValue(v, p, msg); at > 0 {
+				return f, at
+			}
+		}
+	}
+	return "", 0
 }
 
 // line finds the line of a dotted field in the document, or of the nearest

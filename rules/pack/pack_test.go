@@ -63,7 +63,7 @@ func TestConfigErrors(t *testing.T) {
 		{"service objective", "slo:\n  services:\n    checkout: 1\n", "bad.yml:3: slo.services.checkout: 1: an objective is a ratio between 0 and 1, such as 0.999"},
 		{"quorum of one", "quorum: {min_locations: 1}\n", "bad.yml:1: quorum.min_locations: 1: one location cannot tell an outage from its own network; at least 2"},
 		{"critical before warning", "classes:\n  warning_for: 20m\n", "bad.yml:1: classes.critical_for: 15m must be longer than warning_for 20m"},
-		{"bad duration", "probe_interval: soon\n", `bad.yml: not a valid duration string: "soon"`},
+		{"bad duration", "slo: {objective: 0.99}\nquorum:\n  keep_firing_for: soon\n", `bad.yml:3: quorum.keep_firing_for: not a valid duration string: "soon"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := pack.Parse("bad.yml", []byte(tc.yaml))
