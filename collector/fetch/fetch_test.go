@@ -425,3 +425,31 @@ func TestGetCredentialsOnlyToTheTargetsOrigin(t *testing.T) {
 		}
 	}
 }
+
+// The side channels dial within the target's ip_family, as the prober does:
+// only that family, and no address of it is a DNS error.
+func TestGetIPFamily(t *testing.T) {
+	v4 := newRecorder(t, "v4")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(v4.URL, "http://"))
+	for _, tc := range []struct {
+		family, url string
+		wantDNS     bool
+	}{
+		{"any", v4.URL, false},
+		{"ip4", "http://localhost:" + port, false},
+		{"ip6", v4.URL, true},
+	} {
+		tg := config.NewTarget("a", "http://example.invalid/")
+		tg.IPFamily = tc.family
+		c, err := New(&tg, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Get(context.Background(), Request{URL: tc.url, Timeout: 5 * time.Second, Limit: 1 << 10})
+		c.Close()
+		var dnsErr *net.DNSError
+		if got := errors.As(err, &dnsErr); got != tc.wantDNS || (!tc.wantDNS && err != nil) {
+			t.Errorf("ip_family %s, %s: err %v, want a DNS error: %v", tc.family, tc.url, err, tc.wantDNS)
+		}
+	}
+}
