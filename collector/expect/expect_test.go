@@ -2,6 +2,8 @@ package expect
 
 import (
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,5 +138,49 @@ func TestCompileNil(t *testing.T) {
 	c, err = Compile([]config.Condition{{JSON: "a", Present: true}}, nil)
 	if err != nil || !c.ReadsBody() {
 		t.Errorf("a json condition does not read the body: %v", err)
+	}
+}
+
+// TestFoldLiteral: a case-insensitive ASCII literal is searched without the
+// regexp engine, and finds exactly what the engine finds; anything else is
+// left to the engine.
+func TestFoldLiteral(t *testing.T) {
+	tests := []struct {
+		expr string
+		fast bool
+	}{
+		{"(?i)down for maintenance", true},
+		{"(?i)<title>error", true},
+		{"(?i)x", true},
+		{"(?i)500 internal", true},
+		{"down for maintenance", false}, // the engine is fast on a plain literal already
+		{"(?i)down|up", false},
+		{"(?i)fatal.error", false},
+		{"(?i)disk", false},         // k folds with the Kelvin sign
+		{"(?i)maintenances", false}, // s folds with the long s
+		{"(?i)café", false},
+	}
+	bodies := []string{
+		"", "d", "DOWN FOR MAINTENANCE", "we are Down For Maintenance.", "down for maintenanc",
+		"dddd down for  maintenance dOwN fOr MaInTeNaNcE", "<TITLE>Error</title>", "X", "xx", "500 INTERNAL",
+		"\xffdown for maintenance\x00", "DISK \u212aelvin", "ſ", strings.Repeat("d", 1000) + "own for maintenance",
+	}
+	for _, tt := range tests {
+		lit := foldLiteral(tt.expr)
+		if (lit != nil) != tt.fast {
+			t.Errorf("%s: fast path %v, want %v", tt.expr, lit != nil, tt.fast)
+			continue
+		}
+		c, err := Compile([]config.Condition{{BodyNotMatches: tt.expr}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(tt.expr)
+		for _, body := range bodies {
+			got, want := c.list[0].findBody([]byte(body)), re.FindIndex([]byte(body))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s in %q: %v, the regexp engine says %v", tt.expr, body, got, want)
+			}
+		}
 	}
 }

@@ -2,6 +2,8 @@ package expect
 
 import (
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -45,3 +47,24 @@ func FuzzCheck(f *testing.F) {
 }
 
 func ptr(s string) *string { return &s }
+
+// FuzzFoldLiteral: the search of a case-insensitive literal without the
+// regexp engine finds exactly what the engine finds, in any body.
+func FuzzFoldLiteral(f *testing.F) {
+	f.Add([]byte("We are DOWN for Maintenance"), "(?i)down for maintenance")
+	f.Add([]byte("ddddown"), "(?i)dow")
+	f.Add([]byte("<TiTlE>"), "(?i)<title>")
+	f.Fuzz(func(t *testing.T, body []byte, expr string) {
+		if len(expr) > 64 || foldLiteral(expr) == nil {
+			return
+		}
+		c, err := Compile([]config.Condition{{BodyMatches: expr}}, nil)
+		if err != nil {
+			return
+		}
+		got, want := c.list[0].findBody(body), regexp.MustCompile(expr).FindIndex(body)
+		if !slices.Equal(got, want) {
+			t.Errorf("%q in %q: %v, the regexp engine says %v", expr, body, got, want)
+		}
+	})
+}
