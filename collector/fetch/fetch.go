@@ -69,8 +69,10 @@ type Shared struct {
 	// or "tcp6" for that family only.
 	network string
 	// authenticate wraps a transport so that its requests carry the
-	// target's credentials; nil when the target sends none.
+	// target's credentials; nil when the target sends none. secrets are
+	// those credentials, to scrub from the errors of getting them.
 	authenticate func(http.RoundTripper) http.RoundTripper
+	secrets      []commoncfg.SecretReader
 }
 
 // ErrCredentials is wrapped by the error of a request that never left
@@ -90,7 +92,7 @@ func SharedFor(t *config.Target, version string) (Shared, error) {
 	pc := t.ProxyConfig // Proxy caches its function in the value it is called on
 	s := Shared{TLS: tlsConfig, UserAgent: UserAgent(version), Proxy: pc.Proxy(), ProxyConnectHeader: pc.GetProxyConnectHeader()}
 	s.network = map[string]string{contract.FamilyIP4: "tcp4", contract.FamilyIP6: "tcp6"}[t.IPFamily]
-	s.authenticate, err = authenticator(t)
+	s.authenticate, s.secrets, err = authenticator(t)
 	if err != nil {
 		return Shared{}, fmt.Errorf("target %q: %w", t.Name, err)
 	}
@@ -127,13 +129,13 @@ func (s Shared) Authenticate(rt http.RoundTripper) http.RoundTripper {
 	if s.authenticate == nil {
 		return rt
 	}
-	return credentialed{s.authenticate(reached{rt})}
+	return credentialed{s.authenticate(reached{rt}), s.secrets}
 }
 
 // authenticator returns the credential layer of t, nil without any.
 // Config validation has made sure at most one kind is set and no *_ref
 // (which needs a secret manager) is.
-func authenticator(t *config.Target) (func(http.RoundTripper) http.RoundTripper, error) {
+func authenticator(t *config.Target) (func(http.RoundTripper) http.RoundTripper, []commoncfg.SecretReader, error) {
 	switch {
 	case t.BasicAuth != nil:
 		a := *t.BasicAuth
@@ -141,7 +143,7 @@ func authenticator(t *config.Target) (func(http.RoundTripper) http.RoundTripper,
 		pass := secretOf(a.Password, a.PasswordFile)
 		return func(rt http.RoundTripper) http.RoundTripper {
 			return commoncfg.NewBasicAuthRoundTripper(user, pass, rt)
-		}, nil
+		}, []commoncfg.SecretReader{pass}, nil
 	case t.Authorization != nil:
 		a := *t.Authorization
 		cred := secretOf(a.Credentials, a.CredentialsFile)
@@ -151,7 +153,7 @@ func authenticator(t *config.Target) (func(http.RoundTripper) http.RoundTripper,
 		}
 		return func(rt http.RoundTripper) http.RoundTripper {
 			return commoncfg.NewAuthorizationCredentialsRoundTripper(kind, cred, rt)
-		}, nil
+		}, []commoncfg.SecretReader{cred}, nil
 	case t.OAuth2 != nil:
 		o := *t.OAuth2
 		cred := secretOf(o.ClientSecret, o.ClientSecretFile)
@@ -163,9 +165,9 @@ func authenticator(t *config.Target) (func(http.RoundTripper) http.RoundTripper,
 			own := o // the round tripper caches its proxy in the value
 			return commoncfg.NewOAuth2RoundTripper(cred, &own, rt,
 				commoncfg.WithKeepAlivesDisabled(), commoncfg.WithDialContextFunc(tokenDial(timeout)))
-		}, nil
+		}, []commoncfg.SecretReader{cred}, nil
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // secretOf is the inline secret, or the file read at each use.
@@ -199,17 +201,36 @@ func tokenDial(timeout time.Duration) commoncfg.DialContextFunc {
 type reachedKey struct{}
 
 // credentialed tells the credential layer's own failures (ErrCredentials)
-// from the target's.
-type credentialed struct{ rt http.RoundTripper }
+// from the target's, and scrubs the secrets from their text: a token
+// endpoint's answer, which the oauth2 package quotes, may echo one.
+type credentialed struct {
+	rt      http.RoundTripper
+	secrets []commoncfg.SecretReader
+}
 
 func (c credentialed) RoundTrip(req *http.Request) (*http.Response, error) {
 	var past atomic.Bool
 	resp, err := c.rt.RoundTrip(req.WithContext(context.WithValue(req.Context(), reachedKey{}, &past)))
 	if err != nil && !past.Load() {
-		return nil, fmt.Errorf("%w: %w", ErrCredentials, err)
+		msg := err.Error()
+		for _, s := range c.secrets {
+			if v, ferr := s.Fetch(req.Context()); ferr == nil && len(v) >= 4 {
+				msg = strings.ReplaceAll(msg, v, "xxxxx")
+			}
+		}
+		return nil, &credentialsError{msg: ErrCredentials.Error() + ": " + msg, err: err}
 	}
 	return resp, err
 }
+
+// credentialsError is ErrCredentials with the scrubbed text of its cause.
+type credentialsError struct {
+	msg string
+	err error
+}
+
+func (e *credentialsError) Error() string   { return e.msg }
+func (e *credentialsError) Unwrap() []error { return []error{ErrCredentials, e.err} }
 
 func (c credentialed) CloseIdleConnections() { closeIdle(c.rt) }
 

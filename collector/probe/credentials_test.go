@@ -62,8 +62,8 @@ func (s *authServer) sent() []string {
 }
 
 // tokenServer is an OAuth2 token endpoint for client_credentials: it hands
-// out token when the client authenticates as id/secret, and fails with
-// 500 while broken is set.
+// out token when the client authenticates as id/secret, and refuses any
+// other client with 401, quoting the secret it got.
 func tokenServer(t *testing.T, id, secret, token string) *httptest.Server {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
@@ -75,9 +75,10 @@ func tokenServer(t *testing.T, id, secret, token string) *httptest.Server {
 			u, p = r.Form.Get("client_id"), r.Form.Get("client_secret")
 		}
 		if u != id || p != secret {
+			// A careless endpoint that echoes what it was sent.
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"error":"invalid_client"}`))
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "bad secret " + p})
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -171,7 +172,7 @@ func TestProbeCredentials(t *testing.T) {
 			reason: contract.ReasonExporter},
 		{name: "oauth2 token refused: exporter", want: "x",
 			set: func(tg *config.Target) {
-				tg.OAuth2 = &commoncfg.OAuth2{ClientID: "http5xx", ClientSecret: "wrong", TokenURL: tokens.URL}
+				tg.OAuth2 = &commoncfg.OAuth2{ClientID: "http5xx", ClientSecret: "s3cr3t-echoed", TokenURL: tokens.URL}
 			},
 			reason: contract.ReasonExporter},
 	} {
@@ -190,6 +191,9 @@ func TestProbeCredentials(t *testing.T) {
 			}
 			if tc.reason == contract.ReasonExporter && !errors.Is(res.Err, fetch.ErrCredentials) {
 				t.Errorf("err %v does not wrap fetch.ErrCredentials", res.Err)
+			}
+			if res.Err != nil && strings.Contains(res.Err.Error(), "s3cr3t-echoed") {
+				t.Errorf("err shows the secret the token endpoint echoed: %v", res.Err)
 			}
 			if got := srv.sent(); strings.Join(got, "|") != strings.Join(tc.sent, "|") {
 				t.Errorf("the target got Authorization %q, want %q", got, tc.sent)
