@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -81,12 +83,29 @@ func get(url string) (string, error) {
 	return string(b), err
 }
 
+// freePort returns a loopback port that is free now and below the range
+// the kernel hands out to ":0" listeners and outgoing connections, so no
+// other test's socket can take it before the process under test binds it
+// (a port bound at ":0" and freed again often was taken meanwhile on a
+// machine running several suites).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	lo, hi := 10000, 32767
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var first int
+		if _, err := fmt.Sscan(string(b), &first); err == nil && first > lo+1000 {
+			hi = first - 1
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 1000 {
+		p := lo + rand.IntN(hi-lo+1)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p
+	}
+	t.Fatalf("no free loopback port in %d-%d", lo, hi)
+	return 0
 }
