@@ -660,13 +660,36 @@ and Retry-After to 503s. They go to the owners of those classes.`,
 
 func (c Config) exporterGroup() Group {
 	exporter := []KV{{"error_class", "exporter"}, {"owner", "sre-oncall"}}
-	down := Rule{
-		Alert:  "HTTP5xxExporterDown",
-		Expr:   fmt.Sprintf("up{%s} == 0", c.JobSelector),
-		Labels: exporter,
+	withSev := func(sev string) []KV { return append([]KV{{"severity", sev}}, exporter...) }
+	shards := "instance:http5xx_shard:info"
+	replicaDown := Rule{
+		Alert: "HTTP5xxExporterDown",
+		Comment: `One replica of a shard cannot be scraped: the other replicas of its
+shard still probe its targets, so this is chat, not a page.`,
+		Expr: fmt.Sprintf(`(up{%s} == 0)
+* on (job, instance, location) group_left (shard, shards)
+  %s`, c.JobSelector, shards),
+		For:    dur(5 * time.Minute),
+		Labels: withSev("warning"),
 		Annotations: c.annotations("HTTP5xxExporterDown", "Prometheus cannot scrape an http5xx exporter.",
-			"The http5xx exporter {{ $labels.instance }}{{ with $labels.location }} in {{ . }}{{ end }} has not been scraped "+
-				"successfully for 5 minutes or more: nothing it probes is watched from there.", false),
+			"The http5xx exporter {{ $labels.instance }}{{ with $labels.location }} in {{ . }}{{ end }}{{ with $labels.shard }} (shard {{ . }}){{ end }} "+
+				"has not been scraped successfully for 5 minutes or more. Its shard's other replicas keep probing; "+
+				"a page follows when none of them is left.", false),
+	}
+	shardDown := Rule{
+		Alert: "HTTP5xxExporterDown",
+		Comment: `No replica of a shard of a location can be scraped: nothing that shard
+probes is watched from there. Replicas are counted, never their probes.`,
+		Expr: fmt.Sprintf(`sum by (location, shard, shards) (
+    up{%s}
+  * on (job, instance, location) group_left (shard, shards)
+    %s
+) == 0`, c.JobSelector, shards),
+		For:    dur(5 * time.Minute),
+		Labels: withSev("critical"),
+		Annotations: c.annotations("HTTP5xxExporterDown", "No replica of an http5xx exporter shard is up.",
+			"No http5xx exporter{{ with $labels.location }} in {{ . }}{{ end }}{{ with $labels.shard }} of shard {{ . }}{{ end }} "+
+				"has been scraped successfully for 5 minutes or more: the targets it probes are not watched from there.", false),
 	}
 	exhausted := Rule{
 		Alert: "HTTP5xxExporterResourcesExhausted",
@@ -682,8 +705,24 @@ exporter's operator instead.`,
 				"probes in the last 10 minutes because it ran out of file descriptors, memory, local ports or its concurrency limit. "+
 				"The targets are not at fault: raise the exporter's limits or spread its targets.", false),
 	}
-	withSev := func(sev string) []KV { return append([]KV{{"severity", sev}}, exporter...) }
-	rules := escalate(down, dur(5*time.Minute), dur(15*time.Minute))
+	rules := []Rule{
+		{
+			Comment: `The shard of every exporter (job, instance, location: instances may
+repeat across locations), remembered for a day so that a dead exporter
+keeps its shard: the live series first, then one series per exporter.
+Exporters that never said (older versions), or whose up lacks the
+location label, form shard "" of their location.`,
+			Record: shards,
+			Expr: fmt.Sprintf(`topk by (job, instance, location) (1,
+    max by (job, instance, location, shard, shards) (%[1]s)
+  or on (job, instance, location)
+    max by (job, instance, location, shard, shards) (last_over_time(%[1]s[1d]))
+)
+or on (job, instance, location)
+  group by (job, instance, location) (up{%[2]s})`, c.sel("http5xx_shard_info"), c.JobSelector),
+		},
+		replicaDown, shardDown,
+	}
 	rules = append(rules,
 		Rule{
 			Alert: "HTTP5xxExporterAbsent",
@@ -717,7 +756,7 @@ or
 		},
 		Rule{
 			Alert:  "HTTP5xxProbesSkipped",
-			Expr:   fmt.Sprintf("sum by (target, service, location, reason) (increase(%s[10m])) > 0", c.sel("http5xx_skipped_probes_total", `reason!="exporter"`)),
+			Expr:   fmt.Sprintf("sum by (target, service, location, reason) (increase(%s[10m])) > 0", c.sel("http5xx_skipped_probes_total", `reason!~"exporter|shutdown"`)),
 			For:    dur(15 * time.Minute),
 			Labels: withSev("warning"),
 			Annotations: c.annotations("HTTP5xxProbesSkipped", "The exporter skips probes of a target.",
@@ -725,6 +764,28 @@ or
 					"in the last 10 minutes (reason {{ $labels.reason }}) and has kept skipping for 15 minutes: the target is watched less often than configured.", true),
 		},
 	)
+	probed := fmt.Sprintf("count by (location) (max by (target, service, location) (increase(%s[10m])) > 0)", c.sel("http5xx_probes_total"))
+	configured := fmt.Sprintf("max by (location) (%s)", c.sel("http5xx_configured_targets"))
+	rules = append(rules, Rule{
+		Alert: "HTTP5xxTargetsUnprobed",
+		Comment: `Fewer targets probed from a location in the last 10m than it has
+configured: configured targets are counted before sharding, so every
+replica of every shard reports the whole list (max, never a sum), and
+the probed targets are counted once over all shards and replicas. A
+shard without a live replica, or a shard index nobody runs
+(--shard.count larger than the shards deployed), leaves targets out.`,
+		Expr: fmt.Sprintf(`%[1]s
+- (
+    %[2]s
+  or on (location)
+    0 * %[1]s
+) > 0`, configured, probed),
+		For:    dur(15 * time.Minute),
+		Labels: withSev("warning"),
+		Annotations: c.annotations("HTTP5xxTargetsUnprobed", "Configured targets are not probed from a location.",
+			"{{ $value | humanize }} of the targets configured{{ with $labels.location }} in {{ . }}{{ end }} had no probe in the last 10 minutes: "+
+				"a shard has no live replica, or the exporters disagree on --shard.count, or those targets never get a probe slot.", false),
+	})
 	rules = append(rules, escalate(exhausted, dur(5*time.Minute), dur(30*time.Minute))...)
 	rules = append(rules, Rule{
 		Alert: "HTTP5xxProbesLagging",

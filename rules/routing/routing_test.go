@@ -232,6 +232,8 @@ func TestInhibition(t *testing.T) {
 	down := alert("alertname", "HTTP5xxExporterDown", "severity", "warning", "error_class", "exporter", "owner", "sre-oncall",
 		"job", "http5xx", "instance", "exporter-fra:10505", "location", "fra")
 	downCritical := with(down, "severity", "critical")
+	replicaDown := with(down, "shard", "1", "shards", "2")
+	shardDown := with(replicaDown, "severity", "critical", "instance", "", "job", "")
 	downNoLocation := with(down, "location", "", "instance", "exporter:10505")
 	appNoLocation := with(app, "location", "")
 	reload := alert("alertname", "HTTP5xxConfigReloadFailed", "severity", "warning", "error_class", "exporter", "owner", "sre-oncall",
@@ -295,9 +297,15 @@ func TestInhibition(t *testing.T) {
 		{"failing locally leaves its own critical", locally, locallyCritical, false},
 		{"failing locally without location mutes nothing", locallyNoLocation, appCriticalNoLocation, false},
 
-		{"exporter down mutes its location", down, app, true},
-		{"exporter down mutes latency there", down, latency, true},
-		{"exporter down mutes failing locally there", down, locally, true},
+		{"shard down mutes its location", downCritical, app, true},
+		{"shard down mutes latency there", downCritical, latency, true},
+		{"shard down mutes failing locally there", downCritical, locally, true},
+		{"one replica down leaves its location", down, app, false},
+		{"one replica down leaves failing locally there", down, locally, false},
+		{"shard down mutes its replicas' warnings", shardDown, replicaDown, true},
+		{"shard down leaves other shards' replicas", shardDown, with(replicaDown, "shard", "0"), false},
+		{"shard down leaves other locations' replicas", shardDown, with(replicaDown, "location", "iad"), false},
+		{"replica down does not mute its shard", replicaDown, shardDown, false},
 		{"exporter down leaves other locations", down, appIad, false},
 		{"exporter down leaves target-wide alerts", down, page, false},
 		{"exporter down leaves failing everywhere", down, everywhere, false},
