@@ -38,7 +38,8 @@ func goldenShard() prometheus.Collector {
 	return s
 }
 
-// goldenDeploys records two deploys of service shop through the real API.
+// goldenDeploys records two deploys of service shop and a maintenance
+// window of it through the real API.
 func goldenDeploys(t *testing.T) prometheus.Collector {
 	t.Helper()
 	m, err := deploy.NewManager(deploy.Options{
@@ -61,6 +62,13 @@ func goldenDeploys(t *testing.T) prometheus.Collector {
 		if rec.Code/100 != 2 {
 			t.Fatalf("recording deploy %s: %d %s", body, rec.Code, rec.Body.String())
 		}
+	}
+	req := httptest.NewRequest(http.MethodPost, deploy.MaintenancePath, strings.NewReader(`{"service":"shop","duration":"30m","reason":"database upgrade"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	m.MaintenanceHandler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("recording maintenance window: %d %s", rec.Code, rec.Body.String())
 	}
 	return m.Collector()
 }

@@ -122,7 +122,7 @@ func TestDeployCommandExitCodes(t *testing.T) {
 			code: 1, err: "HTTP 401 bad_data: missing bearer token", stored: 0},
 		{name: "POST disabled: refused", opts: deploy.Options{},
 			args: []string{"--url", "{URL}", "--service", "a", "--version", "1"},
-			code: 1, err: "HTTP 403 unavailable: recording deploys is disabled", stored: 0},
+			code: 1, err: "HTTP 403 unavailable: recording deploys and maintenance windows is disabled", stored: 0},
 		{name: "cardinality guard: refused", opts: deploy.Options{AllowUnauthenticated: true, MaxServices: 1},
 			first: [][]string{{"--url", "{URL}", "--service", "a", "--version", "1"}},
 			args:  []string{"--url", "{URL}", "--service", "b", "--version", "1"},

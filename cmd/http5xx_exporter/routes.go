@@ -12,6 +12,7 @@ import (
 
 	"github.com/http5xx/http5xx_exporter/collector/adhoc"
 	"github.com/http5xx/http5xx_exporter/collector/api"
+	"github.com/http5xx/http5xx_exporter/collector/deploy"
 	"github.com/http5xx/http5xx_exporter/collector/status"
 )
 
@@ -85,10 +86,15 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 	mux.Handle("GET /about", about)
 	mux.Handle("GET /api/v1/deploys", deploys)
 	mux.Handle("POST /api/v1/deploys", deploys)
+	maintenance := p.deploys.MaintenanceHandler()
+	mux.Handle("GET "+deploy.MaintenancePath, maintenance)
+	mux.Handle("POST "+deploy.MaintenancePath, maintenance)
+	mux.Handle("DELETE "+deploy.MaintenancePath, maintenance)
 	mux.Handle("GET "+adhoc.Path, extendWriteDeadline(p.adhoc, writeTimeout, func(*http.Request) time.Duration { return adhocTimeout })) // 404 while ad-hoc checks are off
 	// Other methods on an /api/v1 path get the 405 in the JSON envelope.
 	mux.Handle(status.APIPath, api.MethodNotAllowed("GET", "HEAD"))
 	mux.Handle("/api/v1/deploys", api.MethodNotAllowed("GET", "HEAD", "POST"))
+	mux.Handle(deploy.MaintenancePath, api.MethodNotAllowed("GET", "HEAD", "POST", "DELETE"))
 	mux.Handle(adhoc.Path, api.MethodNotAllowed("GET", "HEAD"))
 	return mux, nil
 }

@@ -138,6 +138,16 @@ var (
 		Name: "http5xx_deploy_token_file_ok", Type: "gauge",
 		Help: "0 while --deploy.token-file cannot be read and every deploy POST is refused; 1 otherwise (also when no token file is set).",
 	}
+	MaintenanceActive = Metric{
+		Name: "http5xx_maintenance_active", Type: "gauge",
+		Help:   "1 while the service is inside a maintenance window, 0 otherwise (exported while a window is current, upcoming or ended within 24h).",
+		Labels: []string{LabelService},
+	}
+	MaintenanceEndTimestamp = Metric{
+		Name: "http5xx_maintenance_end_timestamp_seconds", Type: "gauge",
+		Help:   "Unix time the service's current maintenance window ends, or its last one ended (kept 24h).",
+		Labels: []string{LabelService},
+	}
 	TargetInfo = Metric{
 		Name: "http5xx_target_info", Type: "gauge",
 		Help:      "1 per configured target, with its URL, owner and the target's own labels (labels:).",
@@ -218,7 +228,8 @@ func All() []Metric {
 	return []Metric{
 		ProbesTotal, ResponsesTotal, FailuresTotal, RequestDuration, PhaseDuration,
 		TargetUp, LastStatusCode, LastProbeTimestamp, RetryAfter, SaturationRatio, SaturationErrorsTotal,
-		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK, TargetInfo,
+		ErrorLayerTotal, DeployTimestamp, DeploysTotal, DeployInfo, DeployTokenFileOK,
+		MaintenanceActive, MaintenanceEndTimestamp, TargetInfo,
 		TLSCertNotAfter, ConnectionInfo,
 		InflightProbes, ProbeConcurrencyLimit, ScheduleLag, SkippedProbesTotal, ConfigLastReloadSuccessful,
 		ConfigLastReloadSuccessTimestamp, ShardInfo, ConfiguredTargets, SDRefreshFailuresTotal, BuildInfo,

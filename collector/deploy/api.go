@@ -30,7 +30,8 @@ func (m *Manager) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorize decides whether r may record a deploy. It returns 0 when it
+// authorize decides whether r may record a deploy or change a maintenance
+// window (both take the same credentials). It returns 0 when it
 // may, or the status code, error type and reason of the refusal.
 func (m *Manager) authorize(r *http.Request) (int, api.ErrorType, string) {
 	webAuth, err := m.webAuth()
@@ -48,7 +49,7 @@ func (m *Manager) authorize(r *http.Request) (int, api.ErrorType, string) {
 		if err != nil {
 			// Fail-closed: a token file that is gone may have been deleted
 			// to revoke its tokens.
-			return http.StatusServiceUnavailable, api.ErrUnavailable, "the deploy token file cannot be read; deploys are refused until it can"
+			return http.StatusServiceUnavailable, api.ErrUnavailable, "the deploy token file cannot be read; deploys and maintenance windows are refused until it can"
 		}
 		tok, ok := bearer(r)
 		if !ok {
@@ -63,7 +64,7 @@ func (m *Manager) authorize(r *http.Request) (int, api.ErrorType, string) {
 		return 0, "", ""
 	}
 	// Disabled by the exporter's flags, not by what the request sent.
-	return http.StatusForbidden, api.ErrUnavailable, "recording deploys is disabled: the exporter needs --deploy.token-file, basic auth in --web.config.file or --deploy.allow-unauthenticated"
+	return http.StatusForbidden, api.ErrUnavailable, "recording deploys and maintenance windows is disabled: the exporter needs --deploy.token-file, basic auth in --web.config.file or --deploy.allow-unauthenticated"
 }
 
 // isJSON accepts application/json and application/*+json, with parameters.
@@ -75,33 +76,54 @@ func isJSON(contentType string) bool {
 	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
 }
 
-func (m *Manager) servePost(w http.ResponseWriter, r *http.Request) {
-	if code, typ, reason := m.authorize(r); code != 0 {
-		switch code {
-		case http.StatusUnauthorized:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="http5xx_exporter deploys"`)
-		case http.StatusServiceUnavailable:
-			w.Header().Set("Retry-After", "10")
-		}
-		api.WriteError(w, code, typ, reason)
-		return
+// acceptPost checks the credentials and reads the JSON body of a POST; the
+// deploy and maintenance APIs share it. It answers the request itself and
+// returns false when the request goes no further.
+func (m *Manager) acceptPost(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !m.allowWrite(w, r) {
+		return nil, false
 	}
 	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
 		api.WriteError(w, http.StatusUnsupportedMediaType, api.ErrBadData, fmt.Sprintf("Content-Type must be application/json, not %q", truncate(ct, 64)))
-		return
+		return nil, false
 	}
 	if r.ContentLength > MaxBodyBytes {
 		api.WriteError(w, http.StatusRequestEntityTooLarge, api.ErrBadData, fmt.Sprintf("body over %d bytes", MaxBodyBytes))
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			api.WriteError(w, http.StatusRequestEntityTooLarge, api.ErrBadData, fmt.Sprintf("body over %d bytes", MaxBodyBytes))
-			return
+			return nil, false
 		}
 		api.WriteError(w, http.StatusBadRequest, api.ErrBadData, "body: reading it: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// allowWrite answers a request that may not change anything (see
+// authorize) and returns false for it.
+func (m *Manager) allowWrite(w http.ResponseWriter, r *http.Request) bool {
+	code, typ, reason := m.authorize(r)
+	if code == 0 {
+		return true
+	}
+	switch code {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="http5xx_exporter deploys"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "10")
+	}
+	api.WriteError(w, code, typ, reason)
+	return false
+}
+
+func (m *Manager) servePost(w http.ResponseWriter, r *http.Request) {
+	body, ok := m.acceptPost(w, r)
+	if !ok {
 		return
 	}
 	ev, err := decodePayload(body, m.now())

@@ -2,7 +2,10 @@
 // detected when a target's version header or version_url changes. Events
 // are kept in a durable append-only log under the storage path and exported
 // as http5xx_deploy_timestamp_seconds, http5xx_deploys_total and
-// http5xx_deploy_info.
+// http5xx_deploy_info. Maintenance windows of services
+// (/api/v1/maintenance) share its credentials, log and idempotency and are
+// exported as http5xx_maintenance_active and
+// http5xx_maintenance_end_timestamp_seconds.
 package deploy
 
 import (
@@ -71,7 +74,9 @@ type Options struct {
 	// restart: the log keeps these events until they are forgotten.
 	IDWindow      time.Duration
 	MaxRetiredIDs int
-	Logger        *slog.Logger
+	// MaxWindows bounds the maintenance windows kept, ended ones included.
+	MaxWindows int
+	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Version goes into the User-Agent of version_url polls.
@@ -95,7 +100,11 @@ type Manager struct {
 	retired      map[string]*Event
 	retiredOrder []*Event
 	pending      map[string]*commit // id -> commit on its way to disk
-	reserved     map[string]int     // new services held by pending commits
+	// windows are the kept maintenance windows by id; pendingWin the ids
+	// of new ones on their way to disk.
+	windows    map[string]*Window
+	pendingWin map[string]bool
+	reserved   map[string]int // new services held by pending commits
 	// configured holds the services of configured targets: they pass the
 	// service guard (the config bounds them already).
 	configured map[string]bool
@@ -124,9 +133,11 @@ type history struct {
 	total  uint64   // highest Seq ever recorded
 }
 
-// commit is one event on its way to disk.
+// commit is one event or maintenance window on its way to disk (neither:
+// a request to check for compaction).
 type commit struct {
 	ev   *Event
+	win  *Window
 	err  error
 	done chan struct{}
 }
@@ -166,6 +177,9 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 	if o.MaxRetiredIDs <= 0 {
 		o.MaxRetiredIDs = DefaultMaxRetiredIDs
 	}
+	if o.MaxWindows <= 0 {
+		o.MaxWindows = DefaultMaxWindows
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -180,6 +194,8 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 		ids:        map[string]*Event{},
 		retired:    map[string]*Event{},
 		pending:    map[string]*commit{},
+		windows:    map[string]*Window{},
+		pendingWin: map[string]bool{},
 		reserved:   map[string]int{},
 		configured: map[string]bool{},
 		compactMin: compactMin,
@@ -225,6 +241,10 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 	}
 	for i := range events {
 		ev := &events[i]
+		if ev.window != nil {
+			m.applyWindow(ev.window)
+			continue
+		}
 		// A retired id may be recorded again once its window has passed.
 		if _, dup := m.lookupID(ev.ID, ev.Recorded); dup {
 			m.dead++
@@ -238,7 +258,8 @@ func newManager(o Options, compactMin int) (*Manager, error) {
 		m.apply(ev)
 	}
 	m.pruneRetired(m.now(), false)
-	m.log.Info("deploy log replayed", "path", o.StoragePath, "events", m.live, "services", len(m.services), "skipped", len(problems))
+	m.pruneWindows(m.now())
+	m.log.Info("deploy log replayed", "path", o.StoragePath, "events", m.live, "services", len(m.services), "maintenance_windows", len(m.windows), "skipped", len(problems))
 	go m.writeLoop()
 	if m.needCompaction() {
 		m.submitCompaction()
@@ -393,21 +414,29 @@ func (m *Manager) record(ev Event, trusted bool) (Event, bool, error) {
 	}
 	m.mu.Unlock()
 
+	if err := m.submit(c); err != nil {
+		if errors.Is(err, errClosed) {
+			m.mu.Lock()
+			m.release(c)
+			m.mu.Unlock()
+		}
+		return Event{}, false, err
+	}
+	return *c.ev, true, nil
+}
+
+// submit hands c to the writer and waits until it is durable (nil) or
+// failed. errClosed means it never reached the writer.
+func (m *Manager) submit(c *commit) error {
 	m.qmu.RLock()
 	if m.qclosed {
 		m.qmu.RUnlock()
-		m.mu.Lock()
-		m.release(c)
-		m.mu.Unlock()
-		return Event{}, false, errClosed
+		return errClosed
 	}
 	m.queue <- c
 	m.qmu.RUnlock()
 	<-c.done
-	if c.err != nil {
-		return Event{}, false, c.err
-	}
-	return *c.ev, true, nil
+	return c.err
 }
 
 // release forgets a pending commit. Callers hold mu.
@@ -509,11 +538,15 @@ func (m *Manager) commitBatch(batch []*commit) {
 	var encErr []error
 	for i, c := range batch {
 		encErr = append(encErr, nil)
-		if c.ev == nil {
+		rec := c.ev
+		if c.win != nil {
+			rec = &Event{window: c.win}
+		}
+		if rec == nil {
 			continue
 		}
 		var err error
-		if buf, err = appendRecord(buf, c.ev); err != nil {
+		if buf, err = appendRecord(buf, rec); err != nil {
 			encErr[i] = err
 		}
 	}
@@ -527,6 +560,12 @@ func (m *Manager) commitBatch(batch []*commit) {
 
 	m.mu.Lock()
 	for i, c := range batch {
+		if c.win != nil {
+			if c.err = cmp.Or(encErr[i], err); c.err == nil {
+				m.applyWindow(c.win)
+			}
+			continue
+		}
 		if c.ev == nil {
 			continue
 		}
@@ -561,6 +600,7 @@ func (m *Manager) needCompactionLocked() bool {
 func (m *Manager) compact() {
 	m.mu.Lock()
 	m.pruneRetired(m.now(), true)
+	m.pruneWindows(m.now())
 	names := make([]string, 0, len(m.services))
 	for s := range m.services {
 		names = append(names, s)
@@ -576,6 +616,9 @@ func (m *Manager) compact() {
 	}
 	for _, s := range names {
 		events = append(events, m.services[s].events...)
+	}
+	for _, w := range m.windows {
+		events = append(events, &Event{window: w})
 	}
 	dead := m.dead
 	m.mu.Unlock()

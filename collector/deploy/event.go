@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -66,6 +67,10 @@ type Event struct {
 	// retired marks an event that has left its service's history and is
 	// kept only so a retry of its id is still answered as a duplicate.
 	retired bool
+	// window, when set, makes this a log record of a maintenance window
+	// rather than a deploy: windows share the deploy log, its writer,
+	// group commit and compaction (the other fields are then empty).
+	window *Window
 }
 
 // newer reports whether a is a later deploy than b: by timestamp, then by
@@ -192,57 +197,10 @@ var payloadFields = [...]string{"service", "version", "timestamp", "environment"
 // whole). The returned event has a zero Timestamp when none was given and
 // an empty ID when none was given.
 func decodePayload(body []byte, now time.Time) (Event, error) {
-	var vals [len(payloadFields)]string
-	var given [len(payloadFields)]bool
-
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return Event{}, fieldErr("body", "empty; want a JSON object")
-	}
+	vals, given, err := decodeStrings(body, payloadFields[:])
 	if err != nil {
-		return Event{}, jsonErr(err)
+		return Event{}, err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return Event{}, fieldErr("body", "not a JSON object")
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return Event{}, jsonErr(err)
-		}
-		key, _ := tok.(string) // inside an object the decoder only yields string keys
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return Event{}, jsonErr(err)
-		}
-		i := fieldIndex(key)
-		if i < 0 {
-			return Event{}, fieldErr(printable(key), "unknown field; known fields are %s", strings.Join(payloadFields[:], ", "))
-		}
-		if given[i] {
-			return Event{}, fieldErr(key, "given more than once")
-		}
-		given[i] = true
-		if len(raw) == 0 || raw[0] != '"' {
-			return Event{}, fieldErr(key, "must be a JSON string")
-		}
-		// Checked on the raw bytes: decoding replaces invalid UTF-8 and
-		// lone surrogate escapes with U+FFFD, which passes every later check.
-		if err := checkRawString(key, raw); err != nil {
-			return Event{}, err
-		}
-		if err := json.Unmarshal(raw, &vals[i]); err != nil {
-			return Event{}, fieldErr(key, "must be a JSON string")
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return Event{}, jsonErr(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Event{}, fieldErr("body", "data after the JSON object")
-	}
-
 	ev := Event{
 		Service:     vals[0],
 		Version:     vals[1],
@@ -287,6 +245,64 @@ func decodePayload(body []byte, now time.Time) (Event, error) {
 		}
 	}
 	return ev, nil
+}
+
+// decodeStrings parses body strictly as one JSON object whose fields are
+// all strings out of fields: no unknown or repeated fields, nothing after
+// it. It returns the values and which were given, in the order of fields.
+// Shared by every POST body of this package (deploys, maintenance windows).
+func decodeStrings(body []byte, fields []string) ([]string, []bool, error) {
+	vals := make([]string, len(fields))
+	given := make([]bool, len(fields))
+
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return nil, nil, fieldErr("body", "empty; want a JSON object")
+	}
+	if err != nil {
+		return nil, nil, jsonErr(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, nil, fieldErr("body", "not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, jsonErr(err)
+		}
+		key, _ := tok.(string) // inside an object the decoder only yields string keys
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, jsonErr(err)
+		}
+		i := slices.Index(fields, key)
+		if i < 0 {
+			return nil, nil, fieldErr(printable(key), "unknown field; known fields are %s", strings.Join(fields, ", "))
+		}
+		if given[i] {
+			return nil, nil, fieldErr(key, "given more than once")
+		}
+		given[i] = true
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, nil, fieldErr(key, "must be a JSON string")
+		}
+		// Checked on the raw bytes: decoding replaces invalid UTF-8 and
+		// lone surrogate escapes with U+FFFD, which passes every later check.
+		if err := checkRawString(key, raw); err != nil {
+			return nil, nil, err
+		}
+		if err := json.Unmarshal(raw, &vals[i]); err != nil {
+			return nil, nil, fieldErr(key, "must be a JSON string")
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, nil, jsonErr(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, fieldErr("body", "data after the JSON object")
+	}
+	return vals, given, nil
 }
 
 // checkRawString refuses a JSON string token (quotes included) that does
@@ -341,15 +357,6 @@ func hexRune(b []byte) rune {
 		}
 	}
 	return r
-}
-
-func fieldIndex(key string) int {
-	for i, f := range payloadFields {
-		if f == key {
-			return i
-		}
-	}
-	return -1
 }
 
 // parseTimestamp accepts RFC 3339 (with or without fractional seconds)

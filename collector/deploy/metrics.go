@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -12,6 +14,7 @@ type metrics struct {
 	m                      *Manager
 	timestamp, total, info *prometheus.Desc
 	tokenFileOK            *prometheus.Desc
+	mActive, mEnd          *prometheus.Desc
 }
 
 func desc(c contract.Metric) *prometheus.Desc {
@@ -20,7 +23,8 @@ func desc(c contract.Metric) *prometheus.Desc {
 
 // Collector exports http5xx_deploy_timestamp_seconds, http5xx_deploys_total
 // and http5xx_deploy_info for every service with a recorded deploy, and
-// http5xx_deploy_token_file_ok.
+// http5xx_deploy_token_file_ok, and the maintenance gauges of every service
+// with a kept window.
 func (m *Manager) Collector() prometheus.Collector {
 	return &metrics{
 		m:         m,
@@ -29,6 +33,8 @@ func (m *Manager) Collector() prometheus.Collector {
 		info:      desc(contract.DeployInfo),
 
 		tokenFileOK: desc(contract.DeployTokenFileOK),
+		mActive:     desc(contract.MaintenanceActive),
+		mEnd:        desc(contract.MaintenanceEndTimestamp),
 	}
 }
 
@@ -37,6 +43,8 @@ func (c *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.total
 	ch <- c.info
 	ch <- c.tokenFileOK
+	ch <- c.mActive
+	ch <- c.mEnd
 }
 
 func (c *metrics) Collect(ch chan<- prometheus.Metric) {
@@ -65,5 +73,52 @@ func (c *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.timestamp, prometheus.GaugeValue, r.ts, r.service)
 		ch <- prometheus.MustNewConstMetric(c.total, prometheus.CounterValue, r.total, r.service)
 		ch <- prometheus.MustNewConstMetric(c.info, prometheus.GaugeValue, 1, r.service, r.version)
+	}
+	c.collectMaintenance(ch)
+}
+
+// collectMaintenance exports per service whether it is in a window now and
+// when its current window ends, or else when its last one ended. A service
+// with only upcoming windows has no end series: rules compare the end with
+// time() and must not see a future end outside a window.
+func (c *metrics) collectMaintenance(ch chan<- prometheus.Metric) {
+	type state struct {
+		active bool
+		end    time.Time
+	}
+	now := c.m.now()
+	cutoff := now.Add(-WindowRetention)
+	states := map[string]*state{}
+	c.m.mu.RLock()
+	for _, w := range c.m.windows {
+		end := w.EffectiveEnd()
+		if end.Before(cutoff) {
+			continue // pruned at the next write
+		}
+		st := states[w.Service]
+		if st == nil {
+			st = &state{}
+			states[w.Service] = st
+		}
+		switch {
+		case w.Active(now):
+			if !st.active || end.After(st.end) {
+				st.end = end
+			}
+			st.active = true
+		case !st.active && !end.After(now) && end.After(st.end) && !end.Before(w.Start):
+			st.end = end
+		}
+	}
+	c.m.mu.RUnlock()
+	for service, st := range states {
+		active := 0.0
+		if st.active {
+			active = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.mActive, prometheus.GaugeValue, active, service)
+		if !st.end.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.mEnd, prometheus.GaugeValue, float64(st.end.UnixNano())/1e9, service)
+		}
 	}
 }

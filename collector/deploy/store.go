@@ -44,11 +44,21 @@ type retiredRecord struct {
 	Retired *Event `json:"retired"`
 }
 
+// windowRecord is the record of a maintenance window:
+// {"maintenance":{window}}. A later record with the same id replaces an
+// earlier one (a window ended early). A binary that does not know the form
+// skips it as an invalid event.
+type windowRecord struct {
+	Maintenance *Window `json:"maintenance"`
+}
+
 // appendRecord appends ev's record to buf.
 func appendRecord(buf []byte, ev *Event) ([]byte, error) {
 	var js []byte
 	var err error
-	if ev.retired {
+	if ev.window != nil {
+		js, err = json.Marshal(windowRecord{ev.window})
+	} else if ev.retired {
 		js, err = json.Marshal(retiredRecord{ev})
 	} else {
 		js, err = json.Marshal(ev)
@@ -144,12 +154,22 @@ func parseRecord(line []byte) (Event, error) {
 	}
 	var rec struct {
 		Event
-		Retired *Event `json:"retired"`
+		Retired     *Event  `json:"retired"`
+		Maintenance *Window `json:"maintenance"`
 	}
 	if err := json.Unmarshal(js, &rec); err != nil {
 		return Event{}, fmt.Errorf("decoding: %w", err)
 	}
 	ev := rec.Event
+	if rec.Maintenance != nil {
+		if ev != (Event{}) || rec.Retired != nil {
+			return Event{}, errors.New("invalid record: a maintenance window and an event")
+		}
+		if err := checkStoredWindow(rec.Maintenance); err != nil {
+			return Event{}, fmt.Errorf("invalid maintenance window: %w", err)
+		}
+		return Event{window: rec.Maintenance}, nil
+	}
 	if rec.Retired != nil {
 		if ev != (Event{}) {
 			return Event{}, errors.New("invalid event: both an event and a retired one")
