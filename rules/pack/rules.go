@@ -23,9 +23,9 @@ var errorClasses = []struct {
 	summary      string
 	description  string // after "{target} (service {service}) "
 }{
-	{"app", "HTTP5xxAppErrors", "Target answers with application errors (500).",
+	{"app", "HTTP5xxAppErrors", "Target answers with application errors (500 or soft errors).",
 		"answered {{ $value | humanizePercentage }} of the probes of the last 5 minutes{{ with $labels.location }} from {{ . }}{{ end }} " +
-			"with an application error (500 and other unlisted 5xx). Read the application's error log first."},
+			"with an application error: a 500, another unlisted 5xx, or a soft error (an answer that failed the target's expect conditions or is an error page served as 2xx). Read the application's error log first."},
 	{"gateway", "HTTP5xxGatewayErrors", "Proxy in front of the target gets no valid answer from the backend (502).",
 		"failed {{ $value | humanizePercentage }} of the probes of the last 5 minutes{{ with $labels.location }} from {{ . }}{{ end }} " +
 			"with 502 Bad Gateway, a refused or reset connection, or a malformed answer. Check first whether the backend process is running."},
@@ -764,6 +764,21 @@ or
 					"in the last 10 minutes (reason {{ $labels.reason }}) and has kept skipping for 15 minutes: the target is watched less often than configured.", true),
 		},
 	)
+	rules = append(rules, Rule{
+		Alert: "HTTP5xxDiscoveryFailing",
+		Comment: `A service discovery source (file_sd, http_sd) kept failing its
+refreshes: a failure in every 10m window for 20 minutes, so failures
+spread over at least 10 minutes (Prometheus' own mixin does the same for
+its discovery). The exporter keeps the source's last good targets:
+nothing is unprobed, but inventory changes no longer reach it.`,
+		Expr:   fmt.Sprintf("increase(%s[10m]) > 0", c.sel("http5xx_sd_refresh_failures_total")),
+		For:    dur(20 * time.Minute),
+		Labels: withSev("warning"),
+		Annotations: c.annotations("HTTP5xxDiscoveryFailing", "The exporter's service discovery keeps failing.",
+			"The {{ $labels.mechanism }} service discovery of the http5xx exporter {{ $labels.instance }}{{ with $labels.location }} in {{ . }}{{ end }} "+
+				"failed {{ $value | humanize }} refreshes in the last 10 minutes and has kept failing for 20 minutes: "+
+				"it probes the last good list of targets, and changes to the inventory do not reach it.", false),
+	})
 	probed := fmt.Sprintf("count by (location) (max by (target, service, location) (increase(%s[10m])) > 0)", c.sel("http5xx_probes_total"))
 	configured := fmt.Sprintf("max by (location) (%s)", c.sel("http5xx_configured_targets"))
 	rules = append(rules, Rule{
