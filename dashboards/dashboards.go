@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
@@ -27,11 +28,19 @@ type Settings struct {
 	JobSelector string
 	// RunbookURL is linked from every dashboard.
 	RunbookURL string
+	// CertWarningDays and CertCriticalDays colour the certificate expiry
+	// panel at the thresholds of HTTP5xxCertificateExpiring.
+	CertWarningDays, CertCriticalDays float64
 }
 
 // SettingsOf takes the dashboards' settings from the pack's configuration.
 func SettingsOf(c pack.Config) Settings {
-	return Settings{JobSelector: c.JobSelector, RunbookURL: c.RunbookURL}
+	day := (24 * time.Hour).Hours()
+	return Settings{
+		JobSelector: c.JobSelector, RunbookURL: c.RunbookURL,
+		CertWarningDays:  time.Duration(c.Certificate.Warning).Hours() / day,
+		CertCriticalDays: time.Duration(c.Certificate.Critical).Hours() / day,
+	}
 }
 
 // Board is one generated dashboard.

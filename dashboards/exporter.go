@@ -43,7 +43,7 @@ func exporter(s Settings) *dashboard.DashboardBuilder {
 			"Probes started per second by each exporter and location. A drop without a configuration change means probes are being skipped or stuck.",
 			unitOpsSec, query("sum by (instance, location) ("+e.rate("http5xx_probes_total")+")", "{{instance}} {{location}}"))).
 		WithPanel(stacked(timeSeries("Skipped probes",
-			"Probes not started per second, by reason: overlap (the previous probe of the target still runs, so its timeout is longer than its interval) or limit (the in-flight limit stayed full).",
+			"Probes not started per second, by reason: overlap (the previous probe of the target still runs, so its timeout is longer than its interval), limit (the in-flight limit stayed full), shutdown (the exporter stopped while the probe waited) or exporter (the exporter ran out of its own file descriptors, memory, ports or probe slots).",
 			unitOpsSec, query("sum by (instance, location, reason) ("+e.rate("http5xx_skipped_probes_total")+")", "{{instance}} {{location}} {{reason}}"))))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Scheduling: is it on time?")).

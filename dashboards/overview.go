@@ -63,8 +63,8 @@ func overview(s Settings) *dashboard.DashboardBuilder {
 		WithPanel(stacked(timeSeries("5xx answers by code",
 			"HTTP 5xx answers per second by exact status code, stacked. 500: the application failed; 502: a proxy got a bad answer from the origin; 503: overloaded or in maintenance; 504: a proxy gave up waiting.",
 			unitPerSec, query("sum by (code) ("+t.rate("http5xx_responses_total", `code=~"5.."`)+")", "{{code}}")))).
-		WithPanel(stacked(timeSeries("Probes without an answer by reason",
-			"Probes that got no HTTP answer per second, by reason (dns, connect_refused, connect_timeout, tls, timeout, reset, …) with the class it maps to.",
+		WithPanel(stacked(timeSeries("Failed probes by reason",
+			"Probes that failed per second, by reason with the class it maps to: no HTTP answer at all (dns, connect_refused, connect_timeout, tls, timeout, reset, …), or soft_error, an answer that came but failed its target's expect conditions.",
 			unitPerSec, query("sum by (reason, class) ("+t.rate("http5xx_failures_total")+")", "{{reason}} ({{class}})"))))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Latency and saturation: slow or full?")).

@@ -23,6 +23,7 @@ const (
 	unitCount    = "short"
 	unitNone     = "none" // labels or mapped states, not a quantity
 	unitDateTime = "dateTimeAsIso"
+	unitDays     = "d" // a number of days, as Grafana's time units name it
 )
 
 // query is one PromQL query over the dashboard range.

@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
@@ -64,8 +65,8 @@ func target(s Settings) *dashboard.DashboardBuilder {
 		WithPanel(stacked(timeSeries("5xx by layer and product",
 			"5xx answers per second by the layer that produced them (cdn, load_balancer, proxy, origin, unknown) and the product recognised from the answer. A 502 from the load balancer means its origin is down; a 500 from the origin is the application.",
 			unitPerSec, query("sum by (layer, product) ("+t.rate("http5xx_error_layer_total")+")", "{{layer}} ({{product}})")))).
-		WithPanel(stacked(timeSeries("Probes without an answer by reason",
-			"Probes that got no HTTP answer per second, by reason and class: dns and tls point at the network, connect_refused and reset at a dead backend, timeout at a slow one.",
+		WithPanel(stacked(timeSeries("Failed probes by reason",
+			"Probes that failed per second, by reason and class: no HTTP answer at all (dns and tls point at the network, connect_refused and reset at a dead backend, timeout at a slow one), or soft_error: an answer that came but failed the target's expect conditions or is an error page served as 2xx.",
 			unitPerSec, query("sum by (reason, class) ("+t.rate("http5xx_failures_total")+")", "{{reason}} ({{class}})"))))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Latency: where the time goes")).
@@ -117,6 +118,18 @@ func target(s Settings) *dashboard.DashboardBuilder {
 				"increase("+perService.of("http5xx_deploys_total")+"["+rangeWindow+"])\nand on (service)\n"+ownServices+"\n))", "deploys").Instant()).
 			GraphMode(common.BigValueGraphModeNone).
 			Height(8))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Certificates: how long until they expire?")).
+		WithPanel(timeSeries("Certificate expiry",
+			"Days until the certificate expires, per location, for the leaf (cert=leaf) and the earliest certificate of its verified chain (cert=chain); at 0 it has expired (the axis stops there). Orange and red at the thresholds of HTTP5xxCertificateExpiring (warning and page). Empty for plain-HTTP targets.",
+			unitDays, query("(\n  min by (location, cert) ("+t.of("http5xx_tls_cert_not_after_timestamp_seconds")+")\n  - time()\n) / 86400", "{{location}} {{cert}}")).
+			Span(24).
+			Thresholds(dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps([]dashboard.Threshold{
+				{Color: "red"},
+				{Value: cog.ToPtr(s.CertCriticalDays), Color: "orange"},
+				{Value: cog.ToPtr(s.CertWarningDays), Color: "green"},
+			})).
+			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Locations: everywhere or just here?")).
 		WithPanel(timeSeries("Error ratio by location",
