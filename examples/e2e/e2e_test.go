@@ -467,6 +467,27 @@ func value(s series) float64 {
 	return v
 }
 
+// absentHere are the metrics this setup cannot produce, with the reason: a
+// query reading one may have no data (it still runs, so a query Prometheus
+// rejects fails all the same).
+var absentHere = map[string]string{
+	"http5xx_tls_cert_not_after_timestamp_seconds": "the origin speaks plain HTTP, no certificate to read",
+}
+
+// notHere says why a query without data is expected to have none here, or
+// "" when it is not.
+func notHere(c dashboardCheck) string {
+	if !strings.HasPrefix(c.Problem, "no data") {
+		return ""
+	}
+	for metric, why := range absentHere {
+		if strings.Contains(c.Query.Expr, metric) {
+			return why
+		}
+	}
+	return ""
+}
+
 // checkDashboards runs every query of every dashboard over the test's time
 // range and fails for each one without data.
 func checkDashboards(ctx context.Context, t *testing.T, s *stack, tl *timeline) {
@@ -488,6 +509,10 @@ func checkDashboards(ctx context.Context, t *testing.T, s *stack, tl *timeline) 
 		}
 		for _, c := range checks {
 			total++
+			if why := notHere(c); why != "" {
+				fmt.Printf("      %-20s %-50s no data, as expected: %s\n", c.Query.Dashboard, trim(c.Query.Where, 50), why)
+				continue
+			}
 			if c.Problem != "" {
 				empty++
 				t.Errorf("dashboard %s, %s: %s\n  %s", c.Query.Dashboard, c.Query.Where, c.Problem, c.Query.Expr)
