@@ -290,7 +290,7 @@ func TestDeployCommandSendsEveryField(t *testing.T) {
 }
 
 func TestDeployBackoff(t *testing.T) {
-	c := &deployCommand{backoff: 500 * time.Millisecond}
+	c := &writeClient{backoff: 500 * time.Millisecond}
 	for attempt, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, maxBackoff, maxBackoff} {
 		for range 20 {
 			if d := c.wait(attempt, 0); d < want/2 || d > want {

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	check := newCheckCommand(app)
 	cfgCheck := newConfigCheckCommand(app)
 	deployCmd := newDeployCommand(app)
+	maintenanceCmd := newMaintenanceCommand(app)
 	statusCmd := newStatusCommand(app)
 
 	cmd, err := app.Parse(deployArgs(args))
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return statusCmd.run(ctx, stdout, stderr)
 	case deployCmd.FullCommand():
 		return deployCmd.run(ctx, stdout, stderr)
+	case maintenanceCmd.FullCommand():
+		return maintenanceCmd.run(ctx, stdout, stderr)
 	case srv.cmd.FullCommand(), "":
 		return srv.run(ctx, logger, stdout, stderr)
 	}
