@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // TestMakeRunOnOtherPorts runs `make run PORT=… ORIGIN_PORT=…` as a new user
@@ -83,29 +82,13 @@ func get(url string) (string, error) {
 	return string(b), err
 }
 
-// freePort returns a loopback port that is free now and below the range
-// the kernel hands out to ":0" listeners and outgoing connections, so no
-// other test's socket can take it before the process under test binds it
-// (a port bound at ":0" and freed again often was taken meanwhile on a
-// machine running several suites).
+// freePort returns a loopback port that is free now, below the kernel's
+// ephemeral range (examples/loopback says why).
 func freePort(t *testing.T) int {
 	t.Helper()
-	lo, hi := 10000, 32767
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		var first int
-		if _, err := fmt.Sscan(string(b), &first); err == nil && first > lo+1000 {
-			hi = first - 1
-		}
+	p, err := loopback.Port()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 1000 {
-		p := lo + rand.IntN(hi-lo+1)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return p
-	}
-	t.Fatalf("no free loopback port in %d-%d", lo, hi)
-	return 0
+	return p
 }

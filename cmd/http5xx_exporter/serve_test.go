@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // syncBuffer collects a server's log output across goroutines.
@@ -39,31 +39,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freeAddr returns a loopback address that is free now and below the range
-// the kernel hands out to ":0" listeners and outgoing connections, so no
-// other test's socket can take it before the process under test binds it
-// (a port bound at ":0" and freed again often was taken meanwhile on a
-// machine running several suites).
+// freeAddr returns a loopback address that is free now, below the
+// kernel's ephemeral range (examples/loopback says why).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	lo, hi := 10000, 32767
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		var first int
-		if _, err := fmt.Sscan(string(b), &first); err == nil && first > lo+1000 {
-			hi = first - 1
-		}
+	p, err := loopback.Port()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 1000 {
-		p := lo + rand.IntN(hi-lo+1)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return l.Addr().String()
-	}
-	t.Fatalf("no free loopback port in %d-%d", lo, hi)
-	return ""
+	return fmt.Sprintf("127.0.0.1:%d", p)
 }
 
 // exporterUnderTest runs the real serve command in-process on loopback.

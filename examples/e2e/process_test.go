@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // processes starts the stack's binaries and makes sure none outlives the
@@ -209,7 +211,7 @@ func freePorts(n int) ([]int, error) {
 		}
 	}()
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := loopback.Listen()
 		if err != nil {
 			return nil, err
 		}

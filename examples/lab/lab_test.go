@@ -21,6 +21,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // Bounds of the lab: no step waits longer than these.
@@ -164,7 +166,7 @@ func newLab(t *testing.T) *lab {
 	// are held until all are chosen, so no two are the same.
 	var release []net.Listener
 	for name := range nominalPorts() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := loopback.Listen()
 		if err != nil {
 			t.Fatal(err)
 		}

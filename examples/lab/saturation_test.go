@@ -28,6 +28,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/saturation"
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // The saturation lab: real nginx and php-fpm under a bounded number of
@@ -107,7 +108,7 @@ func newSatLab(t *testing.T) *satLab {
 	// Every port at once, held until all are chosen.
 	var lns []net.Listener
 	for _, name := range []string{"nginx", "origin", "fpm-tcp", "fpm-status"} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := loopback.Listen()
 		if err != nil {
 			t.Fatal(err)
 		}

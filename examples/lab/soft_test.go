@@ -4,7 +4,6 @@ package lab
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // TestSoftErrorsFromPHP: PHP with display_errors on prints a fatal error
@@ -43,12 +43,10 @@ func TestSoftErrorsFromPHP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p := startProcess(t, dir, "php", bin, "php.log", []string{"PHP_CLI_SERVER_WORKERS=1"},
 		"-n", "-d", "display_errors=1", "-d", "html_errors=1", "-S", addr, "-t", www)
