@@ -46,6 +46,10 @@ func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger
 			ev, ok := p.deploys.Latest(service)
 			return ev.Version, ev.Timestamp, ok
 		}),
+		Maintenance: status.MaintenanceLookupFunc(func(service string) (time.Time, string, bool) {
+			w, ok := p.deploys.ServiceWindow(service)
+			return w.EffectiveEnd(), w.Reason, ok
+		}),
 		Shard: p.shard.Status,
 		// The banner reads the record the reload gauges are set from.
 		Reload: func() status.ReloadStatus {

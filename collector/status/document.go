@@ -59,11 +59,14 @@ type TargetStatus struct {
 	IntervalSeconds float64 `json:"interval_seconds"`
 	State           string  `json:"state"`
 	// Up is the last probe's success; false while pending.
-	Up         bool              `json:"up"`
-	LastProbe  *ProbeStatus      `json:"last_probe"`
-	Window     WindowStatus      `json:"window"`
-	LastDeploy *DeployStatus     `json:"last_deploy,omitempty"`
-	Saturation *SaturationStatus `json:"saturation,omitempty"`
+	Up         bool          `json:"up"`
+	LastProbe  *ProbeStatus  `json:"last_probe"`
+	Window     WindowStatus  `json:"window"`
+	LastDeploy *DeployStatus `json:"last_deploy,omitempty"`
+	// Maintenance is the service's current maintenance window; omitted
+	// outside one.
+	Maintenance *MaintenanceStatus `json:"maintenance,omitempty"`
+	Saturation  *SaturationStatus  `json:"saturation,omitempty"`
 	// Connection is what the probes saw of the connection: protocol, IP
 	// family, TLS version and certificates; omitted before the first
 	// connection.
@@ -129,6 +132,12 @@ type WindowStatus struct {
 type DeployStatus struct {
 	Version string    `json:"version"`
 	Time    time.Time `json:"time"`
+}
+
+// MaintenanceStatus is the maintenance window the target's service is in.
+type MaintenanceStatus struct {
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
 }
 
 // SaturationStatus is the target's last saturation reading.

@@ -43,6 +43,19 @@ type DeployLookupFunc func(service string) (version string, at time.Time, ok boo
 // LatestDeploy calls f.
 func (f DeployLookupFunc) LatestDeploy(service string) (string, time.Time, bool) { return f(service) }
 
+// MaintenanceLookup finds the maintenance window a service is in now.
+type MaintenanceLookup interface {
+	ActiveMaintenance(service string) (until time.Time, reason string, ok bool)
+}
+
+// MaintenanceLookupFunc adapts a function to MaintenanceLookup.
+type MaintenanceLookupFunc func(service string) (until time.Time, reason string, ok bool)
+
+// ActiveMaintenance calls f.
+func (f MaintenanceLookupFunc) ActiveMaintenance(service string) (time.Time, string, bool) {
+	return f(service)
+}
+
 // SaturationLookup reads a target's last saturation ratio (0..1) and the
 // type of its source.
 type SaturationLookup interface {
@@ -63,6 +76,9 @@ type Options struct {
 	// dash.
 	Deploys    DeployLookup
 	Saturation SaturationLookup
+	// Maintenance, optional, marks targets whose service is in a
+	// maintenance window.
+	Maintenance MaintenanceLookup
 	// Refresh is the pages' meta refresh interval; 0 means 10s, negative
 	// turns it off. Readers can pause it with ?refresh=0.
 	Refresh time.Duration
@@ -194,6 +210,11 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 	if h.o.Deploys != nil {
 		if v, at, ok := h.o.Deploys.LatestDeploy(s.Info.Service); ok {
 			ts.LastDeploy = &DeployStatus{Version: v, Time: at.UTC()}
+		}
+	}
+	if h.o.Maintenance != nil {
+		if until, reason, ok := h.o.Maintenance.ActiveMaintenance(s.Info.Service); ok {
+			ts.Maintenance = &MaintenanceStatus{Until: until.UTC(), Reason: reason}
 		}
 	}
 	if h.o.Saturation != nil {

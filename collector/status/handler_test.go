@@ -151,7 +151,24 @@ func TestStatusAPI(t *testing.T) {
 			return "1.4.2", deployed, service == "bad"
 		}),
 		Saturation: saturationMap{"busy": 0.97},
+		Maintenance: MaintenanceLookupFunc(func(service string) (time.Time, string, bool) {
+			return deployed.Add(time.Hour), "database upgrade", service == "busy"
+		}),
 	})
+	// The page marks the target in maintenance, and no other.
+	_, page := f.get("/")
+	marked := 0
+	for _, row := range strings.Split(page, "<tr")[1:] {
+		if strings.Contains(row, "in maintenance until") {
+			marked++
+			if !strings.Contains(row, `data-target="busy"`) || !strings.Contains(row, `title="database upgrade"`) {
+				t.Errorf("maintenance marker on the wrong row: %s", row)
+			}
+		}
+	}
+	if marked != 1 {
+		t.Errorf("%d rows marked in maintenance, want busy's only", marked)
+	}
 
 	resp, body := f.get(APIPath)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
@@ -195,6 +212,9 @@ func TestStatusAPI(t *testing.T) {
 		}
 		if got := ts.LastDeploy; (got != nil) != (tt.deploy != "") || got != nil && (got.Version != tt.deploy || !got.Time.Equal(deployed)) {
 			t.Errorf("%s: last deploy %+v, want %q", tt.name, got, tt.deploy)
+		}
+		if got := ts.Maintenance; (got != nil) != (tt.name == "busy") || got != nil && (!got.Until.Equal(deployed.Add(time.Hour)) || got.Reason != "database upgrade") {
+			t.Errorf("%s: maintenance %+v, want only busy's", tt.name, got)
 		}
 		if got := ts.Saturation; (got != nil) != tt.saturationSeen || got != nil && (got.Ratio != 0.97 || got.Source != "json") {
 			t.Errorf("%s: saturation %+v", tt.name, got)

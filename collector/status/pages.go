@@ -77,33 +77,37 @@ type pageLink struct{ Href, Text string }
 // row is one target as the tables show it: every cell is text, so the state
 // is never carried by colour alone.
 type row struct {
-	Name, Href     string
-	State          string // up, down, ...
-	StateText      string // UP, DOWN, ...
-	Degraded       string // why a degraded target is degraded
-	Code           string
-	Class, Owner   string
-	ClassKey       string // the class as the filter matches it, "" when none
-	Service        string
-	Location       string
-	Team           string // the team to page: the target's own, else the class owner
-	ClassOwner     string // the class's default owner, when it is not Team
-	Hidden         bool   // the filter does not match
-	Layer          string
-	Cause          string // what the answer proved, "" when the code says it all
-	FirstMove      string
-	P50, P99       string
-	WindowProbes   int
-	Failures       int
-	Deploy         string
-	DeployTime     time.Time
-	DeployAgo      string
-	RetryAfter     string
-	Saturation     string
-	SaturationHigh bool
-	LastTime       time.Time
-	LastAgo        string
-	Error          string
+	Name, Href   string
+	State        string // up, down, ...
+	StateText    string // UP, DOWN, ...
+	Degraded     string // why a degraded target is degraded
+	Code         string
+	Class, Owner string
+	ClassKey     string // the class as the filter matches it, "" when none
+	Service      string
+	Location     string
+	Team         string // the team to page: the target's own, else the class owner
+	ClassOwner   string // the class's default owner, when it is not Team
+	Hidden       bool   // the filter does not match
+	Layer        string
+	Cause        string // what the answer proved, "" when the code says it all
+	FirstMove    string
+	P50, P99     string
+	WindowProbes int
+	Failures     int
+	Deploy       string
+	DeployTime   time.Time
+	DeployAgo    string
+	// MaintenanceUntil is the end of the service's current maintenance
+	// window; zero outside one.
+	MaintenanceUntil  time.Time
+	MaintenanceReason string
+	RetryAfter        string
+	Saturation        string
+	SaturationHigh    bool
+	LastTime          time.Time
+	LastAgo           string
+	Error             string
 }
 
 type targetDetails struct {
@@ -376,6 +380,10 @@ func viewRow(ts *TargetStatus, location string, now time.Time) row {
 		rw.Deploy = d.Version
 		rw.DeployTime = d.Time
 		rw.DeployAgo = ago(now, d.Time)
+	}
+	if mw := ts.Maintenance; mw != nil {
+		rw.MaintenanceUntil = mw.Until
+		rw.MaintenanceReason = mw.Reason
 	}
 	if s := ts.Saturation; s != nil {
 		rw.Saturation = fmt.Sprintf("%.0f%% (%s)", s.Ratio*100, s.Source)
