@@ -365,11 +365,13 @@ func (l *lab) run(t *testing.T, sc scenario, occupiers *sync.WaitGroup) {
 			t.Logf("before the probe: GET %s: %s", sc.Before, a.status)
 		}
 	}
+	// The truth's log starts before the occupier: a full pool is logged by
+	// php-fpm's once-a-second check as soon as its child is busy, which
+	// can come before occupy sees the child's mark.
+	offset := l.logSize(sc.Truth.Log.Source)
 	if sc.Occupy != "" {
 		l.occupy(t, sc, occupiers)
 	}
-
-	offset := l.logSize(sc.Truth.Log.Source)
 	method := sc.Method
 	if method == "" {
 		method = "GET"
