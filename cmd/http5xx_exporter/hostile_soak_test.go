@@ -16,9 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // soakTarget is one configured target of the soak.
@@ -162,29 +163,8 @@ func soakConfig(targets []soakTarget, interval, timeout time.Duration) string {
 }
 
 // refusedAddr is a loopback address that refuses connections until the
-// test ends: its port is bound but never listened on, so nothing else can
-// take it meanwhile (as it could a port bound and freed again).
-func refusedAddr(tb testing.TB) string {
-	tb.Helper()
-	syscall.ForkLock.RLock() // no child process inherits it
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		tb.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
+// test ends (examples/loopback).
+func refusedAddr(tb testing.TB) string { return loopback.Refused(tb) }
 
 // untilClosed reads and drops whatever comes until the peer closes.
 func untilClosed(c net.Conn) { io.Copy(io.Discard, c) }

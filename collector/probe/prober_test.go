@@ -16,15 +16,16 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
 	"github.com/http5xx/http5xx_exporter/collector/triage"
-	"github.com/prometheus/common/model"
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // testTarget returns a target with the defaults config.Load would apply.
@@ -134,29 +135,8 @@ func rawServer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) strin
 }
 
 // refusedAddr is a loopback address that refuses connections until the
-// test ends: its port is bound but never listened on, so nothing else can
-// take it meanwhile (as it could a port bound and freed again).
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	syscall.ForkLock.RLock() // no child process inherits it
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
+// test ends (examples/loopback).
+func refusedAddr(t *testing.T) string { return loopback.Refused(t) }
 
 // readRequest consumes the request head so the client is waiting for an
 // answer.

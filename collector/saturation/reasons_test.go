@@ -2,14 +2,12 @@ package saturation
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
 // rawServer accepts connections on loopback and hands each to handle after
@@ -70,29 +69,8 @@ func rawServer(t *testing.T, handle func(c *net.TCPConn)) string {
 }
 
 // refusedAddr is a loopback address that refuses connections until the
-// test ends: its port is bound but never listened on, so nothing else can
-// take it meanwhile (as it could a port bound and freed again).
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	syscall.ForkLock.RLock() // no child process inherits it
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
+// test ends (examples/loopback).
+func refusedAddr(t *testing.T) string { return loopback.Refused(t) }
 
 // Every way a reading fails on a real socket has its reason, and only the
 // ways a full server fails count as saturation while the target fails.

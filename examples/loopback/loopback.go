@@ -13,6 +13,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"syscall"
+	"testing"
 )
 
 // The range Listen picks from, below the kernel's ephemeral range (read
@@ -52,4 +54,29 @@ func Port() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Refused returns a loopback address that refuses connections until the
+// test ends: its port is bound but never listened on, so nothing else can
+// take it meanwhile (as it could a port bound and freed again).
+func Refused(t testing.TB) string {
+	t.Helper()
+	syscall.ForkLock.RLock() // no child process inherits it
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
