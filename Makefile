@@ -95,20 +95,24 @@ check-metrics: $(BIN)/promtool
 	$(BIN)/promtool check metrics < collector/testdata/metrics.golden
 
 # Each area adds its own test targets to TEST_TARGETS. Suites that spend
-# most of their time waiting on real servers and timers (the stack and lab
-# tests) add themselves to TEST_WAIT_TARGETS instead: make test runs them in
-# a second lane beside the CPU-bound suites (each lane one suite at a time),
-# after building the binaries and pinned tools once, so no two suites
-# rebuild a file another one is running.
-TEST_TARGETS      := lint unit check-metrics
-TEST_WAIT_TARGETS :=
+# most of their time waiting on real servers and compressed timers (the stack
+# and lab tests) add themselves to TEST_WAIT_TARGETS instead, and suites that
+# follow the real clock at production timings with almost no CPU to
+# TEST_CLOCK_TARGETS: make test runs them in a second and a third lane beside
+# the CPU-bound suites (each lane one suite at a time), after building the
+# binaries and pinned tools once, so no two suites rebuild a file another one
+# is running.
+TEST_TARGETS       := lint unit check-metrics
+TEST_WAIT_TARGETS  :=
+TEST_CLOCK_TARGETS :=
 -include $(sort $(wildcard */*.mk */*/*.mk))
 
 # make test prints every suite's time at the end, passed or not. A failing
-# suite stops its lane; the other lane finishes what it is running and stops.
-# The wait lane's output is kept in .data/test-wait.log and printed after the
-# CPU lane's. TEST_LANES=1 runs everything in one lane, in order.
-TEST_LANES ?= 2
+# suite stops its lane; the other lanes finish what they are running and
+# stop. The other lanes' output is kept in .data/test-LANE.log and printed
+# after the CPU lane's. TEST_LANES=1 runs everything in one lane, in order;
+# TEST_LANES=2 runs the clock suites after the wait suites in the second.
+TEST_LANES ?= 3
 test: build tools
 	@TEST_PREBUILT=1 TEST_LANES=$(TEST_LANES) MAKE="$(MAKE)" \
-	  .ci/lanes.sh "$(strip $(TEST_TARGETS))" "$(strip $(TEST_WAIT_TARGETS))"
+	  .ci/lanes.sh "$(strip $(TEST_TARGETS))" "$(strip $(TEST_WAIT_TARGETS))" "$(strip $(TEST_CLOCK_TARGETS))"

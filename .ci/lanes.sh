@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # make test's runner: the CPU-bound suites ($1) one after another in this
-# shell, and the suites that mostly wait on real servers and timers ($2) one
-# after another in a second lane beside them (TEST_LANES=1: all in one lane).
-# Every suite's time is printed at the end, passed or not. A failing suite
-# stops its lane and tells the other lane to stop after its current suite.
+# shell; the suites that mostly wait on real servers and compressed timers
+# ($2) one after another in a second lane beside them; the suites that follow
+# the real clock at production timings and use almost no CPU ($3) in a third
+# lane. TEST_LANES=1 runs all in one lane, TEST_LANES=2 puts the third lane's
+# suites at the end of the second. Every suite's time is printed at the end,
+# passed or not. A failing suite stops its lane and tells the other lanes to
+# stop after their current suite.
 set -u
 cpu_suites=$1
 wait_suites=$2
+clock_suites=${3:-}
 make=${MAKE:-make}
 lanes=${TEST_LANES:-2}
 
@@ -38,28 +42,49 @@ run_lane() {
 	return "$failed"
 }
 
-wait_pid=""
-if [ "$lanes" -ge 2 ] && [ -n "$wait_suites" ]; then
-	echo "make test: in a second lane: $wait_suites (output in .data/test-wait.log, printed at the end)"
+# start_lane NAME SUITES: runs a lane in the background, output in
+# .data/test-NAME.log, printed after the CPU lane's.
+pids=""
+logs=""
+start_lane() {
+	local lane=$1 suites=$2
+	[ -n "$suites" ] || return 0
+	echo "make test: in lane $lane: $suites (output in .data/test-$lane.log, printed at the end)"
 	# shellcheck disable=SC2086 # one word per suite
-	run_lane wait $wait_suites >.data/test-wait.log 2>&1 &
-	wait_pid=$!
+	run_lane "$lane" $suites >".data/test-$lane.log" 2>&1 &
+	pids="$pids $!"
+	logs="$logs $lane"
+}
+
+case "$lanes" in
+1)
+	# shellcheck disable=SC2086
+	run_lane cpu $cpu_suites $wait_suites $clock_suites
+	;;
+2)
+	start_lane wait "$wait_suites${wait_suites:+${clock_suites:+ }}$clock_suites"
 	# shellcheck disable=SC2086
 	run_lane cpu $cpu_suites
-else
+	;;
+*)
+	start_lane wait "$wait_suites"
+	start_lane clock "$clock_suites"
 	# shellcheck disable=SC2086
-	run_lane cpu $cpu_suites $wait_suites
-fi
-if [ -n "$wait_pid" ]; then
-	wait "$wait_pid"
+	run_lane cpu $cpu_suites
+	;;
+esac
+for pid in $pids; do
+	wait "$pid"
+done
+for lane in $logs; do
 	echo
-	echo "===== make test: the second lane's output ($wait_suites)"
-	cat .data/test-wait.log
-fi
+	echo "===== make test: lane $lane's output"
+	cat ".data/test-$lane.log"
+done
 
 printf '\nmake test: time per suite\n'
 failed=""
-for lane in cpu wait; do
+for lane in cpu wait clock; do
 	[ -f "$times_dir/$lane" ] || continue
 	while read -r suite secs status; do
 		case "$status" in
