@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/http5xx/http5xx_exporter/examples/stacktest"
 )
 
 // dashboardQuery is one PromQL expression of a dashboard: a panel target,
@@ -173,7 +175,7 @@ type dashboardCheck struct {
 // allValue, .*); a single-value variable (the target dashboard's target)
 // takes each value its own query offers, and a query counts as having data
 // when it has data for at least one of them.
-func checkDashboard(ctx context.Context, prom promAPI, d dashboard, start, end time.Time) ([]dashboardCheck, error) {
+func checkDashboard(ctx context.Context, prom stacktest.PromAPI, d dashboard, start, end time.Time) ([]dashboardCheck, error) {
 	rng := end.Sub(start).Round(time.Second)
 	vals := map[string]string{
 		"__rate_interval": "10s", // 4 x the compressed scrape interval, with room
@@ -244,7 +246,7 @@ func checkDashboard(ctx context.Context, prom promAPI, d dashboard, start, end t
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", d.Title, q.Where, err)
 			}
-			var r queryResult
+			var r stacktest.QueryResult
 			if q.Instant {
 				r, err = prom.Query(ctx, expr, end)
 			} else {

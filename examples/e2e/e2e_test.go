@@ -4,17 +4,14 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/http5xx/http5xx_exporter/examples/stacktest"
 )
 
 // The targets of examples/multi-location/http5xx.yml.
@@ -32,21 +29,17 @@ const deployedVersion = "2.4.1"
 //	reports     hangs past its timeout -> timeout alert to db-api-owners, skipped probes
 //	recovery                           -> alerts resolve, receivers get "resolved"
 func TestEndToEnd(t *testing.T) {
-	tl := newTimeline()
-	ctx := budget(t, tl, 4*time.Minute+30*time.Second)
+	tl := stacktest.NewTimeline()
+	ctx := stacktest.Budget(t, tl, 4*time.Minute+30*time.Second)
 	s := startStack(ctx, t, tl)
-	go func() { // the watchdog's last resort; Stop in t.Cleanup does the rest
-		<-ctx.Done()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			tl.Logf("watchdog: the test's time budget is over, killing the stack")
-			s.ps.Kill()
-		}
-	}()
-	owners := knownOwners(t, filepath.Join("..", "..", "examples", "alertmanager.yml"))
-	w := &watcher{t: t, s: s, owners: owners, state: map[string]string{}, reported: map[string]bool{}}
+	stacktest.Watchdog(ctx, tl, s.ps)
+	owners := stacktest.KnownOwners(t, filepath.Join("..", "..", "examples", "alertmanager.yml"))
+	w := stacktest.NewWatcher(t, tl, s.global, s.global, s.rec, func(as []stacktest.PromAlert, ns []stacktest.Notification) []string {
+		return invariants(as, ns, owners)
+	})
 
 	// Warm-up: every target probed from every location, as the rules see it.
-	err := waitFor(ctx, "every target probed from 3 locations", 90*time.Second, time.Second, func() (bool, error) {
+	err := stacktest.WaitFor(ctx, "every target probed from 3 locations", 90*time.Second, time.Second, func() (bool, error) {
 		r, err := s.global.Query(ctx, `target:http5xx_locations:count`, time.Now())
 		if err != nil {
 			return false, err
@@ -57,7 +50,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, v := range vec {
-			if value(v) == 3 {
+			if v.Float() == 3 {
 				seen[v.Metric["target"]] = true
 			}
 		}
@@ -67,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl.Logf("warm: every target probed from %v, as the global Prometheus sees it", locations)
-	alerts, err := w.poll(ctx)
+	alerts, err := w.Poll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 		must(t, s.send(ctx, "POST", s.exporters[loc]+"/api/v1/deploys", `{"service":"checkout","version":"`+deployedVersion+`"}`))
 	}
 	tl.Logf("deploy of checkout %s recorded at the exporters of %v", deployedVersion, locations)
-	must(t, waitFor(ctx, "the deploy in the global Prometheus", 30*time.Second, 500*time.Millisecond, func() (bool, error) {
+	must(t, stacktest.WaitFor(ctx, "the deploy in the global Prometheus", 30*time.Second, 500*time.Millisecond, func() (bool, error) {
 		r, err := s.global.Query(ctx, `http5xx_deploy_info{service="checkout",version="`+deployedVersion+`"} == 1`, time.Now())
 		if err != nil {
 			return false, err
@@ -103,37 +96,37 @@ func TestEndToEnd(t *testing.T) {
 		tl.Logf("scenario started: %s", in.what)
 	}
 
-	expect := []expectation{
-		{what: "payments: HTTP5xxGatewayErrors fires in eu, us and ap", alerts: func(as []promAlert) bool {
-			return countFiring(as, labels{"alertname": "HTTP5xxGatewayErrors", "target": "payments"}, "location") == 3
+	expect := []stacktest.Expectation{
+		{What: "payments: HTTP5xxGatewayErrors fires in eu, us and ap", Alerts: func(as []stacktest.PromAlert) bool {
+			return stacktest.CountFiring(as, stacktest.Labels{"alertname": "HTTP5xxGatewayErrors", "target": "payments"}, "location") == 3
 		}},
-		{what: "payments: HTTP5xxFailingEverywhere fires for the gateway class", alerts: func(as []promAlert) bool {
-			return countFiring(as, labels{"alertname": "HTTP5xxFailingEverywhere", "target": "payments", "error_class": "gateway", "owner": "app-infra"}, "") > 0
+		{What: "payments: HTTP5xxFailingEverywhere fires for the gateway class", Alerts: func(as []stacktest.PromAlert) bool {
+			return stacktest.CountFiring(as, stacktest.Labels{"alertname": "HTTP5xxFailingEverywhere", "target": "payments", "error_class": "gateway", "owner": "app-infra"}, "") > 0
 		}},
-		{what: "payments: the gateway alert reaches app-infra with target, service, owner and error_class", notes: func(ns []notification) bool {
-			return notified(ns, "app-infra-", "firing", labels{"target": "payments", "service": "payments", "owner": "app-infra", "error_class": "gateway"})
+		{What: "payments: the gateway alert reaches app-infra with target, service, owner and error_class", Notes: func(ns []stacktest.Notification) bool {
+			return stacktest.Notified(ns, "app-infra-", "firing", stacktest.Labels{"target": "payments", "service": "payments", "owner": "app-infra", "error_class": "gateway"})
 		}},
-		{what: "storefront: HTTP5xxFailingLocally fires for ap", alerts: func(as []promAlert) bool {
-			return countFiring(as, labels{"alertname": "HTTP5xxFailingLocally", "target": "storefront", "location": "ap"}, "") > 0
+		{What: "storefront: HTTP5xxFailingLocally fires for ap", Alerts: func(as []stacktest.PromAlert) bool {
+			return stacktest.CountFiring(as, stacktest.Labels{"alertname": "HTTP5xxFailingLocally", "target": "storefront", "location": "ap"}, "") > 0
 		}},
-		{what: "storefront: the failing-locally alert for ap reaches network", notes: func(ns []notification) bool {
-			return notified(ns, "network-", "firing", labels{"alertname": "HTTP5xxFailingLocally", "target": "storefront", "service": "shop", "location": "ap", "owner": "network", "error_class": "network"})
+		{What: "storefront: the failing-locally alert for ap reaches network", Notes: func(ns []stacktest.Notification) bool {
+			return stacktest.Notified(ns, "network-", "firing", stacktest.Labels{"alertname": "HTTP5xxFailingLocally", "target": "storefront", "service": "shop", "location": "ap", "owner": "network", "error_class": "network"})
 		}},
-		{what: "checkout: HTTP5xxErrorsAfterDeploy fires with version " + deployedVersion, alerts: func(as []promAlert) bool {
-			return countFiring(as, labels{"alertname": "HTTP5xxErrorsAfterDeploy", "target": "checkout", "service": "checkout", "version": deployedVersion}, "") > 0
+		{What: "checkout: HTTP5xxErrorsAfterDeploy fires with version " + deployedVersion, Alerts: func(as []stacktest.PromAlert) bool {
+			return stacktest.CountFiring(as, stacktest.Labels{"alertname": "HTTP5xxErrorsAfterDeploy", "target": "checkout", "service": "checkout", "version": deployedVersion}, "") > 0
 		}},
-		{what: "checkout: the after-deploy alert reaches app-team with the version", notes: func(ns []notification) bool {
-			return notified(ns, "app-team-", "firing", labels{"alertname": "HTTP5xxErrorsAfterDeploy", "target": "checkout", "service": "checkout", "owner": "app-team", "version": deployedVersion})
+		{What: "checkout: the after-deploy alert reaches app-team with the version", Notes: func(ns []stacktest.Notification) bool {
+			return stacktest.Notified(ns, "app-team-", "firing", stacktest.Labels{"alertname": "HTTP5xxErrorsAfterDeploy", "target": "checkout", "service": "checkout", "owner": "app-team", "version": deployedVersion})
 		}},
-		{what: "reports: HTTP5xxTimeoutErrors fires", alerts: func(as []promAlert) bool {
-			return countFiring(as, labels{"alertname": "HTTP5xxTimeoutErrors", "target": "reports", "owner": "db-api-owners"}, "location") > 0
+		{What: "reports: HTTP5xxTimeoutErrors fires", Alerts: func(as []stacktest.PromAlert) bool {
+			return stacktest.CountFiring(as, stacktest.Labels{"alertname": "HTTP5xxTimeoutErrors", "target": "reports", "owner": "db-api-owners"}, "location") > 0
 		}},
-		{what: "reports: a timeout alert reaches db-api-owners", notes: func(ns []notification) bool {
-			return notified(ns, "db-api-owners-", "firing", labels{"target": "reports", "service": "reports", "owner": "db-api-owners", "error_class": "timeout"})
+		{What: "reports: a timeout alert reaches db-api-owners", Notes: func(ns []stacktest.Notification) bool {
+			return stacktest.Notified(ns, "db-api-owners-", "firing", stacktest.Labels{"target": "reports", "service": "reports", "owner": "db-api-owners", "error_class": "timeout"})
 		}},
-		{what: "reports: hanging probes overlap their next slot, which is skipped", query: `sum(http5xx_skipped_probes_total{target="reports",reason="overlap"}) > 0`},
+		{What: "reports: hanging probes overlap their next slot, which is skipped", Query: `sum(http5xx_skipped_probes_total{target="reports",reason="overlap"}) > 0`},
 	}
-	must(t, w.until(ctx, "incidents", 150*time.Second, expect))
+	must(t, w.Until(ctx, "incidents", 150*time.Second, expect))
 
 	// The recovery.
 	hit := map[string]bool{}
@@ -142,8 +135,8 @@ func TestEndToEnd(t *testing.T) {
 		hit[in.target] = true
 	}
 	tl.Logf("scenario started: the origin recovers (every scenario back to 200)")
-	recovered := []expectation{
-		{what: "no alert left on the incident targets (slow-burn SLO alerts aside)", alerts: func(as []promAlert) bool {
+	recovered := []stacktest.Expectation{
+		{What: "no alert left on the incident targets (slow-burn SLO alerts aside)", Alerts: func(as []stacktest.PromAlert) bool {
 			for _, a := range as {
 				if hit[a.Labels["target"]] && !slowBurn(a.Labels) {
 					return false
@@ -151,17 +144,17 @@ func TestEndToEnd(t *testing.T) {
 			}
 			return true
 		}},
-		{what: "every alert notified as firing was notified as resolved to the same receiver", notes: func(ns []notification) bool {
+		{What: "every alert notified as firing was notified as resolved to the same receiver", Notes: func(ns []stacktest.Notification) bool {
 			return len(unresolved(ns)) == 0
 		}},
 	}
-	if err := w.until(ctx, "recovery", 150*time.Second, recovered); err != nil {
+	if err := w.Until(ctx, "recovery", 150*time.Second, recovered); err != nil {
 		for _, u := range unresolved(s.rec.Notifications()) {
 			t.Errorf("no resolved notification: %s", u)
 		}
 		t.Fatal(err)
 	}
-	for _, a := range w.last {
+	for _, a := range w.Last() {
 		if slowBurn(a.Labels) {
 			tl.Logf("still %s, by design: %s (its short window outlasts the incident)", a.State, a.Labels)
 		}
@@ -178,163 +171,10 @@ func TestEndToEnd(t *testing.T) {
 	tl.Logf("notifications per receiver: %v", perReceiver)
 }
 
-// budget returns a context that ends before the test binary's -timeout
-// would, so that a stuck wait fails the test with its cleanups run.
-func budget(t *testing.T, tl *timeline, max time.Duration) context.Context {
-	d := max
-	if dl, ok := t.Deadline(); ok {
-		d = min(d, time.Until(dl)-30*time.Second)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	tl.Logf("time budget %s", d.Round(time.Second))
-	return ctx
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// knownOwners are the owners examples/alertmanager.yml has receivers for:
-// the part of each receiver name before -chat or -pager.
-func knownOwners(t *testing.T, path string) map[string]bool {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Receivers []struct {
-			Name string `yaml:"name"`
-		} `yaml:"receivers"`
-	}
-	if err := yaml.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	owners := map[string]bool{}
-	for _, r := range cfg.Receivers {
-		if o, ok := receiverOwner(r.Name); ok {
-			owners[o] = true
-		}
-	}
-	if len(owners) == 0 {
-		t.Fatalf("%s: no <owner>-chat or <owner>-pager receivers", path)
-	}
-	return owners
-}
-
-// receiverOwner splits a receiver name "<owner>-chat" or "<owner>-pager".
-func receiverOwner(name string) (string, bool) {
-	for _, suffix := range []string{"-chat", "-pager"} {
-		if o, ok := strings.CutSuffix(name, suffix); ok {
-			return o, true
-		}
-	}
-	return "", false
-}
-
-// expectation is one outcome the test waits for: on Prometheus' alerts, on
-// the notifications, or a PromQL query that must return data.
-type expectation struct {
-	what   string
-	alerts func([]promAlert) bool
-	notes  func([]notification) bool
-	query  string
-	met    bool
-}
-
-// watcher polls Prometheus' alerts and the recorder, prints every change
-// to the timeline and checks the invariants on each poll.
-type watcher struct {
-	t        *testing.T
-	s        *stack
-	owners   map[string]bool
-	state    map[string]string // alert key -> pending or firing
-	last     []promAlert
-	reported map[string]bool // invariant violations already reported
-}
-
-func (w *watcher) poll(ctx context.Context) ([]promAlert, error) {
-	as, err := w.s.global.Alerts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := map[string]string{}
-	byKey := map[string]labels{}
-	for _, a := range as {
-		k := a.Labels.key()
-		now[k], byKey[k] = a.State, a.Labels
-		if w.state[k] != a.State {
-			w.s.tl.Logf("alert %s: %s", a.State, a.Labels)
-		}
-	}
-	for k, st := range w.state {
-		if _, ok := now[k]; !ok {
-			w.s.tl.Logf("alert inactive (was %s): %s", st, parseKey(k))
-		}
-	}
-	w.state, w.last = now, as
-	return as, nil
-}
-
-// until polls every half second until every expectation is met, or fails
-// after within. Invariants are checked on every poll.
-func (w *watcher) until(ctx context.Context, phase string, within time.Duration, exp []expectation) error {
-	err := waitFor(ctx, phase, within, 500*time.Millisecond, func() (bool, error) {
-		as, err := w.poll(ctx)
-		if err != nil {
-			return false, err
-		}
-		ns := w.s.rec.Notifications()
-		w.invariants(as, ns)
-		all := true
-		for i := range exp {
-			e := &exp[i]
-			if e.met {
-				continue
-			}
-			switch {
-			case e.alerts != nil:
-				e.met = e.alerts(as)
-			case e.notes != nil:
-				e.met = e.notes(ns)
-			case e.query != "":
-				r, err := w.s.global.Query(ctx, e.query, time.Now())
-				if err != nil {
-					return false, err
-				}
-				n, err := r.Len()
-				if err != nil {
-					return false, err
-				}
-				e.met = n > 0
-			}
-			if e.met {
-				w.s.tl.Logf("ok: %s", e.what)
-			} else {
-				all = false
-			}
-		}
-		return all, nil
-	})
-	if err != nil {
-		var missing []string
-		for _, e := range exp {
-			if !e.met {
-				missing = append(missing, e.what)
-			}
-		}
-		return fmt.Errorf("%w; still missing:\n  %s", err, strings.Join(missing, "\n  "))
-	}
-	return nil
-}
-
-// invariants are what must never happen, however the timing falls.
-func (w *watcher) invariants(as []promAlert, ns []notification) {
-	var bad []string
+// invariants are what must never happen, however the timing falls: the
+// routing contract of examples/alertmanager.yml, and the incidents' own.
+func invariants(as []stacktest.PromAlert, ns []stacktest.Notification, owners map[string]bool) []string {
+	bad := stacktest.RoutingViolations(ns, owners)
 	for _, a := range as {
 		if a.Labels["target"] != "storefront" {
 			continue
@@ -348,88 +188,28 @@ func (w *watcher) invariants(as []promAlert, ns []notification) {
 	}
 	for _, n := range ns {
 		for _, a := range n.Alerts {
-			l := a.Labels
-			if l["target"] == "payments" && !strings.HasPrefix(n.Receiver, "app-infra-") {
-				bad = append(bad, fmt.Sprintf("payments' 502s reached %s: %s", n.Receiver, l))
-			}
-			// The right owner, on the right channel: <owner>-pager for
-			// critical alerts, <owner>-chat otherwise; owners Alertmanager
-			// does not know fall back to sre-oncall.
-			owner := l["owner"]
-			if !w.owners[owner] {
-				owner = "sre-oncall"
-			}
-			channel := "chat"
-			if l["severity"] == "critical" {
-				channel = "pager"
-			}
-			if want := owner + "-" + channel; n.Receiver != want {
-				bad = append(bad, fmt.Sprintf("%s reached %s, want %s", l, n.Receiver, want))
-			}
-			// What the person paged reads: every template rendered.
-			for name, text := range a.Annotations {
-				if strings.Contains(text, "error expanding template") || strings.Contains(text, "<no value>") {
-					bad = append(bad, fmt.Sprintf("%s: annotation %s did not render: %s", l, name, text))
-				}
+			if a.Labels["target"] == "payments" && !strings.HasPrefix(n.Receiver, "app-infra-") {
+				bad = append(bad, fmt.Sprintf("payments' 502s reached %s: %s", n.Receiver, a.Labels))
 			}
 		}
 	}
-	for _, b := range bad {
-		if !w.reported[b] {
-			w.reported[b] = true
-			w.s.tl.Logf("VIOLATION: %s", b)
-			w.t.Errorf("%s", b)
-		}
-	}
-}
-
-// countFiring counts firing alerts with the labels of want; with distinct
-// set, it counts distinct values of that label instead.
-func countFiring(as []promAlert, want labels, distinct string) int {
-	seen := map[string]bool{}
-	n := 0
-	for _, a := range as {
-		if a.State == "firing" && a.Labels.has(want) {
-			n++
-			seen[a.Labels[distinct]] = true
-		}
-	}
-	if distinct != "" {
-		return len(seen)
-	}
-	return n
-}
-
-// notified reports whether a receiver whose name starts with prefix got an
-// alert with the labels of want in the given status.
-func notified(ns []notification, prefix, status string, want labels) bool {
-	for _, n := range ns {
-		if !strings.HasPrefix(n.Receiver, prefix) {
-			continue
-		}
-		for _, a := range n.Alerts {
-			if a.Status == status && a.Labels.has(want) {
-				return true
-			}
-		}
-	}
-	return false
+	return bad
 }
 
 // slowBurn is an SLO burn alert whose short window is 30m or more (2m at
 // the test's speed): by design it keeps firing a while after the incident.
-func slowBurn(l labels) bool {
+func slowBurn(l stacktest.Labels) bool {
 	return l["alertname"] == "HTTP5xxErrorBudgetBurn" && l["long_window"] != "1h"
 }
 
 // unresolved lists the alerts a receiver was told are firing and has not
 // been told since are resolved, slow-burn alerts aside.
-func unresolved(ns []notification) []string {
+func unresolved(ns []stacktest.Notification) []string {
 	type rk struct{ receiver, key string }
-	last := map[rk]notifiedAlert{}
+	last := map[rk]stacktest.NotifiedAlert{}
 	for _, n := range ns {
 		for _, a := range n.Alerts {
-			last[rk{n.Receiver, a.Labels.key()}] = a
+			last[rk{n.Receiver, a.Labels.Key()}] = a
 		}
 	}
 	var out []string
@@ -440,31 +220,6 @@ func unresolved(ns []notification) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// parseKey turns labels.key() back into labels, for the timeline.
-func parseKey(k string) labels {
-	l := labels{}
-	for k != "" {
-		name, rest, _ := strings.Cut(k, "=")
-		v, err := strconv.QuotedPrefix(rest)
-		if err != nil {
-			break
-		}
-		l[name], _ = strconv.Unquote(v)
-		k = strings.TrimPrefix(rest[len(v):], ",")
-	}
-	return l
-}
-
-// value is the number of an instant vector element.
-func value(s series) float64 {
-	if len(s.Value) != 2 {
-		return 0
-	}
-	str, _ := s.Value[1].(string)
-	v, _ := strconv.ParseFloat(str, 64)
-	return v
 }
 
 // absentHere are the metrics this setup cannot produce, with the reason: a
@@ -490,13 +245,13 @@ func notHere(c dashboardCheck) string {
 
 // checkDashboards runs every query of every dashboard over the test's time
 // range and fails for each one without data.
-func checkDashboards(ctx context.Context, t *testing.T, s *stack, tl *timeline) {
+func checkDashboards(ctx context.Context, t *testing.T, s *stack, tl *stacktest.Timeline) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "dashboards", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards in dashboards/ (%v)", err)
 	}
 	end := time.Now()
-	start := tl.start
+	start := tl.Start()
 	total, empty := 0, 0
 	for _, f := range files {
 		d, err := loadDashboard(f)
@@ -533,4 +288,11 @@ func trim(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,6 +1,4 @@
-//go:build e2e
-
-package e2e
+package stacktest
 
 import (
 	"bufio"
@@ -22,22 +20,23 @@ import (
 	"github.com/http5xx/http5xx_exporter/examples/loopback"
 )
 
-// processes starts the stack's binaries and makes sure none outlives the
+// Processes starts the stack's binaries and makes sure none outlives the
 // test: each runs in its own process group, which Stop (registered with
 // t.Cleanup) terminates and then kills. Should the test binary itself die
 // (a -timeout panic, a SIGKILL), the kernel kills every child: they are
 // started from one locked OS thread with a parent-death signal where the
 // platform has one (sysproc_*_test.go).
-type processes struct {
+type Processes struct {
 	dir   string // logs
-	tl    *timeline
+	tl    *Timeline
 	spawn chan spawnRequest
 
 	mu   sync.Mutex
-	list []*process
+	list []*Process
 }
 
-type process struct {
+// Process is one started binary.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
@@ -50,8 +49,9 @@ type spawnRequest struct {
 	reply chan error
 }
 
-func newProcesses(t *testing.T, dir string, tl *timeline) *processes {
-	ps := &processes{dir: dir, tl: tl, spawn: make(chan spawnRequest)}
+// NewProcesses writes the logs of the processes it starts into dir.
+func NewProcesses(t testing.TB, dir string, tl *Timeline) *Processes {
+	ps := &Processes{dir: dir, tl: tl, spawn: make(chan spawnRequest)}
 	go func() {
 		// Never unlocked: when this goroutine ends, after Stop, its thread
 		// ends too, and the parent-death signal reaches any straggler.
@@ -64,14 +64,14 @@ func newProcesses(t *testing.T, dir string, tl *timeline) *processes {
 		ps.Stop()
 		close(ps.spawn)
 		if t.Failed() {
-			ps.dumpLogs(40)
+			ps.DumpLogs(40)
 		}
 	})
 	return ps
 }
 
 // Start runs bin with args; its output goes to <dir>/<name>.log.
-func (ps *processes) Start(name, bin string, args ...string) (*process, error) {
+func (ps *Processes) Start(name, bin string, args ...string) (*Process, error) {
 	logPath := filepath.Join(ps.dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -88,7 +88,7 @@ func (ps *processes) Start(name, bin string, args ...string) (*process, error) {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
@@ -103,12 +103,14 @@ func (ps *processes) Start(name, bin string, args ...string) (*process, error) {
 
 // Stop terminates every process group, waits up to 5s in all, then kills
 // what is left and waits for it to be reaped. Safe to call more than once.
-func (ps *processes) Stop() {
+func (ps *Processes) Stop() {
 	ps.mu.Lock()
 	list := ps.list
 	ps.mu.Unlock()
 	for _, p := range list {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		if !p.exited() {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		}
 	}
 	deadline := time.After(5 * time.Second)
 	for _, p := range list {
@@ -125,31 +127,35 @@ func (ps *processes) Stop() {
 			select {
 			case <-p.done:
 			case <-time.After(5 * time.Second):
-				fmt.Fprintf(os.Stderr, "e2e: %s (pid %d) did not exit after SIGKILL\n", p.name, p.cmd.Process.Pid)
+				fmt.Fprintf(os.Stderr, "stacktest: %s (pid %d) did not exit after SIGKILL\n", p.name, p.cmd.Process.Pid)
 			}
 		}
 	}
 }
 
 // Kill kills everything at once: the watchdog's last resort.
-func (ps *processes) Kill() {
+func (ps *Processes) Kill() {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	for _, p := range ps.list {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		if !p.exited() {
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		}
 	}
 }
 
-func (ps *processes) dumpLogs(lines int) {
+// DumpLogs prints the last lines of every process's log.
+func (ps *Processes) DumpLogs(lines int) {
 	ps.mu.Lock()
 	list := ps.list
 	ps.mu.Unlock()
 	for _, p := range list {
-		fmt.Printf("----- last %d lines of %s -----\n%s", lines, p.name, tail(p.log, lines))
+		fmt.Printf("----- last %d lines of %s -----\n%s", lines, p.name, Tail(p.log, lines))
 	}
 }
 
-func tail(path string, n int) string {
+// Tail returns the last n lines of the file at path.
+func Tail(path string, n int) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return err.Error() + "\n"
@@ -170,8 +176,50 @@ func tail(path string, n int) string {
 	return strings.Join(ring, "\n") + "\n"
 }
 
+// Name is the name the process was started with.
+func (p *Process) Name() string { return p.name }
+
+// Kill sends SIGKILL to the process group, as a crash would end it, and
+// returns once the process is reaped (at most 10s).
+func (p *Process) Kill() error {
+	if p.exited() {
+		return fmt.Errorf("%s has already exited (%v)", p.name, p.err)
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.name, p.cmd.Process.Pid)
+	}
+}
+
+// Terminate sends SIGTERM to the process group, as a rolling restart would,
+// and returns once the process has exited (SIGKILL after 10s).
+func (p *Process) Terminate() error {
+	if p.exited() {
+		return fmt.Errorf("%s has already exited (%v)", p.name, p.err)
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return p.Kill()
+	}
+}
+
+func (p *Process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // WaitReady polls url until it answers 200, the process exits or ctx ends.
-func (p *process) WaitReady(ctx context.Context, url string, within time.Duration) error {
+func (p *Process) WaitReady(ctx context.Context, url string, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
@@ -191,7 +239,7 @@ func (p *process) WaitReady(ctx context.Context, url string, within time.Duratio
 		last = err
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v); log:\n%s", p.name, p.err, tail(p.log, 20))
+			return fmt.Errorf("%s exited before it was ready (%v); log:\n%s", p.name, p.err, Tail(p.log, 20))
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready at %s within %s: %v", p.name, url, within, errors.Join(last, ctx.Err()))
 		case <-tick.C:
@@ -199,10 +247,10 @@ func (p *process) WaitReady(ctx context.Context, url string, within time.Duratio
 	}
 }
 
-// freePorts reserves n distinct loopback ports. They are released together
+// FreePorts reserves n distinct loopback ports. They are released together
 // just before the stack starts; another program could grab one in between,
 // which shows as a process that fails to listen.
-func freePorts(n int) ([]int, error) {
+func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var lns []net.Listener
 	defer func() {

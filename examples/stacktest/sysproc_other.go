@@ -1,6 +1,6 @@
-//go:build e2e && unix && !linux
+//go:build unix && !linux
 
-package e2e
+package stacktest
 
 import "syscall"
 

@@ -1,6 +1,4 @@
-//go:build e2e
-
-package e2e
+package stacktest
 
 import (
 	"context"
@@ -12,34 +10,41 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// timeline prints what happens, stamped with the time since the stack
-// started. It writes to stdout rather than t.Log: the recorder reports from
+// Timeline prints what happens, stamped with the time since the stack
+// started. It writes to stdout rather than t.Log: the Recorder reports from
 // its own goroutines, which may outlive the test.
-type timeline struct {
+type Timeline struct {
 	start time.Time
 	mu    sync.Mutex
 }
 
-func newTimeline() *timeline { return &timeline{start: time.Now()} }
+// NewTimeline starts a timeline now.
+func NewTimeline() *Timeline { return &Timeline{start: time.Now()} }
 
-func (tl *timeline) Since() time.Duration { return time.Since(tl.start) }
+// Start is when the timeline began.
+func (tl *Timeline) Start() time.Time { return tl.start }
 
-func (tl *timeline) Logf(format string, args ...any) {
+// Since is the time since the timeline began.
+func (tl *Timeline) Since() time.Duration { return time.Since(tl.start) }
+
+// Logf prints one stamped line.
+func (tl *Timeline) Logf(format string, args ...any) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	fmt.Fprintf(os.Stdout, "    t+%6.1fs  %s\n", time.Since(tl.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// labels is an alert's label set.
-type labels map[string]string
+// Labels is an alert's label set.
+type Labels map[string]string
 
 // String shows the labels that tell alerts apart in the timeline.
-func (l labels) String() string {
+func (l Labels) String() string {
 	var parts []string
 	for _, k := range []string{"target", "location", "error_class", "owner", "severity", "version", "long_window"} {
 		if v, ok := l[k]; ok {
@@ -49,8 +54,8 @@ func (l labels) String() string {
 	return l["alertname"] + "{" + strings.Join(parts, ",") + "}"
 }
 
-// key identifies an alert by its whole label set.
-func (l labels) key() string {
+// Key identifies an alert by its whole label set.
+func (l Labels) Key() string {
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(l)) {
 		fmt.Fprintf(&b, "%s=%q,", k, l[k])
@@ -58,8 +63,8 @@ func (l labels) key() string {
 	return b.String()
 }
 
-// has reports whether l carries every label of want.
-func (l labels) has(want labels) bool {
+// Has reports whether l carries every label of want.
+func (l Labels) Has(want Labels) bool {
 	for k, v := range want {
 		if l[k] != v {
 			return false
@@ -68,44 +73,48 @@ func (l labels) has(want labels) bool {
 	return true
 }
 
-// notification is one webhook call of Alertmanager.
-type notification struct {
+// Notification is one webhook call of Alertmanager.
+type Notification struct {
 	At       time.Time
 	Receiver string
-	Alerts   []notifiedAlert
+	Alerts   []NotifiedAlert
 }
 
-type notifiedAlert struct {
+// NotifiedAlert is one alert of a Notification.
+type NotifiedAlert struct {
 	Status      string // firing or resolved
-	Labels      labels
-	Annotations labels
+	Labels      Labels
+	Annotations Labels
 }
 
-// recorder is the webhook every receiver of the Alertmanager configuration
+// Recorder is the webhook every receiver of the Alertmanager configuration
 // is pointed at.
-type recorder struct {
-	tl *timeline
+type Recorder struct {
+	tl *Timeline
 	mu sync.Mutex
-	ns []notification
+	ns []Notification
 }
 
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// NewRecorder returns a Recorder that prints every notification to tl.
+func NewRecorder(tl *Timeline) *Recorder { return &Recorder{tl: tl} }
+
+func (rec *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Receiver string `json:"receiver"`
 		Alerts   []struct {
 			Status      string `json:"status"`
-			Labels      labels `json:"labels"`
-			Annotations labels `json:"annotations"`
+			Labels      Labels `json:"labels"`
+			Annotations Labels `json:"annotations"`
 		} `json:"alerts"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	n := notification{At: time.Now(), Receiver: body.Receiver}
+	n := Notification{At: time.Now(), Receiver: body.Receiver}
 	var summary []string
 	for _, a := range body.Alerts {
-		n.Alerts = append(n.Alerts, notifiedAlert{a.Status, a.Labels, a.Annotations})
+		n.Alerts = append(n.Alerts, NotifiedAlert{a.Status, a.Labels, a.Annotations})
 		summary = append(summary, a.Status+" "+a.Labels.String())
 	}
 	rec.mu.Lock()
@@ -114,16 +123,18 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.tl.Logf("notification to %s: %s", body.Receiver, strings.Join(summary, "; "))
 }
 
-func (rec *recorder) Notifications() []notification {
+// Notifications returns every notification received so far.
+func (rec *Recorder) Notifications() []Notification {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	return slices.Clone(rec.ns)
 }
 
-// promAPI is the part of Prometheus' HTTP API the test reads.
-type promAPI struct {
-	base   string
-	client *http.Client
+// PromAPI is the part of Prometheus' HTTP API the tests read; vmalert and
+// VictoriaMetrics answer the same calls.
+type PromAPI struct {
+	Base   string
+	Client *http.Client
 }
 
 type apiResponse struct {
@@ -133,12 +144,12 @@ type apiResponse struct {
 	Error     string          `json:"error"`
 }
 
-func (p promAPI) get(ctx context.Context, path string, q url.Values, into any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path+"?"+q.Encode(), nil)
+func (p PromAPI) get(ctx context.Context, path string, q url.Values, into any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Base+path+"?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}
-	resp, err := p.client.Do(req)
+	resp, err := p.Client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -153,42 +164,53 @@ func (p promAPI) get(ctx context.Context, path string, q url.Values, into any) e
 	return json.Unmarshal(r.Data, into)
 }
 
-// promAlert is an alert of /api/v1/alerts.
-type promAlert struct {
-	Labels labels `json:"labels"`
+// PromAlert is an alert of /api/v1/alerts.
+type PromAlert struct {
+	Labels Labels `json:"labels"`
 	State  string `json:"state"` // pending or firing
 }
 
-func (p promAPI) Alerts(ctx context.Context) ([]promAlert, error) {
+// Alerts returns the pending and firing alerts.
+func (p PromAPI) Alerts(ctx context.Context) ([]PromAlert, error) {
 	var data struct {
-		Alerts []promAlert `json:"alerts"`
+		Alerts []PromAlert `json:"alerts"`
 	}
 	err := p.get(ctx, "/api/v1/alerts", nil, &data)
 	return data.Alerts, err
 }
 
-// queryResult is the data of /api/v1/query and /api/v1/query_range.
-type queryResult struct {
+// QueryResult is the data of /api/v1/query and /api/v1/query_range.
+type QueryResult struct {
 	ResultType string          `json:"resultType"`
 	Result     json.RawMessage `json:"result"`
 }
 
-// series is a vector or matrix element.
-type series struct {
-	Metric     labels            `json:"metric"`
+// Series is a vector or matrix element.
+type Series struct {
+	Metric     Labels            `json:"metric"`
 	Value      []any             `json:"value"`      // vector: [ts, "v"]
 	Values     [][]any           `json:"values"`     // matrix
 	Histogram  []any             `json:"histogram"`  // vector of native histograms
 	Histograms []json.RawMessage `json:"histograms"` // matrix of native histograms
 }
 
+// Float is the number of an instant vector element, 0 when it has none.
+func (s Series) Float() float64 {
+	if len(s.Value) != 2 {
+		return 0
+	}
+	str, _ := s.Value[1].(string)
+	v, _ := strconv.ParseFloat(str, 64)
+	return v
+}
+
 // Len is how many series with at least one sample the result holds.
-func (q queryResult) Len() (int, error) {
+func (q QueryResult) Len() (int, error) {
 	switch q.ResultType {
 	case "scalar", "string":
 		return 1, nil
 	case "vector", "matrix":
-		var ss []series
+		var ss []Series
 		if err := json.Unmarshal(q.Result, &ss); err != nil {
 			return 0, err
 		}
@@ -204,30 +226,33 @@ func (q queryResult) Len() (int, error) {
 }
 
 // Vector returns the series and values of an instant vector.
-func (q queryResult) Vector() ([]series, error) {
+func (q QueryResult) Vector() ([]Series, error) {
 	if q.ResultType != "vector" {
 		return nil, fmt.Errorf("result type %q, want vector", q.ResultType)
 	}
-	var ss []series
+	var ss []Series
 	err := json.Unmarshal(q.Result, &ss)
 	return ss, err
 }
 
-func (p promAPI) Query(ctx context.Context, expr string, at time.Time) (queryResult, error) {
-	var r queryResult
+// Query runs an instant query.
+func (p PromAPI) Query(ctx context.Context, expr string, at time.Time) (QueryResult, error) {
+	var r QueryResult
 	err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}, "time": {unix(at)}}, &r)
 	return r, err
 }
 
-func (p promAPI) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (queryResult, error) {
-	var r queryResult
+// QueryRange runs a range query.
+func (p PromAPI) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) (QueryResult, error) {
+	var r QueryResult
 	err := p.get(ctx, "/api/v1/query_range", url.Values{
 		"query": {expr}, "start": {unix(start)}, "end": {unix(end)}, "step": {fmt.Sprint(step.Seconds())},
 	}, &r)
 	return r, err
 }
 
-func (p promAPI) LabelValues(ctx context.Context, label string, match []string, start, end time.Time) ([]string, error) {
+// LabelValues lists the values of label in the series matching match.
+func (p PromAPI) LabelValues(ctx context.Context, label string, match []string, start, end time.Time) ([]string, error) {
 	var vs []string
 	q := url.Values{"start": {unix(start)}, "end": {unix(end)}}
 	for _, m := range match {
@@ -239,10 +264,10 @@ func (p promAPI) LabelValues(ctx context.Context, label string, match []string, 
 
 func unix(t time.Time) string { return fmt.Sprintf("%.3f", float64(t.UnixMilli())/1000) }
 
-// waitFor calls check every interval until it reports done, an error, or
+// WaitFor calls check every interval until it reports done, an error, or
 // the budget or ctx ends: every wait of the test is bounded in time, and
 // therefore in count.
-func waitFor(ctx context.Context, what string, budget, interval time.Duration, check func() (bool, error)) error {
+func WaitFor(ctx context.Context, what string, budget, interval time.Duration, check func() (bool, error)) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()

@@ -1,4 +1,4 @@
-package e2e
+package stacktest
 
 import (
 	"fmt"
@@ -95,7 +95,7 @@ targets:
     headers:
       interval: 5m
 `
-	out, err := compressTime([]byte(in), 15)
+	out, err := CompressTime([]byte(in), 15)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +142,12 @@ func TestCompressTimeErrors(t *testing.T) {
 		"not YAML at all": "groups: [",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if out, err := compressTime([]byte(in), 15); err == nil {
+			if out, err := CompressTime([]byte(in), 15); err == nil {
 				t.Errorf("want an error, got\n%s", out)
 			}
 		})
 	}
-	if _, err := compressTime([]byte("for: 5m"), 0); err == nil {
+	if _, err := CompressTime([]byte("for: 5m"), 0); err == nil {
 		t.Error("factor 0: want an error")
 	}
 }
@@ -166,7 +166,7 @@ receivers:
     webhook_configs:
       - url: https://pager.example.com/sre
 `
-	out, err := pointReceivers([]byte(in), "http://127.0.0.1:1234")
+	out, err := PointReceivers([]byte(in), "http://127.0.0.1:1234")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ receivers:
 		"no receiver": "route: {receiver: a}",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if out, err := pointReceivers([]byte(in), "http://127.0.0.1:1"); err == nil {
+			if out, err := PointReceivers([]byte(in), "http://127.0.0.1:1"); err == nil {
 				t.Errorf("want an error, got\n%s", out)
 			}
 		})
@@ -216,7 +216,7 @@ func TestCompressTimeRulePack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := compressTime(src, 15)
+			out, err := CompressTime(src, 15)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,7 @@
-package e2e
+package stacktest
 
-// The mechanical rewrites the end-to-end test applies to its temporary
-// copies of the example configuration, the rule pack and the Alertmanager
+// The mechanical rewrites the end-to-end tests apply to their temporary
+// copies of the example configurations, the rule pack and the Alertmanager
 // configuration (examples/multi-location/README.md). Nothing else in those
 // files changes.
 
@@ -46,14 +46,14 @@ var opaqueKeys = map[string]bool{
 	"headers":         true,
 }
 
-// compressTime runs a YAML document on a clock factor times faster: every
+// CompressTime runs a YAML document on a clock factor times faster: every
 // value of a key in durationKeys, and every duration inside a PromQL `expr`
 // (range selectors [5m], subqueries [30m:1m], offset 30m), is divided by
 // factor and rounded up to the millisecond. Numbers that are not written as
 // durations (time() - x < 1800) stay as they are, as do names that merely
 // contain one (ratio_rate5m). A duration it cannot parse is an error, never
 // silently left alone.
-func compressTime(src []byte, factor int) ([]byte, error) {
+func CompressTime(src []byte, factor int) ([]byte, error) {
 	if factor < 1 {
 		return nil, fmt.Errorf("factor %d: want 1 or more", factor)
 	}
@@ -232,11 +232,11 @@ func isIdentByte(c byte) bool {
 	return c == '_' || c == ':' || isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// pointReceivers sends every notification of an Alertmanager configuration
+// PointReceivers sends every notification of an Alertmanager configuration
 // to base + "/" + receiver name: the URL of each webhook of each receiver is
 // replaced, and nothing else. A receiver with another kind of integration
 // (email, Slack, ...) is an error: the test could not see what it sends.
-func pointReceivers(src []byte, base string) ([]byte, error) {
+func PointReceivers(src []byte, base string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, err
