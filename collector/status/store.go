@@ -1,11 +1,10 @@
 package status
 
 import (
+	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
@@ -21,59 +20,33 @@ const DefaultHistory = 120
 // cover.
 const LatencyWindow = 5 * time.Minute
 
-// MaxErrorText bounds Sample.Error in bytes; a longer error text is cut and
-// ends in "…".
-const MaxErrorText = 256
-
-// Sample is what the Store keeps of one probe: the parts of a probe.Result a
-// person reads, as numbers and bounded strings. It holds no error value and
-// no pointer into response data (headers, body, a TLS error's certificate
-// chain): what a target sends cannot grow the history beyond
-// SampleBytes() per kept probe.
+// Sample is one kept probe as the pages and the API read it: the parts of a
+// probe.Result a person reads. The Store keeps it as a fixed-size record
+// (record.go) and builds a Sample only when asked.
 type Sample struct {
 	Start      time.Time
-	Duration   time.Duration
+	Duration   time.Duration // to the microsecond
 	Phases     [contract.NumPhases]time.Duration
 	PhaseSeen  [contract.NumPhases]bool
 	StatusCode int
 	Reason     contract.Reason
 	Success    bool
-	RetryAfter time.Duration
+	RetryAfter time.Duration // to the millisecond
 	// Verdict is the triage: class, owner, layer, product, first move and
 	// the cause the answer proved (strings of the configuration and the
 	// built-in rules, shared, not copied).
 	triage.Verdict
-	// Error is the text of the probe's error, at most MaxErrorText bytes of
-	// its own (never a slice of a larger string), "" without one.
+	// Error is the text of the probe's error, at most MaxErrorText bytes,
+	// "" without one, and "" once the target has failed with ErrorTexts
+	// other texts since.
 	Error string
 }
 
-// SampleBytes is the most memory one kept probe takes: the Sample itself
-// and its error text. The Verdict's strings belong to the configuration and
-// are shared by every sample. A Store holds at most
-// SampleBytes() x history x targets (collector/status/README.md).
-func SampleBytes() int { return int(unsafe.Sizeof(Sample{})) + MaxErrorText }
-
-// errorText is err's text cut to MaxErrorText bytes (at a rune boundary)
-// in a string of its own; prev (the target's newest kept text) is reused
-// when it is the same, so a target failing the same way allocates nothing.
-func errorText(err error, prev string) string {
-	if err == nil {
-		return ""
-	}
-	s := err.Error()
-	if s == prev {
-		return prev
-	}
-	if len(s) <= MaxErrorText {
-		return strings.Clone(s)
-	}
-	const ellipsis = "…"
-	cut := MaxErrorText - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis // the concatenation copies
+// TargetBytes is the most memory the history of one target takes with
+// history kept probes: the records, the target's error texts and its
+// fixed part. What a target sends cannot grow it (collector/status/README.md).
+func TargetBytes(history int) int {
+	return RecordBytes*history + ErrorTexts*MaxErrorText + int(unsafe.Sizeof(targetHistory{}))
 }
 
 // End is when the probe finished.
@@ -88,13 +61,16 @@ type TargetInfo struct {
 	Interval time.Duration
 }
 
-// history is one target's ring of samples. ring grows to its capacity, then
-// next wraps around and overwrites the oldest.
-type history struct {
+// targetHistory is one target's ring of records. ring is allocated at
+// its full size; next is where the next record goes, and n how many are
+// kept.
+type targetHistory struct {
 	mu   sync.Mutex
 	info TargetInfo
-	ring []Sample
+	ring []record
 	next int
+	n    int
+	errs errorTexts
 	// conn is what the probes saw of the connection (probe.Conn.Merge):
 	// one per target, bounded strings, not kept per sample.
 	conn probe.Conn
@@ -112,14 +88,15 @@ type Skip struct {
 // Store keeps the latest probes of every configured target for the status
 // page and /api/v1/status. It is a collector.Sink (Observe) and a
 // collector.TargetSetter (SetTargets). Safe for concurrent use; Observe takes
-// one read lock and one per-target lock and allocates only the error text of
-// a failed probe (and while a target's ring is still filling up).
+// one read lock and one per-target lock and allocates nothing but a new
+// error text.
 type Store struct {
-	size int
+	size     int
+	verdicts *verdicts
 
 	mu      sync.RWMutex
 	order   []string // configured order, for stable pages
-	targets map[string]*history
+	targets map[string]*targetHistory
 }
 
 // NewStore returns a Store keeping size probes per target (DefaultHistory
@@ -128,7 +105,7 @@ func NewStore(size int) *Store {
 	if size <= 0 {
 		size = DefaultHistory
 	}
-	return &Store{size: size, targets: map[string]*history{}}
+	return &Store{size: size, verdicts: newVerdicts(), targets: map[string]*targetHistory{}}
 }
 
 // Capacity is how many probes the Store keeps per target.
@@ -140,17 +117,17 @@ func (s *Store) Capacity() int { return s.size }
 func (s *Store) SetTargets(ts []*config.Target) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := make(map[string]*history, len(ts))
+	next := make(map[string]*targetHistory, len(ts))
 	order := make([]string, 0, len(ts))
 	for _, t := range ts {
 		info := TargetInfo{Name: t.Name, URL: t.RedactedURL(), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration()}
 		h := s.targets[t.Name]
 		if h == nil {
-			h = &history{ring: make([]Sample, 0, min(s.size, 8))}
+			h = &targetHistory{ring: make([]record, s.size)}
 		}
 		h.mu.Lock()
 		if h.info.URL != info.URL {
-			h.ring, h.next, h.conn, h.skip = h.ring[:0], 0, probe.Conn{}, Skip{}
+			h.next, h.n, h.errs, h.conn, h.skip = 0, 0, errorTexts{}, probe.Conn{}, Skip{}
 		}
 		h.info = info
 		h.mu.Unlock()
@@ -169,24 +146,13 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	if h == nil {
 		return
 	}
+	v := s.verdicts.intern(r.Verdict)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.conn = h.conn.Merge(r.Conn)
-	var prev string
-	if n := len(h.ring); n > 0 {
-		prev = h.ring[(h.next-1+n)%n].Error
-	}
-	smp := Sample{
-		Start: r.Start, Duration: r.Duration, Phases: r.Phases, PhaseSeen: r.PhaseSeen,
-		StatusCode: r.StatusCode, Reason: r.Reason, Verdict: r.Verdict,
-		Success: r.Success, RetryAfter: r.RetryAfter, Error: errorText(r.Err, prev),
-	}
-	if len(h.ring) < s.size {
-		h.ring = append(h.ring, smp)
-		return
-	}
-	h.ring[h.next] = smp
+	h.ring[h.next] = newRecord(r, v, h.errs.add(r.Err))
 	h.next = (h.next + 1) % len(h.ring)
+	h.n = min(h.n+1, len(h.ring))
 }
 
 // Skipped records a slot of the target the scheduler skipped, and why
@@ -267,14 +233,14 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 // status page needs the last few minutes, not the whole history.
 func (s *Store) Snapshots(since time.Time) []Snapshot {
 	s.mu.RLock()
-	hs := make([]*history, 0, len(s.order))
+	hs := make([]*targetHistory, 0, len(s.order))
 	for _, name := range s.order {
 		hs = append(hs, s.targets[name])
 	}
 	s.mu.RUnlock()
 	out := make([]Snapshot, len(hs))
 	for i, h := range hs {
-		out[i] = h.snapshot(since)
+		out[i] = h.snapshot(since, s.verdicts)
 	}
 	return out
 }
@@ -288,22 +254,24 @@ func (s *Store) Snapshot(name string) (Snapshot, bool) {
 	if h == nil {
 		return Snapshot{}, false
 	}
-	return h.snapshot(time.Time{}), true
+	return h.snapshot(time.Time{}, s.verdicts), true
 }
 
-func (h *history) snapshot(since time.Time) Snapshot {
+func (h *targetHistory) snapshot(since time.Time, vs *verdicts) Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := len(h.ring)
-	snap := Snapshot{Info: h.info, Conn: h.conn, Skip: h.skip, History: make([]Sample, 0, n)}
-	// The newest sample sits just before next; while the ring fills up next
-	// stays 0 and the newest is the last one appended.
-	for i := range n {
-		smp := &h.ring[(h.next-1-i+2*n)%n]
-		if i > 0 && smp.End().Before(since) {
+	snap := Snapshot{Info: h.info, Conn: h.conn, Skip: h.skip, History: make([]Sample, 0, h.n)}
+	from := since.UnixNano()
+	if since.IsZero() {
+		from = math.MinInt64
+	}
+	size := len(h.ring)
+	for i := range h.n {
+		rec := &h.ring[(h.next-1-i+2*size)%size]
+		if i > 0 && rec.end() < from {
 			break
 		}
-		snap.History = append(snap.History, *smp)
+		snap.History = append(snap.History, rec.sample(vs.get(rec.verdict), h.errs.text(rec.err)))
 	}
 	return snap
 }

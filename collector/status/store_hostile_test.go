@@ -77,7 +77,7 @@ func heapAfterGC() uint64 {
 // history. Two targets, one presenting a fresh 3 x 60 KB certificate chain
 // on every handshake and one answering a 60 KB malformed status line, are
 // probed three times the history's length; the heap grows by at most the
-// documented SampleBytes x history x targets (plus a fixed allowance for
+// documented TargetBytes(history) x targets (plus a fixed allowance for
 // the runtime's own noise), where keeping the error values would keep
 // every chain.
 func TestHostileHistoryMemoryIsBounded(t *testing.T) {
@@ -170,9 +170,9 @@ func TestHostileHistoryMemoryIsBounded(t *testing.T) {
 		errLen[i] = len(r.Err.Error())
 	}
 
+	before := heapAfterGC() // the rings are allocated whole by SetTargets
 	s := NewStore(history)
 	s.SetTargets(ts)
-	before := heapAfterGC()
 	for range 3 * history {
 		for i, p := range probers {
 			r := p.Probe(context.Background())
@@ -181,9 +181,9 @@ func TestHostileHistoryMemoryIsBounded(t *testing.T) {
 	}
 	after := heapAfterGC()
 	growth := int64(after) - int64(before)
-	bound := int64(SampleBytes() * history * targets)
+	bound := int64(TargetBytes(history) * targets)
 	t.Logf("bytes per kept probe %d; history %d x %d targets: bound %d bytes; heap grew %d bytes (error texts %v bytes, cut to %d)",
-		SampleBytes(), history, targets, bound, growth, errLen, MaxErrorText)
+		RecordBytes, history, targets, bound, growth, errLen, MaxErrorText)
 	t.Logf("%d fresh chains of %d bytes served", served.Load(), chainBytes.Load())
 	if served.Load() < 3*history {
 		t.Errorf("%d chains served, want one per probe", served.Load())

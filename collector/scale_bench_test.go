@@ -1,0 +1,149 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/http5xx/http5xx_exporter/collector/config"
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/status"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
+)
+
+// scaleTargets is the fleet of the scale benchmarks: 10,000 targets, the
+// size the README's Performance table measures.
+const scaleTargets = 10_000
+
+func scaleFleet(n int) []*config.Target {
+	ts := make([]*config.Target, n)
+	for i := range ts {
+		t := config.NewTarget(fmt.Sprintf("t%d", i), fmt.Sprintf("http://127.0.0.1:8080/t%d", i))
+		ts[i] = &t
+	}
+	return ts
+}
+
+// scaleResult is a probe of a loopback origin as the benchmark sees them:
+// around a millisecond, jittered, so every histogram fills several buckets;
+// one in fifty a 503, one in a hundred refused.
+func scaleResult(rnd *rand.Rand, t *config.Target, f *triage.Finisher, at time.Time) probe.Result {
+	r := probe.Result{Target: t.Name, Start: at, StatusCode: 200, Success: true}
+	base := time.Duration(300+rnd.IntN(2000)) * time.Microsecond
+	phases := [contract.NumPhases]time.Duration{base / 20, base / 10, 0, base / 2, base / 10}
+	for p, d := range phases {
+		if p != int(contract.PhaseTLS) {
+			r.Phases[p], r.PhaseSeen[p] = d, true
+			r.Duration += d
+		}
+	}
+	switch n := rnd.IntN(100); {
+	case n == 0:
+		r.StatusCode, r.Success, r.Reason = 0, false, contract.ReasonConnectRefused
+		r.Err = fmt.Errorf("dial tcp 127.0.0.1:8080: connect: connection refused")
+		r.Class, r.Owner = f.Reason(r.Reason)
+	case n < 3:
+		r.StatusCode, r.Success = 503, false
+	}
+	if r.Reason == contract.ReasonNone {
+		r.Class, r.Owner = f.Code(r.StatusCode)
+	}
+	return r
+}
+
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkTargetMemory reports the heap one target takes in the metrics
+// (client_golang's children) and in the status history once the history
+// is full, at 10,000 targets: the figures of the README's memory budget.
+func BenchmarkTargetMemory(b *testing.B) {
+	f := triage.Default()
+	ts := scaleFleet(scaleTargets)
+	results := func(yield func(t *config.Target, r *probe.Result)) {
+		rnd := rand.New(rand.NewPCG(1, 2))
+		at := time.Unix(1_700_000_000, 0)
+		for i := range status.DefaultHistory {
+			for _, t := range ts {
+				r := scaleResult(rnd, t, f, at.Add(time.Duration(i)*15*time.Second))
+				yield(t, &r)
+			}
+		}
+	}
+	b.Run("metrics", func(b *testing.B) {
+		for b.Loop() {
+			before := heapInUse()
+			m := NewMetrics(MetricsOptions{Buckets: goldenBuckets})
+			if err := m.Register(prometheus.NewRegistry()); err != nil {
+				b.Fatal(err)
+			}
+			m.SetTargets(ts, f, true)
+			results(func(_ *config.Target, r *probe.Result) { m.Observe(r) })
+			b.ReportMetric(float64(heapInUse()-before)/scaleTargets, "bytes/target")
+			runtime.KeepAlive(m)
+		}
+	})
+	b.Run("history", func(b *testing.B) {
+		for b.Loop() {
+			before := heapInUse()
+			s := status.NewStore(status.DefaultHistory)
+			s.SetTargets(ts)
+			results(func(t *config.Target, r *probe.Result) { s.Observe(t, r) })
+			b.ReportMetric(float64(heapInUse()-before)/scaleTargets, "bytes/target")
+			runtime.KeepAlive(s)
+		}
+	})
+}
+
+// BenchmarkExposition is one scrape of the probe-path series of 10,000
+// targets, gathered and encoded as text and as protobuf.
+func BenchmarkExposition(b *testing.B) {
+	f := triage.Default()
+	ts := scaleFleet(scaleTargets)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(MetricsOptions{Buckets: goldenBuckets})
+	if err := m.Register(reg); err != nil {
+		b.Fatal(err)
+	}
+	m.SetTargets(ts, f, true)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	at := time.Unix(1_700_000_000, 0)
+	for i := range 20 {
+		for _, t := range ts {
+			r := scaleResult(rnd, t, f, at.Add(time.Duration(i)*15*time.Second))
+			m.Observe(&r)
+		}
+	}
+	for name, format := range map[string]expfmt.Format{"text": expfmt.NewFormat(expfmt.TypeTextPlain), "protobuf": expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+		b.Run(name, func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				mfs, err := reg.Gather()
+				if err != nil {
+					b.Fatal(err)
+				}
+				enc := expfmt.NewEncoder(io.Writer(&buf), format)
+				for _, mf := range mfs {
+					if err := enc.Encode(mf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "bytes/scrape")
+		})
+	}
+}
