@@ -201,9 +201,10 @@ type layerKey struct {
 
 // SetTargets binds children for new targets, keeps those of unchanged
 // targets (their counters survive a reload) and deletes the series of
-// targets that are gone or whose labels changed. A changed class table
-// rebinds the code and reason children only, since only their class and
-// owner labels change with it.
+// targets that are gone or whose labels changed. A changed class table, or
+// a target's changed teams, rebinds the code and reason children only,
+// since only their class and owner labels change with it. The owner label
+// is the target's team for the class (c.ForTarget).
 func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesChanged bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -212,17 +213,18 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesCha
 	for _, t := range ts {
 		keep[t.Name] = true
 		old, ok := m.targets[t.Name]
+		tc := c.ForTarget(t) // the target's team per class
 		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner {
 			m.targetInfo.set(t) // its labels may have changed; the counters stay
-			if classesChanged {
-				m.reclassify(old, c)
+			if classesChanged || !old.classifier.SameTeams(tc) {
+				m.reclassify(old, tc)
 			}
 			continue
 		}
 		if ok {
 			m.deleteTarget(old.name)
 		}
-		m.targets[t.Name] = m.bind(t, c)
+		m.targets[t.Name] = m.bind(t, tc)
 	}
 	for name := range m.targets {
 		if !keep[name] {
@@ -243,7 +245,8 @@ func (m *Metrics) deleteTarget(name string) {
 	m.targetInfo.delete(name)
 }
 
-// reclassify moves a target's code and reason counters to the classes of c.
+// reclassify moves a target's code and reason counters to the classes and
+// teams of c, the target's Finisher.
 // Their class and owner labels change, so they are new series from 0.
 func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 	match := prometheus.Labels{contract.LabelTarget: tm.name}

@@ -62,7 +62,7 @@ func printRemoteCheck(w io.Writer, rc *fanout.URLResult) {
 			fmt.Fprintf(w, "  %-*s  no answer: %s\n", width, c.Location, termSafe(c.Error))
 			continue
 		}
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Location, termSafe(verdict(*r)))
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.Location, termSafe(verdict(checkReport{Report: *r})))
 		if r.Error != "" {
 			fmt.Fprintf(w, "  %-*s  error: %s\n", width, "", termSafe(r.Error))
 		}

@@ -65,7 +65,7 @@ type browserTarget struct {
 
 var browserScenario = []browserTarget{
 	{name: "shop", path: "/", state: status.StateUp, text: "1.4.2", extra: "    version_header: X-App-Version\n"},
-	{name: "checkout", path: "/status/500", state: status.StateDown, text: "checkout-team <span class=\"note default\">class default: app-team</span>", extra: "    owner: checkout-team\n"},
+	{name: "checkout", path: "/status/500", state: status.StateDown, text: "checkout-team <span class=\"note default\">class default: app-team</span>", extra: "    owner: checkout-team\n    owners: {app: checkout-team}\n"},
 	{name: "payments", path: "/status/502?as=nginx", state: status.StateDown, text: "proxy (nginx)"},
 	{name: "search", path: "/status/503?retry_after=120", state: status.StateDown, text: "2 min",
 		extra: "    saturation: {type: json, url: ORIGIN/saturation.json, field: workers.busy, max: 100, interval: 3s, timeout: 3s}\n"},

@@ -62,7 +62,11 @@ func newCheckCommand(app *kingpin.Application) *checkCommand {
 // report (so local and --from output share their names) plus the verdict.
 type checkReport struct {
 	adhoc.Report
-	Verdict string `json:"verdict"`
+	// ClassOwner is the class owner that Owner replaces when the URL is a
+	// configured target that names its own team for the class (the
+	// status API's class_owner); omitted otherwise.
+	ClassOwner string `json:"class_owner,omitempty"`
+	Verdict    string `json:"verdict"`
 }
 
 func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
@@ -94,6 +98,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	}
 	follow := !c.noRedirects
 	probers := make([]*probe.Prober, len(c.urls))
+	targets := make([]*config.Target, len(c.urls))
 	for i, raw := range c.urls {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -107,7 +112,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 		t.TLS.InsecureSkipVerify = c.insecure
 		t.HTTP2, t.IPFamily = c.http2, c.ipFamily
 		if cfg != nil {
-			t.Expect, t.RedactQueryParams = expectFor(cfg, raw)
+			t.Expect, t.RedactQueryParams, t.Teams = judgedAs(cfg, raw)
 		}
 		p, err := probe.New(t, probe.Options{Location: c.location, Version: version.Version, Finisher: finisher})
 		if err != nil {
@@ -115,7 +120,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			return 2
 		}
 		defer p.Close()
-		probers[i] = p
+		probers[i], targets[i] = p, t
 	}
 
 	reports := make([]checkReport, len(c.urls))
@@ -127,7 +132,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 			r := p.Probe(ctx)
 			// The URL as every output shows it: no password, no secret
 			// query parameter (the prober redacts its errors alike).
-			reports[i] = newCheckReport(config.RedactURL(c.urls[i], nil), c.location, &r)
+			reports[i] = newCheckReport(config.RedactURL(c.urls[i], nil), c.location, &r, targets[i])
 		}()
 	}
 	wg.Wait()
@@ -150,25 +155,31 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 	return code
 }
 
-// expectFor returns the expect conditions (and secret query parameters) of
-// the configured target whose URL is raw, else global.expect: check judges
-// a URL the way the exporter does.
-func expectFor(cfg *config.Config, raw string) ([]config.Condition, []string) {
+// judgedAs returns the expect conditions, secret query parameters and
+// teams of the configured target whose URL is raw, else global.expect and
+// the class owners: check judges a URL, and names the team to page, the way
+// the exporter does.
+func judgedAs(cfg *config.Config, raw string) ([]config.Condition, []string, []config.ClassTeam) {
 	for i := range cfg.Targets {
 		if t := &cfg.Targets[i]; t.URL == raw {
-			return t.Expect, t.RedactQueryParams
+			return t.Expect, t.RedactQueryParams, t.Teams
 		}
 	}
-	return cfg.Global.Expect, nil
+	return cfg.Global.Expect, nil, nil
 }
 
-func newCheckReport(u, location string, r *probe.Result) checkReport {
-	rep := adhoc.NewReport(u, location, r)
-	return checkReport{Report: rep, Verdict: verdict(rep)}
+// newCheckReport reports r, a probe of t.
+func newCheckReport(u, location string, r *probe.Result, t *config.Target) checkReport {
+	rep := checkReport{Report: adhoc.NewReport(u, location, r)}
+	if team, classOwner, ok := t.Team(r.Class); ok && team == r.Owner {
+		rep.ClassOwner = classOwner
+	}
+	rep.Verdict = verdict(rep)
+	return rep
 }
 
 // verdict is the one line a person reads first.
-func verdict(r adhoc.Report) string {
+func verdict(r checkReport) string {
 	if r.OK {
 		return fmt.Sprintf("OK: %d in %s", r.Code, fmtSeconds(r.Seconds))
 	}
@@ -193,12 +204,20 @@ func verdict(r adhoc.Report) string {
 		}
 	}
 	if r.Owner != "" {
-		s += "; owner " + r.Owner
+		s += "; owner " + r.Owner + classDefault(r.ClassOwner)
 	}
 	if r.FirstMove != "" {
 		s += "; first move: " + r.FirstMove
 	}
 	return s
+}
+
+// classDefault says which class owner a team replaces, "" when none.
+func classDefault(classOwner string) string {
+	if classOwner == "" {
+		return ""
+	}
+	return " (class default " + classOwner + ")"
 }
 
 func printCheckReport(w io.Writer, r checkReport) {
@@ -210,7 +229,7 @@ func printCheckReport(w io.Writer, r checkReport) {
 	case r.Reason != "":
 		code = "- (" + r.Reason + ")"
 	}
-	fmt.Fprintf(w, "  code %s  class %s  owner %s", code, r.Class, orDash(r.Owner))
+	fmt.Fprintf(w, "  code %s  class %s  owner %s%s", code, r.Class, orDash(r.Owner), classDefault(r.ClassOwner))
 	if r.Layer != "" {
 		fmt.Fprintf(w, "  layer %s/%s", r.Layer, orDash(r.Product))
 	}

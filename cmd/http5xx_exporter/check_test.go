@@ -174,3 +174,52 @@ func TestCheckSoftErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckNamesTheTargetsTeam: with --config.file, a URL that is a
+// configured target names the target's team for the class, and the class
+// owner it replaces; any other URL names the class owner.
+func TestCheckNamesTheTargetsTeam(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer origin.Close()
+	cfgFile := filepath.Join(t.TempDir(), "http5xx.yml")
+	cfg := "services:\n  - name: shop\n    owners:\n      timeout: shop-team\n" +
+		"targets:\n  - name: checkout\n    url: " + origin.URL + "/checkout\n    service: shop\n    owner: web-team\n    owners:\n      app: checkout-team\n"
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+		not  []string
+	}{
+		{"configured target", []string{"--config.file", cfgFile, origin.URL + "/checkout"},
+			[]string{"class app  owner checkout-team (class default app-team)", "APP: HTTP 500; owner checkout-team (class default app-team); first move:"}, []string{"web-team"}},
+		{"json", []string{"-o", "json", "--config.file", cfgFile, origin.URL + "/checkout"},
+			[]string{`"owner": "checkout-team"`, `"class_owner": "app-team"`}, nil},
+		{"another URL", []string{"--config.file", cfgFile, origin.URL + "/other"},
+			[]string{"class app  owner app-team  layer", "APP: HTTP 500; owner app-team; first move:"}, []string{"checkout-team", "class default"}},
+		{"another URL, json", []string{"-o", "json", "--config.file", cfgFile, origin.URL + "/other"},
+			[]string{`"owner": "app-team"`}, []string{"class_owner"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := run(context.Background(), append([]string{"check"}, tt.args...), &out, &out); code != 1 {
+				t.Errorf("exit %d, want 1; output:\n%s", code, out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out.String(), n) {
+					t.Errorf("output shows %q:\n%s", n, out.String())
+				}
+			}
+		})
+	}
+}

@@ -17,6 +17,9 @@ type Config struct {
 	// Classes is the error-class table; without a classes section it is
 	// DefaultClasses(), with one it is exactly what the file lists.
 	Classes []Class `yaml:"classes"`
+	// Services holds what the targets of a service share: the teams their
+	// per-class alerts page (owners.go).
+	Services []Service `yaml:"services"`
 	// Targets holds the main file's targets, then those of each target file
 	// in sorted file order.
 	Targets []Target `yaml:"targets"`
@@ -56,7 +59,9 @@ type Global struct {
 }
 
 // Class is one row of the error-class table: which codes and no-answer
-// reasons belong to it and whose pager it rings.
+// reasons belong to it and which team acts on it by default (Owner, the
+// class owner: paged unless a target or its service names its own team for
+// the class, see owners.go).
 type Class struct {
 	Name      string      `yaml:"name"`
 	Codes     StatusCodes `yaml:"codes"`
@@ -67,10 +72,18 @@ type Class struct {
 
 // Target is one probed URL.
 type Target struct {
-	Name             string            `yaml:"name"`
-	URL              string            `yaml:"url"`
-	Service          string            `yaml:"service"`
-	Owner            string            `yaml:"owner"`
+	Name    string `yaml:"name"`
+	URL     string `yaml:"url"`
+	Service string `yaml:"service"`
+	// Owner is the team that owns the target as a whole: its whole-target
+	// alerts (error budget burn, errors after a deploy) page it, and
+	// http5xx_target_info carries it. It does not change who is paged for
+	// a class (Owners).
+	Owner string `yaml:"owner"`
+	// Owners names, by class, the team paged for that class's alerts of
+	// this target, over the service's owners and the class table's owner
+	// (owners.go).
+	Owners           map[string]string `yaml:"owners"`
 	Method           string            `yaml:"method"`
 	Headers          map[string]string `yaml:"headers"`
 	Body             string            `yaml:"body"`
@@ -118,6 +131,11 @@ type Target struct {
 	// Labels are extra labels of the target's http5xx_target_info series
 	// (labels.go), for joins such as "* on (target) group_left (team)".
 	Labels map[string]string `yaml:"labels"`
+
+	// Teams are the classes whose team is not the class owner, resolved
+	// at load from Owners and the service's owners (owners.go); nil when
+	// every class pages its class owner. Not YAML.
+	Teams []ClassTeam `yaml:"-"`
 
 	// File is the file the target was defined in (for messages). Not YAML.
 	File string `yaml:"-"`

@@ -36,10 +36,11 @@ func WithDiscovered(cfg *Config, found []Discovered) (*Config, error) {
 			sources = append(sources, d.Source)
 		}
 		src := &source{file: d.Source}
-		report{l: l, src: src}.validateTarget(d.Path, &t, defined)
+		report{l: l, src: src}.validateTarget(d.Path, &t, defined, cfg.Classes)
 		out.Targets = append(out.Targets, t)
 	}
 	if len(l.errs) == 0 {
+		resolveTeams(out.Targets[len(cfg.Targets):], out.Classes, out.Services)
 		return &out, nil
 	}
 	return nil, fmt.Errorf("discovered targets: %w", l.err(sources))

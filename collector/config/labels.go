@@ -4,9 +4,15 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
+
+// DiscoveredOwnerPrefix starts a discovery label that names the team of
+// one class (owner_app: the team of class app). A target's own labels may
+// not start with it: written in a file, the team goes in owners.
+const DiscoveredOwnerPrefix = "owner_"
 
 // MaxTargetLabels bounds a target's labels: each one is a label of its
 // http5xx_target_info series, which rules and dashboards join on.
@@ -35,6 +41,9 @@ func (r report) checkTargetLabels(p string, labels map[string]string) {
 			continue
 		case slices.Contains(contract.ReservedLabels(), name):
 			r.errorf(lp, "%q is reserved: the exporter, Prometheus or the rule pack sets it", name)
+			continue
+		case strings.HasPrefix(name, DiscoveredOwnerPrefix):
+			r.errorf(lp, "%q: labels starting with %s name a class's team in discovery; here write owners: {%s: TEAM}", name, DiscoveredOwnerPrefix, strings.TrimPrefix(name, DiscoveredOwnerPrefix))
 			continue
 		case len(name) > maxLabelLen:
 			r.errorf(lp, "is %d characters long, more than %d", len(name), maxLabelLen)

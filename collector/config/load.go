@@ -189,6 +189,7 @@ func Load(path string) (*Config, error) {
 	if err := l.err(cfg.Files); err != nil {
 		return nil, err
 	}
+	resolveTeams(cfg.Targets, cfg.Classes, cfg.Services)
 	return cfg, nil
 }
 

@@ -66,6 +66,7 @@ func (l *loader) validate(cfg *Config) {
 	top.validateGlobal(&cfg.Global)
 	top.validateClasses(cfg.Classes)
 	top.validateFingerprints(cfg.Fingerprints, cfg.Classes)
+	top.validateServices(cfg.Services, cfg.Classes)
 	top.validateSD(cfg)
 	defined := map[string]string{} // target name -> FILE:LINE of its first definition
 	for i := range cfg.Targets {
@@ -80,7 +81,7 @@ func (l *loader) validate(cfg *Config) {
 			}
 			return false
 		}}
-		r.validateTarget(p, &cfg.Targets[i], defined)
+		r.validateTarget(p, &cfg.Targets[i], defined, cfg.Classes)
 	}
 }
 
@@ -148,7 +149,7 @@ func (r report) checkBuckets(p string, buckets []float64) {
 	}
 }
 
-func (r report) validateTarget(p string, t *Target, defined map[string]string) {
+func (r report) validateTarget(p string, t *Target, defined map[string]string, classes []Class) {
 	if t.Name == "" {
 		r.errorf(p+".name", "must be set")
 	} else if r.checkLabelSafe(p+".name", t.Name) {
@@ -167,6 +168,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string) {
 	if t.Owner != "" {
 		r.checkLabelSafe(p+".owner", t.Owner)
 	}
+	r.checkOwners(p+".owners", t.Owners, classes)
 	if !IsToken(t.Method) {
 		r.errorf(p+".method", "%q is not a valid HTTP method", t.Method)
 	}
@@ -439,11 +441,7 @@ func (r report) validateFingerprints(rules []FingerprintRule, classes []Class) {
 	for i, rule := range rules {
 		p := indexPath("fingerprints", i)
 		if rule.Class != "" && !slices.ContainsFunc(classes, func(c Class) bool { return c.Name == rule.Class }) {
-			names := make([]string, len(classes))
-			for j, c := range classes {
-				names[j] = c.Name
-			}
-			r.errorf(p+".class", "%q is not a class of the class table (%s)", rule.Class, strings.Join(names, ", "))
+			r.errorf(p+".class", "%q is not a class of the class table (%s)", rule.Class, classNames(classes))
 		}
 		if !slices.Contains(contract.Layers(), rule.Layer) {
 			r.errorf(p+".layer", "%q is not one of %s", rule.Layer, strings.Join(contract.Layers(), ", "))

@@ -60,13 +60,13 @@ var (
 	}
 	ResponsesTotal = Metric{
 		Name: "http5xx_responses_total", Type: "counter",
-		Help:      "HTTP answers by exact status code, with the error class and owner of that code.",
+		Help:      "HTTP answers by exact status code, with the error class of that code and the team it pages for this target (owner).",
 		Labels:    []string{LabelCode, LabelClass, LabelOwner},
 		PerTarget: true,
 	}
 	FailuresTotal = Metric{
 		Name: "http5xx_failures_total", Type: "counter",
-		Help:      "Probes that got no HTTP answer, or one that fails all the same (reason soft_error: an expect condition or an error page served as 2xx), by reason, with the error class and owner of that reason.",
+		Help:      "Probes that got no HTTP answer, or one that fails all the same (reason soft_error: an expect condition or an error page served as 2xx), by reason, with the error class of that reason and the team it pages for this target (owner).",
 		Labels:    []string{LabelReason, LabelClass, LabelOwner},
 		PerTarget: true,
 	}
@@ -150,7 +150,7 @@ var (
 	}
 	TargetInfo = Metric{
 		Name: "http5xx_target_info", Type: "gauge",
-		Help:      "1 per configured target, with its URL, owner and the target's own labels (labels:).",
+		Help:      "1 per configured target, with its URL, its owner (the team of its whole-target alerts) and the target's own labels (labels:).",
 		Labels:    []string{LabelURL, LabelOwner},
 		PerTarget: true,
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,54 @@ func TestRelabel(t *testing.T) {
 	}
 }
 
+// TestDiscoveredTeams: owner_<class> labels, written by the source or by
+// relabelling, name the target's team for the class; its service's teams
+// fill the rest, and neither becomes a label of the target.
+func TestDiscoveredTeams(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "sd", "a.json"), `[
+	  {"targets": ["checkout:80"], "labels": {"service": "shop", "owner": "web-team", "owner_app": "checkout-team", "__meta_edge_team": "edge-team"}},
+	  {"targets": ["cart:80"], "labels": {"service": "shop"}},
+	  {"targets": ["blog:80"], "labels": {"team": "web"}}
+	]`)
+	cfg := load(t, dir, `
+services:
+  - name: shop
+    owners: {app: shop-team, capacity: shop-oncall}
+file_sd_configs:
+  - files: [sd/*.json]
+relabel_configs:
+  - source_labels: [__meta_edge_team]
+    regex: "(.+)"
+    target_label: owner_gateway
+`)
+	got, err := newManager(t).Discover(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]config.ClassTeam{
+		"checkout:80": {{Class: "app", Team: "checkout-team", ClassOwner: "app-team"}, {Class: "gateway", Team: "edge-team", ClassOwner: "app-infra"}, {Class: "capacity", Team: "shop-oncall", ClassOwner: "sre-oncall"}},
+		"cart:80":     {{Class: "app", Team: "shop-team", ClassOwner: "app-team"}, {Class: "capacity", Team: "shop-oncall", ClassOwner: "sre-oncall"}},
+		"blog:80":     nil,
+	}
+	if len(got.Targets) != len(want) {
+		t.Fatalf("discovered %s, want %d targets", summary(got), len(want))
+	}
+	for _, tg := range got.Targets {
+		if !reflect.DeepEqual(tg.Teams, want[tg.Name]) {
+			t.Errorf("%s: teams %+v, want %+v", tg.Name, tg.Teams, want[tg.Name])
+		}
+		for l := range tg.Labels {
+			if strings.HasPrefix(l, "owner") {
+				t.Errorf("%s: %s became a label of the target", tg.Name, l)
+			}
+		}
+	}
+	if o := got.Targets[0].Owner; o != "web-team" {
+		t.Errorf("checkout's owner %q, want web-team (the whole-target team)", o)
+	}
+}
+
 // TestBadDiscoveredTargets: a discovered target is validated as a
 // configured one, and the error says where it came from.
 func TestBadDiscoveredTargets(t *testing.T) {
@@ -140,6 +189,8 @@ func TestBadDiscoveredTargets(t *testing.T) {
 		{`[{"targets": ["static:80"], "labels": {"name": "static"}}]`, `[0].targets[0].name: "static" is already defined at `},
 		{`[{"targets": ["x:80"]}, {"targets": ["x:80"]}]`, `[1].targets[0].name: "x:80" is already defined at `},
 		{`[{"targets": ["x:80"], "labels": {"job": "web"}}]`, `[0].targets[0].labels.job: "job" is reserved`},
+		{`[{"targets": ["x:80"], "labels": {"owner_gatway": "edge-team"}}]`, `[0].targets[0].owners.gatway: "gatway" is not a class of the class table (app, gateway, capacity, timeout, network)`},
+		{`[{"targets": ["x:80"], "labels": {"owner_app": "checkout team"}}]`, `[0].targets[0].owners.app: "checkout team" may only hold`},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()

@@ -14,14 +14,19 @@ import (
 // The labels relabel_configs read and write. A discovered target starts with
 // its group's labels, __address__, the source's __meta_* labels and
 // __scheme__ "http" and __metrics_path__ "/" unless the group sets them;
-// after relabelling, name, url, service and owner become the target's, and
-// every other label not starting with __ one of its labels (as in
-// Prometheus, where they become the target's labels).
+// after relabelling, name, url, service and owner become the target's, each
+// owner_<class> label the team of that class (its owners: owner_app=
+// checkout-team is owners: {app: checkout-team}), and every other label not
+// starting with __ one of its labels (as in Prometheus, where they become
+// the target's labels).
 const (
 	LabelName    = "name"
 	LabelURL     = "url"
 	LabelService = "service"
 	LabelOwner   = "owner"
+	// LabelOwnerPrefix starts a label naming the team of one class; the
+	// class must be in the class table, or the target is refused.
+	LabelOwnerPrefix = config.DiscoveredOwnerPrefix
 	// MetaFilepath and MetaURL name the file or URL a target came from, as
 	// Prometheus' file_sd and http_sd do.
 	MetaFilepath = model.MetaLabelPrefix + "filepath"
@@ -62,6 +67,11 @@ func targets(source string, meta map[string]string, groups []Group, cfgs []*rela
 			lb.Range(func(l labels.Label) {
 				switch {
 				case strings.HasPrefix(l.Name, model.ReservedLabelPrefix), l.Name == LabelName, l.Name == LabelURL, l.Name == LabelService, l.Name == LabelOwner:
+				case strings.HasPrefix(l.Name, LabelOwnerPrefix):
+					if t.Owners == nil {
+						t.Owners = map[string]string{}
+					}
+					t.Owners[strings.TrimPrefix(l.Name, LabelOwnerPrefix)] = l.Value
 				default:
 					if t.Labels == nil {
 						t.Labels = map[string]string{}

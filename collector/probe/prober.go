@@ -37,6 +37,8 @@ type Options struct {
 	Version string
 	// Finisher triages every outcome (class, owner, layer, product, first
 	// move); nil uses the default class table and the built-in fingerprints.
+	// The prober uses its target's view of it (Finisher.ForTarget), so a
+	// result's owner is the target's team for its class.
 	Finisher *triage.Finisher
 }
 
@@ -123,6 +125,7 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if p.finisher == nil {
 		p.finisher = triage.Default()
 	}
+	p.finisher = p.finisher.ForTarget(t)
 	// The target's headers may replace the User-Agent (some WAFs insist),
 	// never the probe marker.
 	p.header.Set("User-Agent", shared.UserAgent)

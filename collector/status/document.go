@@ -3,6 +3,7 @@ package status
 import (
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
 	"github.com/http5xx/http5xx_exporter/collector/shard"
@@ -53,11 +54,16 @@ type TargetStatus struct {
 	Name    string `json:"name"`
 	URL     string `json:"url"`
 	Service string `json:"service"`
-	// Owner is the target's configured owner; the owner of the last error
-	// is LastProbe.Owner.
-	Owner           string  `json:"owner,omitempty"`
-	IntervalSeconds float64 `json:"interval_seconds"`
-	State           string  `json:"state"`
+	// Owner is the team that owns the target as a whole, paged by its
+	// whole-target alerts (error budget burn, errors after a deploy).
+	// The team paged for the last probe's class is LastProbe.Owner.
+	Owner string `json:"owner,omitempty"`
+	// Owners are the target's teams by class where they are not the class
+	// owner (its own owners, else its service's); omitted when every class
+	// pages its class owner.
+	Owners          map[string]string `json:"owners,omitempty"`
+	IntervalSeconds float64           `json:"interval_seconds"`
+	State           string            `json:"state"`
 	// Up is the last probe's success; false while pending.
 	Up         bool          `json:"up"`
 	LastProbe  *ProbeStatus  `json:"last_probe"`
@@ -97,10 +103,14 @@ type ProbeStatus struct {
 	// too_large, redirect_loop, redirect_refused, or soft_error (an answer
 	// that met the valid codes but failed an expect condition; Code is
 	// kept). Omitted when the probe got a good answer.
-	Reason  string `json:"reason,omitempty"`
-	Class   string `json:"class"`
-	Owner   string `json:"owner,omitempty"`
-	Success bool   `json:"success"`
+	Reason string `json:"reason,omitempty"`
+	Class  string `json:"class"`
+	// Owner is the team paged for Class on this target: the target's team
+	// for the class, else the class owner. ClassOwner is the class owner
+	// it replaces, omitted when Owner is the class owner.
+	Owner      string `json:"owner,omitempty"`
+	ClassOwner string `json:"class_owner,omitempty"`
+	Success    bool   `json:"success"`
 	// Layer and Product name the hop that produced a 5xx answer, when the
 	// fingerprint rules recognised it.
 	Layer   string `json:"layer,omitempty"`
@@ -159,6 +169,18 @@ func state(last *Sample, w Window, sat *SaturationStatus) string {
 	default:
 		return StateUp
 	}
+}
+
+// teams is the Owners map of a target's Teams, nil without any.
+func teams(ts []config.ClassTeam) map[string]string {
+	if len(ts) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(ts))
+	for _, ct := range ts {
+		m[ct.Class] = ct.Team
+	}
+	return m
 }
 
 func probeStatus(s *Sample) ProbeStatus {

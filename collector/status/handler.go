@@ -192,6 +192,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 	last := s.Last()
 	ts := TargetStatus{
 		Name: s.Info.Name, URL: s.Info.URL, Service: s.Info.Service, Owner: s.Info.Owner,
+		Owners:          teams(s.Info.Teams),
 		IntervalSeconds: s.Info.Interval.Seconds(),
 		Up:              last != nil && last.Success,
 		Window: WindowStatus{
@@ -201,6 +202,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 	}
 	if last != nil {
 		p := probeStatus(last)
+		p.ClassOwner = s.Info.classOwner(last)
 		ts.LastProbe = &p
 	}
 	ts.Connection = s.Conn.Report()
@@ -227,6 +229,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 		ts.History = make([]ProbeStatus, len(s.History))
 		for i := range s.History {
 			ts.History[i] = probeStatus(&s.History[i])
+			ts.History[i].ClassOwner = s.Info.classOwner(&s.History[i])
 		}
 	}
 	return ts

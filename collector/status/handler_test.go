@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -82,6 +83,10 @@ func newFixture(t *testing.T) *fixture {
 	yml := "global:\n  interval: 1h\n  timeout: 5s\ntargets:\n"
 	for _, n := range []string{"ok", "bad", "busy"} {
 		yml += fmt.Sprintf("  - name: %s\n    url: %s/%s\n    owner: web-team\n", n, f.origin.URL, n)
+		if n == "bad" {
+			// bad names its own team for gateway; the others page the class owners.
+			yml += "    owners:\n      gateway: edge-team\n"
+		}
 	}
 	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
@@ -185,12 +190,13 @@ func TestStatusAPI(t *testing.T) {
 		name, state    string
 		code           int
 		class, owner   string
+		classOwner     string
 		retryAfter     float64
 		deploy         string
 		saturationSeen bool
 	}{
 		{name: "ok", state: StateUp, code: 200, class: "2xx"},
-		{name: "bad", state: StateDown, code: 502, class: "gateway", owner: "app-infra", deploy: "1.4.2"},
+		{name: "bad", state: StateDown, code: 502, class: "gateway", owner: "edge-team", classOwner: "app-infra", deploy: "1.4.2"},
 		{name: "busy", state: StateDown, code: 503, class: "capacity", owner: "sre-oncall", retryAfter: 30, saturationSeen: true},
 	}
 	for i, tt := range tests {
@@ -200,9 +206,12 @@ func TestStatusAPI(t *testing.T) {
 			continue
 		}
 		lp := ts.LastProbe
-		if lp == nil || lp.Code != tt.code || lp.Class != tt.class || lp.Owner != tt.owner || lp.RetryAfterSeconds != tt.retryAfter {
-			t.Errorf("%s: last probe %+v, want code %d class %s owner %q retry-after %v", tt.name, lp, tt.code, tt.class, tt.owner, tt.retryAfter)
+		if lp == nil || lp.Code != tt.code || lp.Class != tt.class || lp.Owner != tt.owner || lp.ClassOwner != tt.classOwner || lp.RetryAfterSeconds != tt.retryAfter {
+			t.Errorf("%s: last probe %+v, want code %d class %s owner %q class owner %q retry-after %v", tt.name, lp, tt.code, tt.class, tt.owner, tt.classOwner, tt.retryAfter)
 			continue
+		}
+		if wantOwners := map[string]string{"gateway": tt.owner}; (tt.classOwner != "") != (ts.Owners != nil) || ts.Owners != nil && !maps.Equal(ts.Owners, wantOwners) {
+			t.Errorf("%s: owners %v, want %v only when it names its own team", tt.name, ts.Owners, wantOwners)
 		}
 		if _, ok := lp.PhasesSeconds["connect"]; !ok {
 			t.Errorf("%s: phases %v lack connect", tt.name, lp.PhasesSeconds)
@@ -334,10 +343,11 @@ func TestStatusPage(t *testing.T) {
 		`<th scope="col">Last code</th>`,
 		`<tr class="state-up" data-target="ok" data-state="up" data-class="2xx" data-team="web-team" data-service="ok" data-location="eu">`,
 		`<th scope="row"><a href="targets/ok">ok</a></th>`,
-		`<tr class="state-down" data-target="bad" data-state="down" data-class="gateway" data-team="web-team" data-service="bad" data-location="eu">`,
+		`<tr class="state-down" data-target="bad" data-state="down" data-class="gateway" data-team="edge-team" data-service="bad" data-location="eu">`,
 		`<span class="badge badge-down">DOWN</span>`,
 		`<td data-label="Class">gateway</td>`,
-		`<td data-label="Team to page">web-team <span class="note default">class default: app-infra</span></td>`,
+		`<td data-label="Team to page">edge-team <span class="note default">class default: app-infra</span></td>`,
+		`<td data-label="Team to page">web-team</td>`,
 		`<td data-label="Location">eu</td>`,
 		`<p class="where">Location <strong>eu</strong></p>`,
 		`<tr class="state-pending" data-target="busy" data-state="pending" data-class="" data-team="web-team" data-service="busy" data-location="eu">`,
@@ -382,6 +392,9 @@ func TestTargetPage(t *testing.T) {
 		`<code>` + f.origin.URL + `/bad</code>`,
 		`<th scope="col">Connect</th>`,
 		`<dt>Connection</dt><dd>HTTP/1.1 over ip4</dd>`,
+		`<dt>Owner (whole-target alerts)</dt><dd>web-team</dd>`,
+		`<dt>Teams by class</dt><dd>gateway: edge-team (class default app-infra)</dd>`,
+		`<dt>Team to page</dt><dd>edge-team <span class="note default">class default: app-infra</span></dd>`,
 		`<th scope="col">Processing</th>`,
 		`<span class="badge badge-down">FAILED</span>`,
 		`<a href="../">← All targets</a>`,
@@ -467,7 +480,7 @@ func TestProbeEndpoint(t *testing.T) {
 	}
 	for _, want := range []string{
 		`http5xx_last_status_code{location="eu",service="bad",target="bad"} 502`,
-		`http5xx_responses_total{class="gateway",code="502",location="eu",owner="app-infra",service="bad",target="bad"} 1`,
+		`http5xx_responses_total{class="gateway",code="502",location="eu",owner="edge-team",service="bad",target="bad"} 1`,
 		`http5xx_target_up{location="eu",service="bad",target="bad"} 0`,
 		`http5xx_probes_total{location="eu",service="bad",target="bad"} 1`,
 		`http5xx_request_duration_seconds_count{location="eu",service="bad",target="bad"} 1`,

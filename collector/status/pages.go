@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 )
 
@@ -86,8 +87,8 @@ type row struct {
 	ClassKey     string // the class as the filter matches it, "" when none
 	Service      string
 	Location     string
-	Team         string // the team to page: the target's own, else the class owner
-	ClassOwner   string // the class's default owner, when it is not Team
+	Team         string // the team to page: for the failing class (ProbeStatus.Owner), else the target's owner
+	ClassOwner   string // the class owner Team replaces, "" when Team is the class owner
 	Hidden       bool   // the filter does not match
 	Layer        string
 	Cause        string // what the answer proved, "" when the code says it all
@@ -112,6 +113,9 @@ type row struct {
 
 type targetDetails struct {
 	URL, Service, Owner, Interval string
+	// Teams are the classes whose team is not the class owner: "gateway:
+	// edge-team (class default app-infra)", "" when none.
+	Teams string
 	// Connection is the protocol, IP family and TLS version; Certificate
 	// when the certificates expire ("" over plain HTTP).
 	Connection, Certificate string
@@ -304,7 +308,7 @@ func (h *Handler) serveTarget(w http.ResponseWriter, r *http.Request) {
 	rw := viewRow(&ts, h.o.Exporter.Location(), now)
 	p.Target = &rw
 	p.PhaseLabels = phaseLabels
-	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval),
+	p.Info = &targetDetails{URL: ts.URL, Service: ts.Service, Owner: dash(ts.Owner), Interval: fmtDuration(snap.Info.Interval), Teams: teamsText(snap.Info.Teams),
 		Connection: dash(ts.Connection.Summary()), Certificate: ts.Connection.CertSummary(now)}
 	if k := ts.LastSkip; k != nil {
 		p.Info.Skipped = fmt.Sprintf("%s, %s ago (%d in all)", k.Reason, fmtDuration(now.Sub(k.Time).Truncate(time.Second)), k.Count)
@@ -339,6 +343,15 @@ func (h *Handler) renderCode(w http.ResponseWriter, code int, name string, p *pa
 	_, _ = buf.WriteTo(w)
 }
 
+// teamsText lists a target's teams that replace class owners.
+func teamsText(ts []config.ClassTeam) string {
+	parts := make([]string, len(ts))
+	for i, ct := range ts {
+		parts[i] = fmt.Sprintf("%s: %s (class default %s)", ct.Class, ct.Team, dash(ct.ClassOwner))
+	}
+	return strings.Join(parts, ", ")
+}
+
 var stateText = map[string]string{StateUp: "UP", StateDown: "DOWN", StateDegraded: "DEGRADED", StatePending: "PENDING"}
 
 // viewRow renders one target probed from location.
@@ -355,12 +368,11 @@ func viewRow(ts *TargetStatus, location string, now time.Time) row {
 		rw.Class = dash(lp.Class)
 		rw.ClassKey = lp.Class
 		rw.Owner = dash(lp.Owner)
-		// The target's own team is paged; the class table's owner is
-		// the default it overrides, shown when they differ.
-		if rw.Team == "" {
-			rw.Team = lp.Owner
-		} else if lp.Owner != "" && lp.Owner != rw.Team {
-			rw.ClassOwner = lp.Owner
+		// A failing target pages its team for the error's class (the
+		// class owner unless the target or its service names its own,
+		// shown next to it); a healthy one shows its whole-target team.
+		if !lp.Success && lp.Owner != "" {
+			rw.Team, rw.ClassOwner = lp.Owner, lp.ClassOwner
 		}
 		rw.Layer = layerText(lp)
 		rw.Cause = causeText(lp)

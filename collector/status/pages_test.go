@@ -91,7 +91,11 @@ func TestStatusPageFilters(t *testing.T) {
 		{"?state=down", []string{"bad", "busy"}, []string{"down"}, "state=down"},
 		{"?class=gateway", []string{"bad"}, []string{"gateway"}, "class=gateway"},
 		{"?class=capacity&state=down", []string{"busy"}, []string{"down", "capacity"}, "class=capacity&amp;state=down"},
-		{"?team=web-team", []string{"bad", "busy", "ok"}, []string{"web-team"}, "team=web-team"},
+		// ok is healthy: its owner; bad and busy fail: their teams for the class.
+		{"?team=web-team", []string{"ok"}, []string{"web-team"}, "team=web-team"},
+		{"?team=edge-team", []string{"bad"}, []string{"edge-team"}, "team=edge-team"},
+		{"?team=sre-oncall", []string{"busy"}, []string{"sre-oncall"}, "team=sre-oncall"},
+		// A class owner a target replaces is not its team.
 		{"?team=app-infra", nil, []string{"app-infra"}, "team=app-infra"},
 		{"?service=ok", []string{"ok"}, []string{"ok"}, "service=ok"},
 		{"?location=eu", []string{"bad", "busy", "ok"}, []string{"eu"}, "location=eu"},

@@ -57,8 +57,23 @@ type TargetInfo struct {
 	Name     string
 	URL      string // with any password replaced by xxxxx
 	Service  string
-	Owner    string
+	Owner    string // the whole-target team (config.Target.Owner)
 	Interval time.Duration
+	// Teams are the classes whose team is not the class owner
+	// (config.Target.Teams, shared with the configuration).
+	Teams []config.ClassTeam
+}
+
+// classOwner is the class owner a sample's owner replaces: the class
+// table's owner of its class when the target names its own team for the
+// class, "" when the owner is the class owner.
+func (i *TargetInfo) classOwner(s *Sample) string {
+	for _, ct := range i.Teams {
+		if ct.Class == s.Class && ct.Team == s.Owner {
+			return ct.ClassOwner
+		}
+	}
+	return ""
 }
 
 // targetHistory is one target's ring of records. ring is allocated at
@@ -120,7 +135,7 @@ func (s *Store) SetTargets(ts []*config.Target) {
 	next := make(map[string]*targetHistory, len(ts))
 	order := make([]string, 0, len(ts))
 	for _, t := range ts {
-		info := TargetInfo{Name: t.Name, URL: t.RedactedURL(), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration()}
+		info := TargetInfo{Name: t.Name, URL: t.RedactedURL(), Service: t.Service, Owner: t.Owner, Interval: t.IntervalDuration(), Teams: t.Teams}
 		h := s.targets[t.Name]
 		if h == nil {
 			h = &targetHistory{ring: make([]record, s.size)}

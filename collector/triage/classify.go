@@ -85,25 +85,25 @@ func (c *classifier) reason(r contract.Reason) int {
 	return int(c.reasons[r]) - 1
 }
 
-// codeClass is the class and owner of code: its row's, else "1xx".."9xx"
-// by its hundred and no owner, "unknown" outside 100-999.
-func (c *classifier) codeClass(code int) (class, owner string, row int) {
+// codeClass is the class and row of code: its row's, else "1xx".."9xx"
+// by its hundred and row -1, "unknown" outside 100-999.
+func (c *classifier) codeClass(code int) (class string, row int) {
 	if row = c.code(code); row >= 0 {
-		return c.names[row], c.owners[row], row
+		return c.names[row], row
 	}
 	if code < minCode || code > maxCode {
-		return classUnknown, "", -1
+		return classUnknown, -1
 	}
-	return byHundred[code/100], "", -1
+	return byHundred[code/100], -1
 }
 
-// reasonClass is the class and owner of a reason: its row's, else
-// "unknown" and no owner.
-func (c *classifier) reasonClass(r contract.Reason) (class, owner string, row int) {
+// reasonClass is the class and row of a reason: its row's, else
+// "unknown" and row -1.
+func (c *classifier) reasonClass(r contract.Reason) (class string, row int) {
 	if row = c.reason(r); row >= 0 {
-		return c.names[row], c.owners[row], row
+		return c.names[row], row
 	}
-	return classUnknown, "", -1
+	return classUnknown, -1
 }
 
 // byName returns the class table row named name, -1 when there is none.

@@ -1,5 +1,6 @@
 // Package triage decides what a probe's outcome means for the responder: the
-// error class and the owner to page (from the configured class table), the
+// error class (from the configured class table) and the team to page (the
+// target's team for the class, resolved by config, else the class owner), the
 // hop and product that wrote a 5xx answer (from the fingerprints) and the
 // class's first move. It is the one place that finishes a result: the prober
 // asks it for every probe, scheduled, on demand (/probe), ad hoc or from the
@@ -7,6 +8,8 @@
 package triage
 
 import (
+	"slices"
+
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
 	"github.com/http5xx/http5xx_exporter/collector/fingerprint"
@@ -14,10 +17,11 @@ import (
 
 // Verdict is the triage of one outcome.
 type Verdict struct {
-	// Class and Owner come from the error-class table: of the reason when
-	// there was no answer, else of the status code; "2xx".."4xx" and no
-	// owner for answers outside every class, "unknown" for a reason outside
-	// every class.
+	// Class comes from the error-class table: of the reason when there was
+	// no answer, else of the status code; "2xx".."4xx" for answers outside
+	// every class, "unknown" for a reason outside every class. Owner is the
+	// team to page for Class on the probed target (config.Target.Teams,
+	// else the class owner); "" outside every class.
 	Class string
 	Owner string
 	// Layer and Product say which hop wrote a 5xx answer (contract.Layers);
@@ -39,7 +43,7 @@ type Verdict struct {
 
 // ClassExporter is the class of contract.ReasonExporter: the exporter itself
 // was short of file descriptors, memory or concurrency. No class table
-// claims it and it has no owner, so no target's owner is paged for the
+// claims it and it has no owner, so no target's team is paged for the
 // exporter's failure; the metrics count it as a skipped probe and the rule
 // pack's HTTP5xxExporterResourcesExhausted alerts the exporter's operator.
 const ClassExporter = "exporter"
@@ -47,12 +51,15 @@ const ClassExporter = "exporter"
 // firstMoveExporter is the first move of ClassExporter.
 const firstMoveExporter = "The exporter, not the target, failed: raise its file descriptor limit (LimitNOFILE), memory or --probe.max-concurrent, or probe fewer targets from this instance."
 
-// Finisher holds one configuration's class table and fingerprints. It is
-// immutable after New and safe for concurrent use; Verdict allocates
-// nothing.
+// Finisher holds one configuration's class table and fingerprints, and the
+// team each class pages (ForTarget). It is immutable after New and safe for
+// concurrent use; Verdict allocates nothing.
 type Finisher struct {
 	classes *classifier
 	matcher *fingerprint.Matcher
+	// teams is the team to page per class table row: the class owners,
+	// or one target's teams (ForTarget).
+	teams []string
 }
 
 // New builds a Finisher from a class table and user fingerprint rules (tried
@@ -62,7 +69,43 @@ func New(classes []config.Class, rules []config.FingerprintRule) (*Finisher, err
 	if err != nil {
 		return nil, err
 	}
-	return &Finisher{classes: newClassifier(classes), matcher: m}, nil
+	c := newClassifier(classes)
+	return &Finisher{classes: c, matcher: m, teams: c.owners}, nil
+}
+
+// ForTarget is the Finisher of one target: its Verdicts name the target's
+// team for each class (config.Target.Teams) as Owner. A target that pages
+// every class owner shares f itself; otherwise the table and fingerprints
+// are shared and only the row of teams is the target's.
+func (f *Finisher) ForTarget(t *config.Target) *Finisher {
+	if len(t.Teams) == 0 {
+		return f
+	}
+	teams := slices.Clone(f.classes.owners)
+	for _, ct := range t.Teams {
+		if row := f.classes.byName(ct.Class); row >= 0 {
+			teams[row] = ct.Team
+		}
+	}
+	if slices.Equal(teams, f.teams) {
+		return f
+	}
+	g := *f
+	g.teams = teams
+	return &g
+}
+
+// SameTeams reports whether f and g page the same team for every class
+// table row.
+func (f *Finisher) SameTeams(g *Finisher) bool { return slices.Equal(f.teams, g.teams) }
+
+// ClassOwner returns the class table's owner of class, "" when the table
+// has no such class or it names no owner.
+func (f *Finisher) ClassOwner(class string) string {
+	if row := f.classes.byName(class); row >= 0 {
+		return f.classes.owners[row]
+	}
+	return ""
 }
 
 // ForConfig builds the Finisher of a loaded configuration.
@@ -91,16 +134,16 @@ func (f *Finisher) Verdict(reason contract.Reason, a *fingerprint.Answer) Verdic
 		v.Class, v.FirstMove = ClassExporter, firstMoveExporter
 		return v
 	case reason != contract.ReasonNone:
-		v.Class, v.Owner, row = f.classes.reasonClass(reason)
+		v.Class, row = f.classes.reasonClass(reason)
 		if reason == contract.ReasonSoftError && a != nil {
 			// A soft error's page may be a product's error page.
 			m := f.matcher.ErrorPage(a)
 			v.Layer, v.Product, v.Cause = m.Layer, m.Product, m.Cause
 		}
 	case a == nil:
-		v.Class, v.Owner, row = f.classes.codeClass(0)
+		v.Class, row = f.classes.codeClass(0)
 	default:
-		v.Class, v.Owner, row = f.classes.codeClass(a.Code)
+		v.Class, row = f.classes.codeClass(a.Code)
 		if a.Code < 500 || a.Code > 599 {
 			break
 		}
@@ -116,11 +159,11 @@ func (f *Finisher) Verdict(reason contract.Reason, a *fingerprint.Answer) Verdic
 		if byCause >= 0 && byCause != row {
 			v.CodeClass = v.Class
 			row = byCause
-			v.Class, v.Owner = f.classes.names[row], f.classes.owners[row]
+			v.Class = f.classes.names[row]
 		}
 	}
 	if row >= 0 {
-		v.FirstMove = f.classes.firstMoves[row]
+		v.Owner, v.FirstMove = f.teams[row], f.classes.firstMoves[row]
 	}
 	return v
 }
@@ -134,20 +177,28 @@ func (f *Finisher) ErrorPage(a *fingerprint.Answer) (cause string, ok bool) {
 	return m.Cause, m.Product != ""
 }
 
-// Code returns the class and owner of a status code, for series created
-// before any probe answered.
+// Code returns the class of a status code and the team it pages, for
+// series created before any probe answered.
 func (f *Finisher) Code(code int) (class, owner string) {
-	class, owner, _ = f.classes.codeClass(code)
-	return class, owner
+	class, row := f.classes.codeClass(code)
+	return class, f.team(row)
 }
 
-// Reason returns the class and owner of a no-answer reason.
+// Reason returns the class of a no-answer reason and the team it pages.
 func (f *Finisher) Reason(r contract.Reason) (class, owner string) {
 	if r == contract.ReasonExporter {
 		return ClassExporter, ""
 	}
-	class, owner, _ = f.classes.reasonClass(r)
-	return class, owner
+	class, row := f.classes.reasonClass(r)
+	return class, f.team(row)
+}
+
+// team is the team of a class table row, "" for -1 (no class).
+func (f *Finisher) team(row int) string {
+	if row < 0 {
+		return ""
+	}
+	return f.teams[row]
 }
 
 // Products lists every product a Verdict can name, sorted.
