@@ -72,6 +72,11 @@ func NewProcesses(t testing.TB, dir string, tl *Timeline) *Processes {
 
 // Start runs bin with args; its output goes to <dir>/<name>.log.
 func (ps *Processes) Start(name, bin string, args ...string) (*Process, error) {
+	return ps.StartEnv(name, nil, bin, args...)
+}
+
+// StartEnv is Start with env ("KEY=value") added to the test's environment.
+func (ps *Processes) StartEnv(name string, env []string, bin string, args ...string) (*Process, error) {
 	logPath := filepath.Join(ps.dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -80,7 +85,7 @@ func (ps *Processes) Start(name, bin string, args ...string) (*Process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Each component's footprint as on a 2-core CI runner, whatever the host.
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	cmd.Env = append(append(os.Environ(), "GOMAXPROCS=2"), env...)
 	cmd.SysProcAttr = sysProcAttr()
 	reply := make(chan error)
 	ps.spawn <- spawnRequest{cmd, reply}
@@ -112,11 +117,14 @@ func (ps *Processes) Stop() {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 		}
 	}
-	deadline := time.After(5 * time.Second)
+	// A closed channel, not time.After's single value: once the 5s are up,
+	// every later wait ends at once too.
+	grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	for _, p := range list {
 		select {
 		case <-p.done:
-		case <-deadline:
+		case <-grace.Done():
 		}
 	}
 	for _, p := range list {

@@ -20,8 +20,9 @@ import (
 // durationKeys are the YAML keys whose value is a duration that tunes how
 // fast the stack reacts, in any of the files the test copies: rule files
 // (for, keep_firing_for, a group's interval), Prometheus (scrape and
-// evaluation intervals), the exporter (probe interval and timeout, also of a
-// saturation source) and Alertmanager (its grouping timers).
+// evaluation intervals, how long remote write waits to fill a batch), the
+// exporter (probe interval and timeout, also of a saturation source) and
+// Alertmanager (its grouping timers).
 var durationKeys = map[string]bool{
 	"for":                 true,
 	"keep_firing_for":     true,
@@ -34,6 +35,7 @@ var durationKeys = map[string]bool{
 	"group_interval":      true,
 	"repeat_interval":     true,
 	"resolve_timeout":     true,
+	"batch_send_deadline": true,
 }
 
 // opaqueKeys hold free-form maps whose values are never durations to rewrite,
@@ -95,7 +97,7 @@ func (c compressor) walk(n *yaml.Node, path string) error {
 					return err
 				}
 			case durationKeys[key] && val.Kind == yaml.ScalarNode:
-				if err := c.rewrite(val, p, func(s string) (string, error) { return compressDuration(s, c.factor) }); err != nil {
+				if err := c.rewrite(val, p, func(s string) (string, error) { return CompressDuration(s, c.factor) }); err != nil {
 					return err
 				}
 			default:
@@ -121,8 +123,10 @@ func (c compressor) rewrite(n *yaml.Node, path string, f func(string) (string, e
 	return nil
 }
 
-// compressDuration divides a Prometheus duration ("5m", "1h30m") by factor.
-func compressDuration(s string, factor int) (string, error) {
+// CompressDuration divides a Prometheus duration ("5m", "1h30m") by factor,
+// rounded up to the millisecond: for the flags of a component (durations on
+// its command line) as CompressTime does for its configuration file.
+func CompressDuration(s string, factor int) (string, error) {
 	d, err := model.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
 		return "", fmt.Errorf("duration %q: %w", s, err)
@@ -158,7 +162,7 @@ func compressPromQL(expr string, factor int) (string, error) {
 				return "", fmt.Errorf("unterminated [ at offset %d", i)
 			}
 			rng, step, sub := strings.Cut(expr[i+1:i+j], ":")
-			r, err := compressDuration(rng, factor)
+			r, err := CompressDuration(rng, factor)
 			if err != nil {
 				return "", fmt.Errorf("range [%s]: %w", expr[i+1:i+j], err)
 			}
@@ -166,7 +170,7 @@ func compressPromQL(expr string, factor int) (string, error) {
 			if sub {
 				out.WriteByte(':')
 				if strings.TrimSpace(step) != "" {
-					s, err := compressDuration(step, factor)
+					s, err := CompressDuration(step, factor)
 					if err != nil {
 						return "", fmt.Errorf("subquery step [%s]: %w", expr[i+1:i+j], err)
 					}
@@ -194,7 +198,7 @@ func compressPromQL(expr string, factor int) (string, error) {
 					for e < len(expr) && (isDigit(expr[e]) || strings.IndexByte("smhdwy", expr[e]) >= 0) {
 						e++
 					}
-					d, err := compressDuration(expr[k:e], factor)
+					d, err := CompressDuration(expr[k:e], factor)
 					if err != nil {
 						return "", fmt.Errorf("offset: %w", err)
 					}

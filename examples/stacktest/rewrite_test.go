@@ -268,7 +268,7 @@ func sameButDurations(t *testing.T, path string, a, b any) int {
 					n++
 				}
 			case durationKeys[k] && isStr:
-				want, err := compressDuration(xs, 15)
+				want, err := CompressDuration(xs, 15)
 				if err != nil || ys != want {
 					t.Errorf("%s: %q became %q, want %q (%v)", p, xs, ys, want, err)
 				}

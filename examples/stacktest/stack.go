@@ -64,9 +64,17 @@ func ReplaceAddresses(b []byte, addr map[string]string) []byte {
 // Run runs a command to completion, failing the test on a non-zero exit.
 func Run(t testing.TB, bin string, args ...string) {
 	t.Helper()
+	RunEnv(t, nil, bin, args...)
+}
+
+// RunEnv is Run with env ("KEY=value") added to the test's environment.
+func RunEnv(t testing.TB, env []string, bin string, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
 	}
