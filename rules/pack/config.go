@@ -51,6 +51,22 @@ type Config struct {
 	BurnRate    BurnRate    `yaml:"burn_rate"`
 	AfterDeploy AfterDeploy `yaml:"after_deploy"`
 	Certificate Certificate `yaml:"certificate_expiry"`
+	Maintenance Maintenance `yaml:"maintenance"`
+}
+
+// Maintenance is how the pack treats a service's maintenance windows
+// (http5xx_maintenance_active, http5xx_maintenance_end_timestamp_seconds):
+// its capacity alerts are held back inside a window and for Grace after
+// it, and capacity errors after the window page as
+// HTTP5xxMaintenanceOverran.
+type Maintenance struct {
+	// Grace after a window's end: capacity errors in it are the
+	// maintenance's (HTTP5xxMaintenanceOverran), not a capacity incident.
+	Grace model.Duration `yaml:"grace"`
+	// OverranFor: how long capacity errors must go on after the end. At
+	// least one minute (the alert's window), so that only errors after the
+	// end count.
+	OverranFor model.Duration `yaml:"overran_for"`
 }
 
 // SLO is the 5xx objective, by default and per service.
@@ -128,6 +144,7 @@ func Default() Config {
 		BurnRate:    BurnRate{PageFor: dur(5 * time.Minute), StillFailing: dur(2 * time.Minute)},
 		AfterDeploy: AfterDeploy{Threshold: 0.05, Window: dur(30 * time.Minute), For: dur(5 * time.Minute)},
 		Certificate: Certificate{Warning: dur(14 * 24 * time.Hour), Critical: dur(3 * 24 * time.Hour), For: dur(15 * time.Minute)},
+		Maintenance: Maintenance{Grace: dur(time.Hour), OverranFor: dur(time.Minute)},
 	}
 }
 
@@ -245,6 +262,12 @@ func (c Config) problems() []problem {
 	}
 	if c.AfterDeploy.Threshold <= 0 || c.AfterDeploy.Window <= 0 || c.AfterDeploy.For <= 0 {
 		add("after_deploy", "threshold, window and for must be positive")
+	}
+	if c.Maintenance.Grace < c.Maintenance.OverranFor+dur(time.Minute) {
+		add("maintenance.grace", "%v must be at least overran_for plus 1m (%v)", c.Maintenance.Grace, c.Maintenance.OverranFor+dur(time.Minute))
+	}
+	if c.Maintenance.OverranFor < dur(time.Minute) {
+		add("maintenance.overran_for", "%v: at least 1m, the window over which errors after the end are counted", c.Maintenance.OverranFor)
 	}
 	return out
 }

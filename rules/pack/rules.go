@@ -81,6 +81,26 @@ func sumOr(by string, alternatives ...string) string {
 	return fmt.Sprintf("sum by (%s) (\n    %s\n)", by, strings.Join(alternatives, "\n  or\n    "))
 }
 
+// inWindow selects the services inside a maintenance window by any
+// exporter. last_over_time bridges a missed scrape: the gauge keeps its
+// last value for a minute instead of vanishing with a stale marker.
+func (c Config) inWindow() string {
+	return fmt.Sprintf("max by (service) (last_over_time(%s[1m])) == 1", c.sel("http5xx_maintenance_active"))
+}
+
+// maintenanceSpan selects the services inside a maintenance window or
+// within the grace after its end (the current window's end lies ahead,
+// so time() - end is negative inside it): their capacity errors are the
+// maintenance's, held back from the capacity alerts and paged, after the
+// end, by HTTP5xxMaintenanceOverran.
+func (c Config) maintenanceSpan() string {
+	return fmt.Sprintf(`(
+    %s
+  or
+    time() - max by (service) (last_over_time(%s[1m])) < %s
+)`, c.inWindow(), c.sel("http5xx_maintenance_end_timestamp_seconds"), secs(c.Maintenance.Grace))
+}
+
 func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func secs(d model.Duration) string { return num(time.Duration(d).Seconds()) }
@@ -323,7 +343,7 @@ alert from warning to critical.
 
 The quorum group also holds the recording rules its page reads, so that the
 page never depends on when another group was last evaluated.`,
-		Groups: []Group{c.quorumGroup(), c.classesGroup(), c.sloGroup(), c.deploysGroup(), c.locationsGroup(), c.contextGroup(), c.exporterGroup()},
+		Groups: []Group{c.quorumGroup(), c.classesGroup(), c.sloGroup(), c.deploysGroup(), c.maintenanceGroup(), c.locationsGroup(), c.contextGroup(), c.exporterGroup()},
 	}
 }
 
@@ -379,7 +399,9 @@ location: every replica of the location must agree (min).`, n, w),
 				Comment: fmt.Sprintf(`One alert per class seen failing there, paging that class's owner. No
 `+"`for`"+`: the expression already spans %s probes. keep_firing_for outlasts
 the per-class alerts Alertmanager mutes with it (their 5m ratios stay
-above threshold for up to 4m30s after the errors stop).`, n),
+above threshold for up to 4m30s after the errors stop). Capacity errors
+of a service inside a maintenance window or its grace page nobody here:
+HTTP5xxMaintenanceOverran pages those after the window.`, n),
 				Expr: fmt.Sprintf(`count by (target, service, class, owner) (
     %[1]s > 0
   and on (target, service, location)
@@ -391,7 +413,12 @@ and on (target, service)
   and
     sum by (target, service) (%[2]s)
     / count by (target, service) (%[2]s) > 0.5
-)`, classErrors, failed, min),
+)
+unless on (service, class)
+  label_replace(
+%[4]s,
+    "class", "capacity", "", ""
+  )`, classErrors, failed, min, indent(c.maintenanceSpan(), "    ")),
 				KeepFiringFor: c.Quorum.KeepFiringFor,
 				Labels:        []KV{{"severity", "critical"}, {"error_class", "{{ $labels.class }}"}},
 				Annotations: c.annotations("HTTP5xxFailingEverywhere", "Target fails from most probing locations - a real outage.",
@@ -428,6 +455,10 @@ unless on (target, service, class)
 			Labels:      []KV{{"error_class", ec.class}},
 			Annotations: c.annotations(ec.alert, ec.summary, "{{ $labels.target }} (service {{ $labels.service }}) "+ec.description, true),
 		}
+		if ec.class == "capacity" {
+			r.Comment = "Not for a service inside a maintenance window or its grace after it:\nplanned 503s page nobody, and HTTP5xxMaintenanceOverran pages those after it."
+			r.Expr += "\nunless on (service)\n" + indent(c.maintenanceSpan(), "  ")
+		}
 		g.Rules = append(g.Rules, escalate(r, c.Classes.WarningFor, c.Classes.CriticalFor)...)
 	}
 	return g
@@ -441,31 +472,56 @@ func (c Config) sloGroup() Group {
 the median location). Page: 2%% of a 30-day budget in 1h or 5%% in 6h.
 Ticket: 10%% in 3 days or the budget burning at exactly the SLO rate.
 The 1h page waits %s and needs an error within the last %s: a hard
-outage pages through the quorum already, a blip or a flap pages nobody.`, c.BurnRate.PageFor, c.BurnRate.StillFailing),
+outage pages through the quorum already, a blip or a flap pages nobody.
+A service that was inside a maintenance window during the long window is
+judged without its capacity errors (planned 503s burn no budget worth a
+page; HTTP5xxMaintenanceOverran pages those after the window).`, c.BurnRate.PageFor, c.BurnRate.StillFailing),
 	}
 	for _, b := range burnRates {
 		f := num(b.factor)
-		guard := ""
 		forD, _ := model.ParseDuration(b.forFixed)
 		if b.forCfg {
 			forD = c.BurnRate.PageFor
-			sf := c.BurnRate.StillFailing.String()
-			guard = fmt.Sprintf(`
+		}
+		// burns is the condition over the error classes that ratio reads,
+		// from the target ratio of the window given.
+		burns := func(ratio func(w string) string, classes string) string {
+			guard := ""
+			if b.forCfg {
+				sf := c.BurnRate.StillFailing.String()
+				guard = fmt.Sprintf(`
   and on (target, service)
     max by (target, service) (
       increase(%s[%s]) or increase(%s[%s])
-    ) > 0`, c.sel("http5xx_responses_total", `class!~"[1-4]xx"`), sf, c.sel("http5xx_failures_total"), sf)
+    ) > 0`, c.sel("http5xx_responses_total", `class!~"`+classes+`"`), sf, c.sel("http5xx_failures_total", `class!~"`+classes+`"`), sf)
+			}
+			return fmt.Sprintf(`    %[1]s > on (target, service) (%[3]s * target:http5xx_slo_error_budget:ratio)
+  and
+    %[2]s > on (target, service) (%[3]s * target:http5xx_slo_error_budget:ratio)
+  and
+    target:http5xx_probes:increase5m >= %[4]d%[5]s`, ratio(b.long), ratio(b.short), f, c.MinProbes, guard)
+		}
+		all := func(w string) string { return "target:http5xx_errors:ratio_rate" + w }
+		// The median location's ratio without the capacity class.
+		unplanned := func(w string) string {
+			return `quantile by (target, service) (0.5, sum by (target, service, location) (target_location_class:http5xx_errors:ratio_rate` + w + `{class!="capacity"}))`
 		}
 		g.Rules = append(g.Rules, Rule{
 			Alert: "HTTP5xxErrorBudgetBurn",
 			Expr: fmt.Sprintf(`(
-    target:http5xx_errors:ratio_rate%[1]s > on (target, service) (%[3]s * target:http5xx_slo_error_budget:ratio)
-  and
-    target:http5xx_errors:ratio_rate%[2]s > on (target, service) (%[3]s * target:http5xx_slo_error_budget:ratio)
-  and
-    target:http5xx_probes:increase5m >= %[4]d%[5]s
+  (
+%[1]s
+  )
+  unless on (service)
+    max by (service) (max_over_time(%[2]s[%[3]s])) == 1
+or
+  (
+%[4]s
+  )
 )
-* on (target, service) group_left (owner) target:http5xx_target_owner:group`, b.long, b.short, f, c.MinProbes, guard),
+* on (target, service) group_left (owner) target:http5xx_target_owner:group`,
+				indent(burns(all, "[1-4]xx"), "  "), c.sel("http5xx_maintenance_active"), b.long,
+				indent(burns(unplanned, "[1-4]xx|capacity"), "  ")),
 			For:    forD,
 			Labels: []KV{{"severity", b.severity}, {"error_class", "all"}, {"long_window", b.long}, {"short_window", b.short}},
 			Annotations: c.annotations("HTTP5xxErrorBudgetBurn", "Target burns its 5xx error budget too fast.",
@@ -517,6 +573,49 @@ missed the deploy still reports the version before it.`, w, num(c.AfterDeploy.Th
 				fmt.Sprintf("{{ $labels.service }} was deployed less than %s ago (now at version {{ $labels.version }}) and "+
 					"{{ $labels.target }} failed {{ $value | humanizePercentage }} of its probes over the last 5 minutes, "+
 					"more than twice as many as before the deploy. Consider rolling back first and debugging second.", humanMinutes(c.AfterDeploy.Window)), true),
+		}},
+	}
+}
+
+// maintenanceGroup pages when capacity errors go on after a service's
+// maintenance window ended: the window overran, or a maintenance flag was
+// left on.
+func (c Config) maintenanceGroup() Group {
+	grace := c.Maintenance.Grace.String()
+	return Group{
+		Name:     "http5xx-maintenance",
+		Interval: c.interval(),
+		Comment: fmt.Sprintf(`Maintenance windows (the exporter's /api/v1/maintenance). Inside a
+window and for %[1]s after it, a service's capacity errors page nobody
+through the capacity, quorum and burn-rate alerts; if they go on after
+the window, this pages once, with the window's end in the text.`, grace),
+		Rules: []Rule{{
+			Alert: "HTTP5xxMaintenanceOverran",
+			Comment: fmt.Sprintf(`At least %[1]s of the service's probes over the last minute (every
+location, every target) got a capacity error, at every evaluation for
+%[2]s, while no exporter has the service in a window, within %[3]s of the
+window's end. Counted over one minute and held for at least one, only
+errors after the end can fire it; a missed scrape leaves enough samples
+in the minute, and last_over_time keeps the gauges across it.`, num(c.Classes.Threshold*100)+"%", c.Maintenance.OverranFor, grace),
+			Expr: fmt.Sprintf(`(
+    sum by (service) (increase(%[1]s[1m]))
+  /
+    sum by (service) (increase(%[2]s[1m]))
+) >= %[3]s
+unless on (service)
+  %[4]s
+and on (service)
+  time() - max by (service) (last_over_time(%[5]s[1m])) < %[6]s`,
+				c.sel("http5xx_responses_total", `class="capacity"`), c.sel("http5xx_probes_total"), num(c.Classes.Threshold),
+				c.inWindow(), c.sel("http5xx_maintenance_end_timestamp_seconds"), secs(c.Maintenance.Grace)),
+			For:    c.Maintenance.OverranFor,
+			Labels: []KV{{"severity", "critical"}, {"error_class", "capacity"}, {"owner", "sre-oncall"}},
+			Annotations: c.annotations("HTTP5xxMaintenanceOverran", "Service still answers 503 after its maintenance window ended.",
+				"The maintenance window of {{ $labels.service }} ended "+
+					"{{ with printf `time() - max(http5xx_maintenance_end_timestamp_seconds{"+strings.ReplaceAll(c.JobSelector, "%", "%%")+", service=%q})` $labels.service | query }}"+
+					"{{ . | first | value | humanizeDuration }} ago{{ end }}, and {{ $value | humanizePercentage }} of its probes over the last minute "+
+					"still got a 503: the maintenance overran, or a maintenance flag was left on. Finish it and switch the flag off, "+
+					"or open a new window if the work goes on.", false),
 		}},
 	}
 }
@@ -616,11 +715,14 @@ func (c Config) contextGroup() Group {
 	rules = append(rules, Rule{
 		Alert: "HTTP5xxRetryAfterSustained",
 		Comment: `Every probe of the last 15 minutes got a 503/429 with Retry-After: the
-5m minimum is above 0 at every evaluation for 15m.`,
+5m minimum is above 0 at every evaluation for 15m. Not inside a
+maintenance window or its grace.`,
 		Expr: fmt.Sprintf(`(
-  max by (target, service, location) (min_over_time(%s[5m])) > 0
+    max by (target, service, location) (min_over_time(%s[5m])) > 0
+  unless on (service)
+%s
 )
-`+classOwner, c.sel("http5xx_retry_after_seconds"), "capacity"),
+`+classOwner, c.sel("http5xx_retry_after_seconds"), indent(c.maintenanceSpan(), "    "), "capacity"),
 		For:    dur(15 * time.Minute),
 		Labels: []KV{{"severity", "warning"}, {"error_class", "capacity"}},
 		Annotations: c.annotations("HTTP5xxRetryAfterSustained", "Target keeps asking clients to come back later (Retry-After).",

@@ -123,6 +123,9 @@ func TestRoutes(t *testing.T) {
 		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "owner": "payments", "severity": "warning"}, "sre-oncall-chat"},
 		tc{map[string]string{"alertname": "HTTP5xxErrorBudgetBurn", "owner": "payments", "severity": "critical"}, "sre-oncall-pager"},
 		tc{map[string]string{"alertname": "SomethingElse"}, "sre-oncall-chat"},
+		// 503s after a maintenance window: sre-oncall's pager, whoever owns
+		// the capacity class.
+		tc{map[string]string{"alertname": "HTTP5xxMaintenanceOverran", "error_class": "capacity", "owner": "sre-oncall", "severity": "critical", "service": "shop"}, "sre-oncall-pager"},
 		// The exporter's own alerts reach its operator even with a target's
 		// owner on them.
 		tc{map[string]string{"alertname": "HTTP5xxExporterResourcesExhausted", "error_class": "exporter", "owner": "app-infra", "severity": "warning"}, "sre-oncall-chat"},
@@ -253,6 +256,9 @@ func TestInhibition(t *testing.T) {
 	// The end-to-end test's regional outage: 502s for probes from ap only.
 	storefrontLocally := with(locally, "target", "storefront", "location", "ap")
 	storefrontGatewayCritical := with(gatewayCritical, "target", "storefront", "location", "ap")
+	overran := alert("alertname", "HTTP5xxMaintenanceOverran", "severity", "critical", "error_class", "capacity", "owner", "sre-oncall",
+		"service", "shop")
+	capacity := with(app, "alertname", "HTTP5xxCapacityErrors", "error_class", "capacity", "class", "capacity", "owner", "sre-oncall")
 
 	for _, tc := range []struct {
 		name   string
@@ -322,6 +328,15 @@ func TestInhibition(t *testing.T) {
 		{"exporter down does not mute itself", down, down, false},
 		{"exporter down without location mutes nothing", downNoLocation, appNoLocation, false},
 		{"exporter down without location leaves the SLO", downNoLocation, ticket, false},
+
+		// The page for a maintenance that overran is about a service, with
+		// no target or location: no verdict mutes it, and it mutes nothing
+		// (the rules hold the service's capacity alerts back themselves).
+		{"shard down leaves maintenance overran", downCritical, overran, false},
+		{"everywhere leaves maintenance overran", everywhere, overran, false},
+		{"page leaves maintenance overran", page, overran, false},
+		{"maintenance overran mutes no capacity alert", overran, capacity, false},
+		{"maintenance overran mutes no page", overran, with(everywhere, "error_class", "capacity", "class", "capacity", "owner", "sre-oncall"), false},
 	} {
 		if _, got := routing.Inhibited(rules, []model.LabelSet{tc.firing}, tc.alert); got != tc.muted {
 			t.Errorf("%s: muted %v, want %v\n  firing %v\n  alert  %v", tc.name, got, tc.muted, tc.firing, tc.alert)
