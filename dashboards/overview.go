@@ -13,6 +13,7 @@ func overview(s Settings) *dashboard.DashboardBuilder {
 		"Every probed target: which error class, whose pager, since when, what changed, and whether it fails from every location.", s)
 	b = withVariables(b, targetChain(s, false)).
 		Annotation(deployAnnotation(deploys(""))).
+		Annotation(maintenanceAnnotation(maintenance(""))).
 		Annotation(alertAnnotation(firingAlerts())).
 		Link(dashboardLink("Target", uidTarget, "One target: phases, codes, layer, saturation, deploys, locations")).
 		Link(dashboardLink("Exporter", uidExporter, "Is the exporter itself healthy?"))

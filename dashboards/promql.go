@@ -114,6 +114,18 @@ func deploys(scope string) string {
 	return "max by (service, version) (\n  " + joined + "\n) * 1000"
 }
 
+// maintenance is 1 per service while any exporter has it inside a
+// maintenance window (the rule pack reads the same gauge the same way);
+// consecutive samples make one shaded region per window. scope, when set,
+// restricts the services, as for deploys.
+func maintenance(scope string) string {
+	expr := "max by (service) (" + perService.of("http5xx_maintenance_active") + ") == 1"
+	if scope != "" {
+		expr = "(\n  " + expr + "\n)\nand on (service)\n" + scope
+	}
+	return expr
+}
+
 // alertPrefix selects the alerts of the rule pack in rules/.
 const alertPrefix = "HTTP5xx.*"
 

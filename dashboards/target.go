@@ -21,6 +21,7 @@ func target(s Settings) *dashboard.DashboardBuilder {
 		"One target from every location: status codes and the layer that produced them, probe phases, saturation and Retry-After, deploys with versions.", s)
 	b = withVariables(b, targetChain(s, true)).
 		Annotation(deployAnnotation(deploys(ownServices))).
+		Annotation(maintenanceAnnotation(maintenance(ownServices))).
 		Annotation(alertAnnotation(firingAlerts(`target=~"$target|"`))).
 		Link(dashboardLink("Overview", uidOverview, "Back to the fleet, same variables and time range")).
 		Link(dashboardLink("Exporter", uidExporter, "Is the exporter itself healthy?"))

@@ -140,6 +140,20 @@ func deployAnnotation(expr string) *dashboard.AnnotationQueryBuilder {
 		TagKeys("service,version")
 }
 
+// maintenanceAnnotation shades the maintenance windows of the services: the
+// 503s inside them were planned, and the pack pages nobody for them.
+func maintenanceAnnotation(expr string) *dashboard.AnnotationQueryBuilder {
+	return dashboard.NewAnnotationQueryBuilder().
+		Name("Maintenance windows").
+		Datasource(datasource).
+		Enable(true).
+		IconColor("purple").
+		Target(annotationQuery(expr)).
+		TitleFormat("Maintenance {{service}}").
+		TextFormat("{{service}} is inside a maintenance window: its 503s page nobody").
+		TagKeys("service")
+}
+
 // alertAnnotation shades the time the pack's alerts fired.
 func alertAnnotation(expr string) *dashboard.AnnotationQueryBuilder {
 	return dashboard.NewAnnotationQueryBuilder().

@@ -76,6 +76,14 @@ func TestEndToEnd(t *testing.T) {
 		must(t, s.send(ctx, "POST", s.exporters[loc]+"/api/v1/deploys", `{"service":"checkout","version":"`+deployedVersion+`"}`))
 	}
 	tl.Logf("deploy of checkout %s recorded at the exporters of %v", deployedVersion, locations)
+	// A maintenance window of shop for the dashboards' annotation: it holds
+	// back capacity alerts only, so storefront's 502s from ap (service
+	// shop) still reach network below.
+	for _, loc := range locations {
+		must(t, s.send(ctx, "POST", s.exporters[loc]+"/api/v1/maintenance",
+			`{"service":"shop","duration":"30m","reason":"database upgrade","id":"e2e-shop"}`))
+	}
+	tl.Logf("maintenance window of shop opened at the exporters of %v", locations)
 	must(t, stacktest.WaitFor(ctx, "the deploy in the global Prometheus", 30*time.Second, 500*time.Millisecond, func() (bool, error) {
 		r, err := s.global.Query(ctx, `http5xx_deploy_info{service="checkout",version="`+deployedVersion+`"} == 1`, time.Now())
 		if err != nil {
