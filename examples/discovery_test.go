@@ -24,12 +24,12 @@ func TestDiscoveryExample(t *testing.T) {
 	}
 	var lines []string
 	for _, tg := range got.Targets {
-		lines = append(lines, fmt.Sprintf("%s %s service=%s owner=%s labels=%v", tg.Name, tg.URL, tg.Service, tg.Owner, tg.Labels))
+		lines = append(lines, fmt.Sprintf("%s %s service=%s owner=%s teams=%v labels=%v", tg.Name, tg.URL, tg.Service, tg.Owner, tg.Teams, tg.Labels))
 	}
 	want := []string{
-		"api.api.example.com https://api.example.com/ service=api owner=api-team labels=map[tier:silver]",
-		"shop.web-1.shop.example.com http://web-1.shop.example.com:8080/healthz service=shop owner=web-team labels=map[tier:gold]",
-		"shop.web-2.shop.example.com http://web-2.shop.example.com:8080/healthz service=shop owner=web-team labels=map[tier:gold]",
+		"api.api.example.com https://api.example.com/ service=api owner=api-team teams=[{app api-team app-team}] labels=map[tier:silver]",
+		"shop.web-1.shop.example.com http://web-1.shop.example.com:8080/healthz service=shop owner=web-team teams=[] labels=map[tier:gold]",
+		"shop.web-2.shop.example.com http://web-2.shop.example.com:8080/healthz service=shop owner=web-team teams=[] labels=map[tier:gold]",
 	}
 	if g, w := strings.Join(lines, "\n"), strings.Join(want, "\n"); g != w {
 		t.Errorf("targets:\n%s\nwant:\n%s", g, w)

@@ -50,24 +50,35 @@ func TestMakeRunOnOtherPorts(t *testing.T) {
 		}
 	}()
 
-	// The example's shop target answers 200 from the demo origin.
-	const want = `http5xx_responses_total{class="2xx",code="200",owner="",service="shop",target="shop"}`
+	// The example's shop target answers 200 from the demo origin, and
+	// checkout's 500s page the team its owners name for class app.
+	wants := []string{
+		`http5xx_responses_total{class="2xx",code="200",owner="",service="shop",target="shop"}`,
+		`http5xx_responses_total{class="app",code="500",owner="checkout-team",service="checkout",target="checkout"}`,
+	}
 	for {
 		select {
 		case err := <-done:
 			t.Fatalf("make run ended early: %v", err)
 		case <-ctx.Done():
-			t.Fatalf("no probe of the demo origin on port %d seen on port %d", originPort, port)
+			t.Fatalf("no probes of the demo origin on port %d seen on port %d as %v", originPort, port, wants)
 		case <-time.After(500 * time.Millisecond):
 		}
 		body, err := get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 		if err != nil {
 			continue
 		}
-		for _, line := range strings.Split(body, "\n") {
-			if strings.HasPrefix(line, want) && !strings.HasSuffix(line, " 0") {
-				return
+		seen := 0
+		for _, want := range wants {
+			for _, line := range strings.Split(body, "\n") {
+				if strings.HasPrefix(line, want) && !strings.HasSuffix(line, " 0") {
+					seen++
+					break
+				}
 			}
+		}
+		if seen == len(wants) {
+			return
 		}
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/http5xx/http5xx_exporter/rules/pack"
 	"github.com/http5xx/http5xx_exporter/rules/routing"
@@ -517,29 +516,25 @@ func TestExporterDownComesBeforeAbsent(t *testing.T) {
 }
 
 // exampleOwners are the teams the example configurations name: every
-// target's owner in the exporter's example configs, and every class owner
-// of the default class table as the exporter exports it (the owner label of
-// its golden /metrics).
+// target's owner and every team of its owners (and its service's) in the
+// exporter's example configs, and every class owner of the default class
+// table as the exporter exports it (the owner label of its golden /metrics).
 func exampleOwners(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{} // owner -> where it is named
-	for _, path := range []string{"../../examples/http5xx.yml", "../../examples/multi-location/http5xx.yml"} {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var cfg struct {
-			Targets []struct {
-				Name  string `yaml:"name"`
-				Owner string `yaml:"owner"`
-			} `yaml:"targets"`
-		}
-		if err := yaml.Unmarshal(b, &cfg); err != nil {
-			t.Fatalf("%s: %v", path, err)
+	for _, path := range exampleConfigs {
+		cfg := loadExample(t, path)
+		for _, s := range cfg.Services {
+			for class, team := range s.Owners {
+				out[team] = fmt.Sprintf("%s: service %s, class %s", path, s.Name, class)
+			}
 		}
 		for _, tg := range cfg.Targets {
 			if tg.Owner != "" {
 				out[tg.Owner] = fmt.Sprintf("%s: target %s", path, tg.Name)
+			}
+			for class, team := range tg.Owners {
+				out[team] = fmt.Sprintf("%s: target %s, class %s", path, tg.Name, class)
 			}
 		}
 	}
