@@ -61,7 +61,7 @@ func TestSeriesCarryTheTargetsTeam(t *testing.T) {
 	exp := exposition(t, reg)
 	for _, want := range []string{
 		`http5xx_responses_total{class="app",code="500",owner="checkout-team",service="shop",target="checkout"} 1`,
-		// The target names no team for gateway: the class owner.
+		// The target names no team for gateway: the default owner.
 		`http5xx_responses_total{class="gateway",code="502",owner="app-infra",service="shop",target="checkout"} 0`,
 		`http5xx_responses_total{class="gateway",code="502",owner="app-infra",service="shop",target="cart"} 1`,
 		`http5xx_responses_total{class="app",code="500",owner="app-team",service="shop",target="cart"} 0`,
@@ -72,7 +72,7 @@ func TestSeriesCarryTheTargetsTeam(t *testing.T) {
 		}
 	}
 	if strings.Contains(exp, `code="500",owner="app-team",service="shop",target="checkout"`) {
-		t.Error("checkout's 500 is still exported under the class owner")
+		t.Error("checkout's 500 is still exported under the default owner")
 	}
 
 	// The service names the team now, for both targets; the target's own

@@ -62,11 +62,11 @@ func newCheckCommand(app *kingpin.Application) *checkCommand {
 // report (so local and --from output share their names) plus the verdict.
 type checkReport struct {
 	adhoc.Report
-	// ClassOwner is the class owner that Owner replaces when the URL is a
+	// DefaultOwner is the default owner that Owner replaces when the URL is a
 	// configured target that names its own team for the class (the
-	// status API's class_owner); omitted otherwise.
-	ClassOwner string `json:"class_owner,omitempty"`
-	Verdict    string `json:"verdict"`
+	// status API's default_owner); omitted otherwise.
+	DefaultOwner string `json:"default_owner,omitempty"`
+	Verdict      string `json:"verdict"`
 }
 
 func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
@@ -157,7 +157,7 @@ func (c *checkCommand) run(ctx context.Context, stdout, stderr io.Writer) int {
 
 // judgedAs returns the expect conditions, secret query parameters and
 // teams of the configured target whose URL is raw, else global.expect and
-// the class owners: check judges a URL, and names the team to page, the way
+// the default owners: check judges a URL, and names the team to page, the way
 // the exporter does.
 func judgedAs(cfg *config.Config, raw string) ([]config.Condition, []string, []config.ClassTeam) {
 	for i := range cfg.Targets {
@@ -171,8 +171,8 @@ func judgedAs(cfg *config.Config, raw string) ([]config.Condition, []string, []c
 // newCheckReport reports r, a probe of t.
 func newCheckReport(u, location string, r *probe.Result, t *config.Target) checkReport {
 	rep := checkReport{Report: adhoc.NewReport(u, location, r)}
-	if team, classOwner, ok := t.Team(r.Class); ok && team == r.Owner {
-		rep.ClassOwner = classOwner
+	if team, defaultOwner, ok := t.Team(r.Class); ok && team == r.Owner {
+		rep.DefaultOwner = defaultOwner
 	}
 	rep.Verdict = verdict(rep)
 	return rep
@@ -204,7 +204,7 @@ func verdict(r checkReport) string {
 		}
 	}
 	if r.Owner != "" {
-		s += "; owner " + r.Owner + classDefault(r.ClassOwner)
+		s += "; owner " + r.Owner + classDefault(r.DefaultOwner)
 	}
 	if r.FirstMove != "" {
 		s += "; first move: " + r.FirstMove
@@ -212,12 +212,12 @@ func verdict(r checkReport) string {
 	return s
 }
 
-// classDefault says which class owner a team replaces, "" when none.
-func classDefault(classOwner string) string {
-	if classOwner == "" {
+// classDefault says which default owner a team replaces, "" when none.
+func classDefault(defaultOwner string) string {
+	if defaultOwner == "" {
 		return ""
 	}
-	return " (class default " + classOwner + ")"
+	return " (class default " + defaultOwner + ")"
 }
 
 func printCheckReport(w io.Writer, r checkReport) {
@@ -229,7 +229,7 @@ func printCheckReport(w io.Writer, r checkReport) {
 	case r.Reason != "":
 		code = "- (" + r.Reason + ")"
 	}
-	fmt.Fprintf(w, "  code %s  class %s  owner %s%s", code, r.Class, orDash(r.Owner), classDefault(r.ClassOwner))
+	fmt.Fprintf(w, "  code %s  class %s  owner %s%s", code, r.Class, orDash(r.Owner), classDefault(r.DefaultOwner))
 	if r.Layer != "" {
 		fmt.Fprintf(w, "  layer %s/%s", r.Layer, orDash(r.Product))
 	}

@@ -177,7 +177,7 @@ func TestCheckSoftErrors(t *testing.T) {
 
 // TestCheckNamesTheTargetsTeam: with --config.file, a URL that is a
 // configured target names the target's team for the class, and the class
-// owner it replaces; any other URL names the class owner.
+// owner it replaces; any other URL names the default owner.
 func TestCheckNamesTheTargetsTeam(t *testing.T) {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
@@ -198,11 +198,11 @@ func TestCheckNamesTheTargetsTeam(t *testing.T) {
 		{"configured target", []string{"--config.file", cfgFile, origin.URL + "/checkout"},
 			[]string{"class app  owner checkout-team (class default app-team)", "APP: HTTP 500; owner checkout-team (class default app-team); first move:"}, []string{"web-team"}},
 		{"json", []string{"-o", "json", "--config.file", cfgFile, origin.URL + "/checkout"},
-			[]string{`"owner": "checkout-team"`, `"class_owner": "app-team"`}, nil},
+			[]string{`"owner": "checkout-team"`, `"default_owner": "app-team"`}, nil},
 		{"another URL", []string{"--config.file", cfgFile, origin.URL + "/other"},
 			[]string{"class app  owner app-team  layer", "APP: HTTP 500; owner app-team; first move:"}, []string{"checkout-team", "class default"}},
 		{"another URL, json", []string{"-o", "json", "--config.file", cfgFile, origin.URL + "/other"},
-			[]string{`"owner": "app-team"`}, []string{"class_owner"}},
+			[]string{`"owner": "app-team"`}, []string{"default_owner"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

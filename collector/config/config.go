@@ -60,7 +60,7 @@ type Global struct {
 
 // Class is one row of the error-class table: which codes and no-answer
 // reasons belong to it and which team acts on it by default (Owner, the
-// class owner: paged unless a target or its service names its own team for
+// default owner: paged unless a target or its service names its own team for
 // the class, see owners.go).
 type Class struct {
 	Name      string      `yaml:"name"`
@@ -132,9 +132,9 @@ type Target struct {
 	// (labels.go), for joins such as "* on (target) group_left (team)".
 	Labels map[string]string `yaml:"labels"`
 
-	// Teams are the classes whose team is not the class owner, resolved
+	// Teams are the classes whose team is not the default owner, resolved
 	// at load from Owners and the service's owners (owners.go); nil when
-	// every class pages its class owner. Not YAML.
+	// every class pages its default owner. Not YAML.
 	Teams []ClassTeam `yaml:"-"`
 
 	// File is the file the target was defined in (for messages). Not YAML.

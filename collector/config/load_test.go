@@ -63,12 +63,12 @@ var badConfigs = map[string]string{
 	"bad-labels-empty-value.yml":               `testdata/bad-labels-empty-value.yml:5: targets[0].labels.team: must not be empty (an empty label is no label)`,
 	"bad-labels-in-target-file.yml":            `testdata/bad-targets/labels.yml:5: targets[0].labels.9team: "9team" is not a label name: letters, digits and '_', not starting with a digit`,
 	"bad-owners-class.yml":                     `testdata/bad-owners-class.yml:5: targets[0].owners.gatway: "gatway" is not a class of the class table (app, gateway, capacity, timeout, network)`,
-	"bad-owners-empty-team.yml":                `testdata/bad-owners-empty-team.yml:5: targets[0].owners.app: must name a team (leave the class out to page its class owner)`,
+	"bad-owners-empty-team.yml":                `testdata/bad-owners-empty-team.yml:5: targets[0].owners.app: must name a team (leave the class out to page its default owner)`,
 	"bad-owners-team-chars.yml":                `testdata/bad-owners-team-chars.yml:5: targets[0].owners.app: "checkout team" may only hold letters, digits, '_', '.', ':' and '-'`,
 	"bad-owners-in-target-file.yml":            `testdata/bad-targets/owners.yml:7: targets[0].owners.capacty: "capacty" is not a class of the class table (app, gateway, capacity, timeout, network)`,
 	"bad-owners-custom-classes.yml":            `testdata/bad-owners-custom-classes.yml:10: targets[0].owners.app: "app" is not a class of the class table (errors)`,
 	"bad-services-class.yml":                   `testdata/bad-services-class.yml:5: services[0].owners.gatway: "gatway" is not a class of the class table (app, gateway, capacity, timeout, network)`,
-	"bad-services-empty-team.yml":              `testdata/bad-services-empty-team.yml:4: services[0].owners.app: must name a team (leave the class out to page its class owner)`,
+	"bad-services-empty-team.yml":              `testdata/bad-services-empty-team.yml:4: services[0].owners.app: must name a team (leave the class out to page its default owner)`,
 	"bad-services-no-owners.yml":               `testdata/bad-services-no-owners.yml:2: services[0].owners: must name a team for at least one class`,
 	"bad-services-duplicate.yml":               `testdata/bad-services-duplicate.yml:4: services[1].name: "checkout" is already listed as services[0]`,
 	"bad-services-no-name.yml":                 `testdata/bad-services-no-name.yml:2: services[0].name: must be set`,
@@ -364,14 +364,14 @@ func TestLoadFull(t *testing.T) {
 	if got, want := *api.Saturation, (Saturation{Type: "json", URL: "https://api.example.com/stats", Interval: model.Duration(20 * time.Second), Timeout: model.Duration(time.Second), Max: 100, Field: "workers.busy", BodySizeLimit: 16 << 10}); got != want {
 		t.Errorf("api saturation = %+v, want %+v", got, want)
 	}
-	// Teams: the target's owners over its service's over the class owner,
-	// and a team that is the class owner is no override.
+	// Teams: the target's owners over its service's over the default owner,
+	// and a team that is the default owner is no override.
 	wantTeams := []ClassTeam{{"app", "payments-app", "app-team"}, {"timeout", "api-team", "db-api-owners"}}
 	if !reflect.DeepEqual(api.Teams, wantTeams) || !reflect.DeepEqual(metrics.Teams, wantTeams) {
 		t.Errorf("teams of api %+v and api-metrics %+v, want %+v", api.Teams, metrics.Teams, wantTeams)
 	}
 	if reports.Teams != nil {
-		t.Errorf("reports pages every class owner, got teams %+v", reports.Teams)
+		t.Errorf("reports pages every default owner, got teams %+v", reports.Teams)
 	}
 	if got := classOf(cfg.Classes, 429); got != "capacity" {
 		t.Errorf("429 is in class %q, want capacity: the file's classes replace the default table", got)

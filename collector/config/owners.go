@@ -9,10 +9,10 @@ import (
 // Who is paged, in one place. Three words, one meaning each:
 //
 //   - a class's owner (classes[].owner) is the team that acts on the class
-//     by default: the class owner;
+//     unless a target says otherwise: the class's default owner;
 //   - a target's owners (targets[].owners, class -> team) and a service's
 //     (services[].owners) name the team paged for a class instead, the
-//     target's over the service's over the class owner: the team;
+//     target's over the service's over the default owner: the team;
 //   - a target's owner (targets[].owner) is the team that owns the target
 //     as a whole: paged by its whole-target alerts (error budget burn,
 //     errors after a deploy), never for a class.
@@ -30,23 +30,23 @@ type Service struct {
 	Owners map[string]string `yaml:"owners"`
 }
 
-// ClassTeam is a class whose team, for one target, is not the class owner.
+// ClassTeam is a class whose team, for one target, is not the default owner.
 type ClassTeam struct {
 	Class string
 	// Team is paged for the class's alerts of the target.
 	Team string
-	// ClassOwner is the class table's owner of the class, the default Team
+	// DefaultOwner is the class table's owner of the class, the default Team
 	// replaces.
-	ClassOwner string
+	DefaultOwner string
 }
 
-// Team returns the team paged for class on t and the class owner it
-// replaces; ok is false when t pages the class owner (or class is not in
+// Team returns the team paged for class on t and the default owner it
+// replaces; ok is false when t pages the default owner (or class is not in
 // the table t was resolved with).
-func (t *Target) Team(class string) (team, classOwner string, ok bool) {
+func (t *Target) Team(class string) (team, defaultOwner string, ok bool) {
 	for _, ct := range t.Teams {
 		if ct.Class == class {
-			return ct.Team, ct.ClassOwner, true
+			return ct.Team, ct.DefaultOwner, true
 		}
 	}
 	return "", "", false
@@ -65,7 +65,7 @@ func resolveTeams(ts []Target, classes []Class, services []Service) {
 }
 
 // resolveTeams sets t.Teams: for each class of the table, the target's
-// team, else the service's, where it is not the class owner.
+// team, else the service's, where it is not the default owner.
 func (t *Target) resolveTeams(classes []Class, service map[string]string) {
 	t.Teams = nil
 	for _, c := range classes {
@@ -74,7 +74,7 @@ func (t *Target) resolveTeams(classes []Class, service map[string]string) {
 			team = service[c.Name]
 		}
 		if team != "" && team != c.Owner {
-			t.Teams = append(t.Teams, ClassTeam{Class: c.Name, Team: team, ClassOwner: c.Owner})
+			t.Teams = append(t.Teams, ClassTeam{Class: c.Name, Team: team, DefaultOwner: c.Owner})
 		}
 	}
 }
@@ -89,7 +89,7 @@ func (r report) checkOwners(p string, owners map[string]string, classes []Class)
 			continue
 		}
 		if owners[class] == "" {
-			r.errorf(cp, "must name a team (leave the class out to page its class owner)")
+			r.errorf(cp, "must name a team (leave the class out to page its default owner)")
 			continue
 		}
 		r.checkLabelSafe(cp, owners[class])

@@ -26,7 +26,7 @@ func writeConfig(t *testing.T, files map[string]string) string {
 }
 
 // TestTeams resolves the team per target and class: the target's owners,
-// else its service's, else the class owner; a target's owner is the
+// else its service's, else the default owner; a target's owner is the
 // whole-target team and changes no class's team.
 func TestTeams(t *testing.T) {
 	path := writeConfig(t, map[string]string{
@@ -63,7 +63,7 @@ targets:
 		"checkout": {{"app", "checkout-team", "app-team"}, {"timeout", "shop-team", "db-api-owners"}},
 		"cart":     {{"app", "shop-team", "app-team"}, {"timeout", "shop-team", "db-api-owners"}},
 		"blog":     nil,                                     // its owner is the whole-target team only
-		"edge":     {{"gateway", "edge-team", "app-infra"}}, // network is the class owner already
+		"edge":     {{"gateway", "edge-team", "app-infra"}}, // network is the default owner already
 	}
 	for i := range cfg.Targets {
 		tg := &cfg.Targets[i]
@@ -72,14 +72,14 @@ targets:
 		}
 	}
 	checkout := &cfg.Targets[0]
-	for _, c := range []struct{ class, team, classOwner string }{
+	for _, c := range []struct{ class, team, defaultOwner string }{
 		{"app", "checkout-team", "app-team"},
 		{"timeout", "shop-team", "db-api-owners"},
 		{"gateway", "", ""},
 	} {
 		team, owner, ok := checkout.Team(c.class)
-		if team != c.team || owner != c.classOwner || ok != (c.team != "") {
-			t.Errorf("checkout.Team(%s) = %q, %q, %v; want %q, %q", c.class, team, owner, ok, c.team, c.classOwner)
+		if team != c.team || owner != c.defaultOwner || ok != (c.team != "") {
+			t.Errorf("checkout.Team(%s) = %q, %q, %v; want %q, %q", c.class, team, owner, ok, c.team, c.defaultOwner)
 		}
 	}
 }

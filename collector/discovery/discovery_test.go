@@ -156,8 +156,8 @@ relabel_configs:
 		t.Fatal(err)
 	}
 	want := map[string][]config.ClassTeam{
-		"checkout:80": {{Class: "app", Team: "checkout-team", ClassOwner: "app-team"}, {Class: "gateway", Team: "edge-team", ClassOwner: "app-infra"}, {Class: "capacity", Team: "shop-oncall", ClassOwner: "sre-oncall"}},
-		"cart:80":     {{Class: "app", Team: "shop-team", ClassOwner: "app-team"}, {Class: "capacity", Team: "shop-oncall", ClassOwner: "sre-oncall"}},
+		"checkout:80": {{Class: "app", Team: "checkout-team", DefaultOwner: "app-team"}, {Class: "gateway", Team: "edge-team", DefaultOwner: "app-infra"}, {Class: "capacity", Team: "shop-oncall", DefaultOwner: "sre-oncall"}},
+		"cart:80":     {{Class: "app", Team: "shop-team", DefaultOwner: "app-team"}, {Class: "capacity", Team: "shop-oncall", DefaultOwner: "sre-oncall"}},
 		"blog:80":     nil,
 	}
 	if len(got.Targets) != len(want) {

@@ -60,7 +60,7 @@ type TargetStatus struct {
 	Owner string `json:"owner,omitempty"`
 	// Owners are the target's teams by class where they are not the class
 	// owner (its own owners, else its service's); omitted when every class
-	// pages its class owner.
+	// pages its default owner.
 	Owners          map[string]string `json:"owners,omitempty"`
 	IntervalSeconds float64           `json:"interval_seconds"`
 	State           string            `json:"state"`
@@ -106,11 +106,11 @@ type ProbeStatus struct {
 	Reason string `json:"reason,omitempty"`
 	Class  string `json:"class"`
 	// Owner is the team paged for Class on this target: the target's team
-	// for the class, else the class owner. ClassOwner is the class owner
-	// it replaces, omitted when Owner is the class owner.
-	Owner      string `json:"owner,omitempty"`
-	ClassOwner string `json:"class_owner,omitempty"`
-	Success    bool   `json:"success"`
+	// for the class, else the default owner. DefaultOwner is the default owner
+	// it replaces, omitted when Owner is the default owner.
+	Owner        string `json:"owner,omitempty"`
+	DefaultOwner string `json:"default_owner,omitempty"`
+	Success      bool   `json:"success"`
 	// Layer and Product name the hop that produced a 5xx answer, when the
 	// fingerprint rules recognised it.
 	Layer   string `json:"layer,omitempty"`

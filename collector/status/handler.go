@@ -202,7 +202,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 	}
 	if last != nil {
 		p := probeStatus(last)
-		p.ClassOwner = s.Info.classOwner(last)
+		p.DefaultOwner = s.Info.defaultOwner(last)
 		ts.LastProbe = &p
 	}
 	ts.Connection = s.Conn.Report()
@@ -229,7 +229,7 @@ func (h *Handler) targetStatus(s *Snapshot, now time.Time, withHistory bool) Tar
 		ts.History = make([]ProbeStatus, len(s.History))
 		for i := range s.History {
 			ts.History[i] = probeStatus(&s.History[i])
-			ts.History[i].ClassOwner = s.Info.classOwner(&s.History[i])
+			ts.History[i].DefaultOwner = s.Info.defaultOwner(&s.History[i])
 		}
 	}
 	return ts

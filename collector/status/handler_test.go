@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 	for _, n := range []string{"ok", "bad", "busy"} {
 		yml += fmt.Sprintf("  - name: %s\n    url: %s/%s\n    owner: web-team\n", n, f.origin.URL, n)
 		if n == "bad" {
-			// bad names its own team for gateway; the others page the class owners.
+			// bad names its own team for gateway; the others page the default owners.
 			yml += "    owners:\n      gateway: edge-team\n"
 		}
 	}
@@ -190,13 +190,13 @@ func TestStatusAPI(t *testing.T) {
 		name, state    string
 		code           int
 		class, owner   string
-		classOwner     string
+		defaultOwner   string
 		retryAfter     float64
 		deploy         string
 		saturationSeen bool
 	}{
 		{name: "ok", state: StateUp, code: 200, class: "2xx"},
-		{name: "bad", state: StateDown, code: 502, class: "gateway", owner: "edge-team", classOwner: "app-infra", deploy: "1.4.2"},
+		{name: "bad", state: StateDown, code: 502, class: "gateway", owner: "edge-team", defaultOwner: "app-infra", deploy: "1.4.2"},
 		{name: "busy", state: StateDown, code: 503, class: "capacity", owner: "sre-oncall", retryAfter: 30, saturationSeen: true},
 	}
 	for i, tt := range tests {
@@ -206,11 +206,11 @@ func TestStatusAPI(t *testing.T) {
 			continue
 		}
 		lp := ts.LastProbe
-		if lp == nil || lp.Code != tt.code || lp.Class != tt.class || lp.Owner != tt.owner || lp.ClassOwner != tt.classOwner || lp.RetryAfterSeconds != tt.retryAfter {
-			t.Errorf("%s: last probe %+v, want code %d class %s owner %q class owner %q retry-after %v", tt.name, lp, tt.code, tt.class, tt.owner, tt.classOwner, tt.retryAfter)
+		if lp == nil || lp.Code != tt.code || lp.Class != tt.class || lp.Owner != tt.owner || lp.DefaultOwner != tt.defaultOwner || lp.RetryAfterSeconds != tt.retryAfter {
+			t.Errorf("%s: last probe %+v, want code %d class %s owner %q default owner %q retry-after %v", tt.name, lp, tt.code, tt.class, tt.owner, tt.defaultOwner, tt.retryAfter)
 			continue
 		}
-		if wantOwners := map[string]string{"gateway": tt.owner}; (tt.classOwner != "") != (ts.Owners != nil) || ts.Owners != nil && !maps.Equal(ts.Owners, wantOwners) {
+		if wantOwners := map[string]string{"gateway": tt.owner}; (tt.defaultOwner != "") != (ts.Owners != nil) || ts.Owners != nil && !maps.Equal(ts.Owners, wantOwners) {
 			t.Errorf("%s: owners %v, want %v only when it names its own team", tt.name, ts.Owners, wantOwners)
 		}
 		if _, ok := lp.PhasesSeconds["connect"]; !ok {

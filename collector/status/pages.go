@@ -88,7 +88,7 @@ type row struct {
 	Service      string
 	Location     string
 	Team         string // the team to page: for the failing class (ProbeStatus.Owner), else the target's owner
-	ClassOwner   string // the class owner Team replaces, "" when Team is the class owner
+	DefaultOwner string // the default owner Team replaces, "" when Team is the default owner
 	Hidden       bool   // the filter does not match
 	Layer        string
 	Cause        string // what the answer proved, "" when the code says it all
@@ -113,7 +113,7 @@ type row struct {
 
 type targetDetails struct {
 	URL, Service, Owner, Interval string
-	// Teams are the classes whose team is not the class owner: "gateway:
+	// Teams are the classes whose team is not the default owner: "gateway:
 	// edge-team (class default app-infra)", "" when none.
 	Teams string
 	// Connection is the protocol, IP family and TLS version; Certificate
@@ -343,11 +343,11 @@ func (h *Handler) renderCode(w http.ResponseWriter, code int, name string, p *pa
 	_, _ = buf.WriteTo(w)
 }
 
-// teamsText lists a target's teams that replace class owners.
+// teamsText lists a target's teams that replace default owners.
 func teamsText(ts []config.ClassTeam) string {
 	parts := make([]string, len(ts))
 	for i, ct := range ts {
-		parts[i] = fmt.Sprintf("%s: %s (class default %s)", ct.Class, ct.Team, dash(ct.ClassOwner))
+		parts[i] = fmt.Sprintf("%s: %s (class default %s)", ct.Class, ct.Team, dash(ct.DefaultOwner))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -369,10 +369,10 @@ func viewRow(ts *TargetStatus, location string, now time.Time) row {
 		rw.ClassKey = lp.Class
 		rw.Owner = dash(lp.Owner)
 		// A failing target pages its team for the error's class (the
-		// class owner unless the target or its service names its own,
+		// default owner unless the target or its service names its own,
 		// shown next to it); a healthy one shows its whole-target team.
 		if !lp.Success && lp.Owner != "" {
-			rw.Team, rw.ClassOwner = lp.Owner, lp.ClassOwner
+			rw.Team, rw.DefaultOwner = lp.Owner, lp.DefaultOwner
 		}
 		rw.Layer = layerText(lp)
 		rw.Cause = causeText(lp)

@@ -95,7 +95,7 @@ func TestStatusPageFilters(t *testing.T) {
 		{"?team=web-team", []string{"ok"}, []string{"web-team"}, "team=web-team"},
 		{"?team=edge-team", []string{"bad"}, []string{"edge-team"}, "team=edge-team"},
 		{"?team=sre-oncall", []string{"busy"}, []string{"sre-oncall"}, "team=sre-oncall"},
-		// A class owner a target replaces is not its team.
+		// A default owner a target replaces is not its team.
 		{"?team=app-infra", nil, []string{"app-infra"}, "team=app-infra"},
 		{"?service=ok", []string{"ok"}, []string{"ok"}, "service=ok"},
 		{"?location=eu", []string{"bad", "busy", "ok"}, []string{"eu"}, "location=eu"},

@@ -59,18 +59,18 @@ type TargetInfo struct {
 	Service  string
 	Owner    string // the whole-target team (config.Target.Owner)
 	Interval time.Duration
-	// Teams are the classes whose team is not the class owner
+	// Teams are the classes whose team is not the default owner
 	// (config.Target.Teams, shared with the configuration).
 	Teams []config.ClassTeam
 }
 
-// classOwner is the class owner a sample's owner replaces: the class
+// defaultOwner is the default owner a sample's owner replaces: the class
 // table's owner of its class when the target names its own team for the
-// class, "" when the owner is the class owner.
-func (i *TargetInfo) classOwner(s *Sample) string {
+// class, "" when the owner is the default owner.
+func (i *TargetInfo) defaultOwner(s *Sample) string {
 	for _, ct := range i.Teams {
 		if ct.Class == s.Class && ct.Team == s.Owner {
-			return ct.ClassOwner
+			return ct.DefaultOwner
 		}
 	}
 	return ""

@@ -15,8 +15,8 @@ import (
 func TestForTarget(t *testing.T) {
 	f := Default()
 	tg := &config.Target{Name: "checkout", Teams: []config.ClassTeam{
-		{Class: "app", Team: "checkout-team", ClassOwner: "app-team"},
-		{Class: "gateway", Team: "edge-team", ClassOwner: "app-infra"},
+		{Class: "app", Team: "checkout-team", DefaultOwner: "app-team"},
+		{Class: "gateway", Team: "edge-team", DefaultOwner: "app-infra"},
 	}}
 	g := f.ForTarget(tg)
 	haproxy := &fingerprint.Answer{Code: 503, Body: []byte("<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"),
@@ -49,9 +49,6 @@ func TestForTarget(t *testing.T) {
 	}
 	if class, team := g.Reason(contract.ReasonConnectRefused); class != "gateway" || team != "edge-team" {
 		t.Errorf("Reason(connect_refused) = %s %s", class, team)
-	}
-	if owner := g.ClassOwner("app"); owner != "app-team" {
-		t.Errorf("ClassOwner(app) = %q, want the class table's app-team", owner)
 	}
 	if f.ForTarget(&config.Target{Name: "plain"}) != f {
 		t.Error("a target without teams got a Finisher of its own")

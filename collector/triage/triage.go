@@ -1,6 +1,6 @@
 // Package triage decides what a probe's outcome means for the responder: the
 // error class (from the configured class table) and the team to page (the
-// target's team for the class, resolved by config, else the class owner), the
+// target's team for the class, resolved by config, else the class's default owner), the
 // hop and product that wrote a 5xx answer (from the fingerprints) and the
 // class's first move. It is the one place that finishes a result: the prober
 // asks it for every probe, scheduled, on demand (/probe), ad hoc or from the
@@ -21,7 +21,7 @@ type Verdict struct {
 	// no answer, else of the status code; "2xx".."4xx" for answers outside
 	// every class, "unknown" for a reason outside every class. Owner is the
 	// team to page for Class on the probed target (config.Target.Teams,
-	// else the class owner); "" outside every class.
+	// else the default owner); "" outside every class.
 	Class string
 	Owner string
 	// Layer and Product say which hop wrote a 5xx answer (contract.Layers);
@@ -57,7 +57,7 @@ const firstMoveExporter = "The exporter, not the target, failed: raise its file 
 type Finisher struct {
 	classes *classifier
 	matcher *fingerprint.Matcher
-	// teams is the team to page per class table row: the class owners,
+	// teams is the team to page per class table row: the default owners,
 	// or one target's teams (ForTarget).
 	teams []string
 }
@@ -75,7 +75,7 @@ func New(classes []config.Class, rules []config.FingerprintRule) (*Finisher, err
 
 // ForTarget is the Finisher of one target: its Verdicts name the target's
 // team for each class (config.Target.Teams) as Owner. A target that pages
-// every class owner shares f itself; otherwise the table and fingerprints
+// every class's default owner shares f itself; otherwise the table and fingerprints
 // are shared and only the row of teams is the target's.
 func (f *Finisher) ForTarget(t *config.Target) *Finisher {
 	if len(t.Teams) == 0 {
@@ -98,15 +98,6 @@ func (f *Finisher) ForTarget(t *config.Target) *Finisher {
 // SameTeams reports whether f and g page the same team for every class
 // table row.
 func (f *Finisher) SameTeams(g *Finisher) bool { return slices.Equal(f.teams, g.teams) }
-
-// ClassOwner returns the class table's owner of class, "" when the table
-// has no such class or it names no owner.
-func (f *Finisher) ClassOwner(class string) string {
-	if row := f.classes.byName(class); row >= 0 {
-		return f.classes.owners[row]
-	}
-	return ""
-}
 
 // ForConfig builds the Finisher of a loaded configuration.
 func ForConfig(cfg *config.Config) (*Finisher, error) {

@@ -282,7 +282,7 @@ func TestInhibition(t *testing.T) {
 		{"everywhere leaves latency", everywhere, latency, false},
 		{"everywhere does not mute itself", everywhere, everywhere, false},
 
-		// The local verdict wins: the class owner is not paged for one
+		// The local verdict wins: the class's team is not paged for one
 		// location's problem. Only the per-class critical alerts are muted:
 		// they always fire after failing locally, the warnings may not
 		// (TestVerdictsFireFirstAndResolveLast).
@@ -517,7 +517,7 @@ func TestExporterDownComesBeforeAbsent(t *testing.T) {
 
 // exampleOwners are the teams the example configurations name: every
 // target's owner and every team of its owners (and its service's) in the
-// exporter's example configs, and every class owner of the default class
+// exporter's example configs, and every default owner of the default class
 // table as the exporter exports it (the owner label of its golden /metrics).
 func exampleOwners(t *testing.T) map[string]string {
 	t.Helper()

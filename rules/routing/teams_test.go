@@ -45,9 +45,9 @@ func loadExample(t *testing.T, path string) exampleConfig {
 	return cfg
 }
 
-// goldenClassOwners is the default class table's owner per class, as the
+// goldenDefaultOwners is the default class table's owner per class, as the
 // exporter exports it (http5xx_responses_total in its golden /metrics).
-func goldenClassOwners(t *testing.T) map[string]string {
+func goldenDefaultOwners(t *testing.T) map[string]string {
 	t.Helper()
 	golden, err := os.ReadFile("../../collector/testdata/metrics.golden")
 	if err != nil {
@@ -58,7 +58,7 @@ func goldenClassOwners(t *testing.T) map[string]string {
 		out[string(m[1])] = string(m[2])
 	}
 	if len(out) < 3 {
-		t.Fatalf("found only the class owners %v in metrics.golden", out)
+		t.Fatalf("found only the default owners %v in metrics.golden", out)
 	}
 	return out
 }
@@ -73,12 +73,12 @@ type routeCase struct {
 // configurations, the team each of its alerts names: the whole-target alerts
 // (error budget burn, errors after a deploy) its owner, and every alert of
 // a class (including the quorum page) its team for that class, which is the
-// class owner unless the target or its service names another. At least one
-// example target overrides a class owner, so the override's page is
+// default owner unless the target or its service names another. At least one
+// example target overrides a default owner, so the override's page is
 // covered.
 func TestExampleTeamsRoute(t *testing.T) {
 	bin := amtool(t)
-	classOwners := goldenClassOwners(t)
+	defaultOwners := goldenDefaultOwners(t)
 	rules, err := rulepack.Load("..")
 	if err != nil {
 		t.Fatal(err)
@@ -96,10 +96,10 @@ func TestExampleTeamsRoute(t *testing.T) {
 		case static != "":
 		case ec == "all":
 			wholeTarget = append(wholeTarget, rule{r.Alert, r.Labels["severity"]})
-		case classOwners[ec] != "":
+		case defaultOwners[ec] != "":
 			byClass[ec] = append(byClass[ec], rule{r.Alert, r.Labels["severity"]})
 		case r.Alert == "HTTP5xxFailingEverywhere":
-			for class := range classOwners {
+			for class := range defaultOwners {
 				byClass[class] = append(byClass[class], rule{r.Alert, r.Labels["severity"]})
 			}
 		}
@@ -135,15 +135,15 @@ func TestExampleTeamsRoute(t *testing.T) {
 			if service == "" {
 				service = tg.Name
 			}
-			for class, classOwner := range classOwners {
+			for class, defaultOwner := range defaultOwners {
 				team := tg.Owners[class]
 				if team == "" {
 					team = services[service][class]
 				}
 				why := path + ": target " + tg.Name + "'s team for " + class
 				if team == "" {
-					team, why = classOwner, "the class owner of "+class
-				} else if team != classOwner {
+					team, why = defaultOwner, "the default owner of "+class
+				} else if team != defaultOwner {
 					overrides++
 				}
 				for _, r := range byClass[class] {
@@ -153,7 +153,7 @@ func TestExampleTeamsRoute(t *testing.T) {
 		}
 	}
 	if overrides == 0 {
-		t.Fatalf("no example target names a team other than the class owner (owners:); the override's route is not covered")
+		t.Fatalf("no example target names a team other than the default owner (owners:); the override's route is not covered")
 	}
 	sort.Slice(cases, func(i, j int) bool {
 		a, b := cases[i], cases[j]
