@@ -64,6 +64,32 @@ type TargetInfo struct {
 	Teams []config.ClassTeam
 }
 
+// withDefaultOwner is v as the verdict table keeps it: with the class's
+// default owner in place of the target's team, so targets that name their
+// own teams share the entries of every other target and the table's size
+// does not grow with the number of teams. withTeam puts the target's team
+// back when a record is read.
+func withDefaultOwner(teams []config.ClassTeam, v triage.Verdict) triage.Verdict {
+	for _, ct := range teams {
+		if ct.Class == v.Class && ct.Team == v.Owner {
+			v.Owner = ct.DefaultOwner
+			break
+		}
+	}
+	return v
+}
+
+// withTeam is a kept verdict with the target's team for its class.
+func withTeam(teams []config.ClassTeam, v triage.Verdict) triage.Verdict {
+	for _, ct := range teams {
+		if ct.Class == v.Class && ct.DefaultOwner == v.Owner {
+			v.Owner = ct.Team
+			break
+		}
+	}
+	return v
+}
+
 // defaultOwner is the default owner a sample's owner replaces: the class
 // table's owner of its class when the target names its own team for the
 // class, "" when the owner is the default owner.
@@ -161,7 +187,7 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	if h == nil {
 		return
 	}
-	v := s.verdicts.intern(r.Verdict)
+	v := s.verdicts.intern(withDefaultOwner(t.Teams, r.Verdict))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.conn = h.conn.Merge(r.Conn)
@@ -286,7 +312,7 @@ func (h *targetHistory) snapshot(since time.Time, vs *verdicts) Snapshot {
 		if i > 0 && rec.end() < from {
 			break
 		}
-		snap.History = append(snap.History, rec.sample(vs.get(rec.verdict), h.errs.text(rec.err)))
+		snap.History = append(snap.History, rec.sample(withTeam(h.info.Teams, vs.get(rec.verdict)), h.errs.text(rec.err)))
 	}
 	return snap
 }

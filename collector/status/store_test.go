@@ -2,12 +2,14 @@ package status
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/probe"
+	"github.com/http5xx/http5xx_exporter/collector/triage"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -247,5 +249,40 @@ func TestTargetBytesIsTheDocumentedFigure(t *testing.T) {
 	// collector/status/README.md quotes these for 64-bit platforms.
 	if RecordBytes != 48 || TargetBytes(DefaultHistory) != 48*120+4*256+408 {
 		t.Errorf("RecordBytes %d, TargetBytes(%d) %d: update collector/status/README.md", RecordBytes, DefaultHistory, TargetBytes(DefaultHistory))
+	}
+}
+
+// Targets that name their own teams keep them in their history, and share
+// the verdict table's entries with every other target: the table does not
+// grow with the number of teams.
+func TestTeamsShareTheVerdictTable(t *testing.T) {
+	s := NewStore(4)
+	const n = 200
+	ts := make([]*config.Target, n)
+	for i := range ts {
+		team := fmt.Sprintf("team-%d", i)
+		ts[i] = &config.Target{Name: fmt.Sprintf("t%d", i), URL: "http://127.0.0.1:1/", Interval: 1,
+			Teams: []config.ClassTeam{{Class: "app", Team: team, DefaultOwner: "app-team"}}}
+	}
+	s.SetTargets(ts)
+	for i, tg := range ts {
+		r := result(tg.Name, time.Duration(i)*time.Millisecond, time.Millisecond, 500)
+		r.Verdict = triage.Verdict{Class: "app", Owner: tg.Teams[0].Team, FirstMove: "logs"}
+		s.Observe(tg, r)
+		busy := result(tg.Name, time.Duration(i)*time.Millisecond+time.Second, time.Millisecond, 503)
+		busy.Verdict = triage.Verdict{Class: "capacity", Owner: "sre-oncall"}
+		s.Observe(tg, busy)
+	}
+	if got := len(s.verdicts.list); got != 3 {
+		t.Errorf("verdict table holds %d entries for %d targets with a team each, want 3 (zero, app, capacity)", got, n)
+	}
+	for i, tg := range ts {
+		snap, ok := s.Snapshot(tg.Name)
+		if !ok || len(snap.History) != 2 {
+			t.Fatalf("%s: %d probes kept, want 2", tg.Name, len(snap.History))
+		}
+		if busy, app := snap.History[0], snap.History[1]; app.Owner != fmt.Sprintf("team-%d", i) || app.FirstMove != "logs" || busy.Owner != "sre-oncall" {
+			t.Fatalf("%s: owners %q (app) and %q (capacity), want team-%d and sre-oncall", tg.Name, app.Owner, busy.Owner, i)
+		}
 	}
 }
