@@ -56,7 +56,7 @@ func TestCheckCommand(t *testing.T) {
 		want []string
 	}{
 		{"ok", []string{origin.URL + "/ok"}, 0, []string{"OK: 200"}},
-		{"connection", []string{origin.URL + "/ok"}, 0, []string{"connection HTTP/1.1 over ip4\n"}},
+		{"connection", []string{origin.URL + "/ok"}, 0, []string{"connection HTTP/1.1 over ip4, lean client\n"}},
 		{"http2 over TLS", []string{"--insecure", "--http2", secure.URL}, 0, []string{"connection HTTP/2.0 over ip4, TLS 1.3"}},
 		{"ip6 only on an IPv4 address: dns", []string{"--ip-family=ip6", origin.URL + "/ok"}, 1, []string{"no answer (dns)", "no IPv6 address (ip_family)"}},
 		{"bad ip family", []string{"--ip-family=ipv6", origin.URL + "/ok"}, 2, []string{"must be one of any,ip4,ip6"}},

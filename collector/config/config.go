@@ -56,7 +56,18 @@ type Global struct {
 	PhaseClassicBuckets []float64 `yaml:"phase_classic_buckets"`
 	// Expect are the conditions of every target that lists none itself.
 	Expect []Condition `yaml:"expect"`
+	// ProbePath is the probe_path of every target that writes none.
+	ProbePath string `yaml:"probe_path"`
 }
+
+// The values of probe_path: auto (the default) probes a plain http://,
+// HTTP/1.1, fresh-connection target without proxy, credentials or
+// redirects on the lean client and every other on net/http; net/http
+// forces net/http (the escape hatch).
+const (
+	ProbePathAuto    = "auto"
+	ProbePathNetHTTP = "net/http"
+)
 
 // Class is one row of the error-class table: which codes and no-answer
 // reasons belong to it and which team acts on it by default (Owner, the
@@ -114,6 +125,9 @@ type Target struct {
 	// resolver's order with a fast fallback), ip4 or ip6 (that family
 	// only).
 	IPFamily string `yaml:"ip_family"`
+	// ProbePath is ProbePathAuto (the default, from global.probe_path) or
+	// ProbePathNetHTTP, which keeps the target on net/http's client.
+	ProbePath string `yaml:"probe_path"`
 
 	// VersionHeader names a response header carrying the deployed version
 	// (e.g. X-App-Version); a change records a detected deploy.

@@ -121,6 +121,9 @@ func (t *Target) inherit(g *Global, written func(field string) bool) {
 	if t.IPFamily == "" {
 		t.IPFamily = contract.FamilyAny
 	}
+	if t.ProbePath == "" {
+		t.ProbePath = g.ProbePath
+	}
 	if !written("interval") {
 		t.Interval = g.Interval
 	}

@@ -105,6 +105,7 @@ var badConfigs = map[string]string{
 	"bad-relabel-target.yml":                   `testdata/bad-relabel-target.yml:2: relabel_configs[0]: relabel configuration for replace action requires 'target_label' value`,
 	"bad-relabel-regex.yml":                    `testdata/bad-relabel-regex.yml:2: relabel_configs[0]: error parsing regexp: missing closing ): ` + "`^(?s:(unclosed)$`",
 	"bad-ip-family.yml":                        `testdata/bad-ip-family.yml:4: targets[0].ip_family: "ipv6" is not one of any, ip4, ip6`,
+	"bad-probe-path.yml":                       `testdata/bad-probe-path.yml:4: targets[0].probe_path: "lean" is not one of auto, net/http`,
 	"bad-ip-family-literal.yml":                `testdata/bad-ip-family-literal.yml:4: targets[0].ip_family: ip6, but the url names the address 127.0.0.1`,
 	"bad-proxy-url.yml":                        `testdata/bad-proxy-url.yml:4: targets[0].proxy_url: "ftp://proxy.example.com" is not an http, https or socks5 URL`,
 	"bad-saturation-field-unused.yml":          `testdata/bad-saturation-field-unused.yml:8: targets[0].saturation.field: is only used by type json`,

@@ -95,6 +95,7 @@ func (r report) validateGlobal(g *Global) {
 	r.checkBuckets("global.buckets", g.Buckets)
 	r.checkBuckets("global.phase_classic_buckets", g.PhaseClassicBuckets)
 	r.checkExpect("global.expect", g.Expect)
+	r.checkProbePath("global.probe_path", g.ProbePath)
 }
 
 // probeSettings are the settings global and targets share.
@@ -183,6 +184,7 @@ func (r report) validateTarget(p string, t *Target, defined map[string]string, c
 	r.checkTLS(p+".tls", &t.TLS)
 	r.checkClient(p, t)
 	r.checkIPFamily(p, t)
+	r.checkProbePath(p+".probe_path", t.ProbePath)
 
 	if t.VersionHeader != "" && !IsToken(t.VersionHeader) {
 		r.errorf(p+".version_header", "%q is not a valid header name", t.VersionHeader)
@@ -272,6 +274,13 @@ func (r report) checkClient(p string, t *Target) {
 		r.checkProxy(op, &o.ProxyConfig)
 	}
 	r.checkProxy(p, &c.ProxyConfig)
+}
+
+// checkProbePath checks a probe_path; unset means auto.
+func (r report) checkProbePath(p, v string) {
+	if v != "" && v != ProbePathAuto && v != ProbePathNetHTTP {
+		r.errorf(p, "%q is not one of %s, %s", v, ProbePathAuto, ProbePathNetHTTP)
+	}
 }
 
 // checkIPFamily checks ip_family, and that a URL naming an IP address

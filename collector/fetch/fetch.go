@@ -132,6 +132,14 @@ func (s Shared) Authenticate(rt http.RoundTripper) http.RoundTripper {
 	return credentialed{s.authenticate(reached{rt}), s.secrets}
 }
 
+// Authenticates reports whether requests carry credentials (basic_auth,
+// authorization or oauth2), which only Authenticate's wrapping adds.
+func (s Shared) Authenticates() bool { return s.authenticate != nil }
+
+// Direct reports whether requests go straight to the target: no proxy,
+// neither configured nor taken from the environment.
+func (s Shared) Direct() bool { return s.Proxy == nil }
+
 // authenticator returns the credential layer of t, nil without any.
 // Config validation has made sure at most one kind is set and no *_ref
 // (which needs a secret manager) is.

@@ -25,6 +25,8 @@ type Conn struct {
 	IPFamily string
 	// TLS is the handshake's outcome; zero over plain HTTP.
 	TLS TLSState
+	// Path is the client that made the probe: PathLean or PathNetHTTP.
+	Path string
 }
 
 // TLSState is what a TLS handshake showed of the target's certificates.
@@ -130,6 +132,8 @@ type ConnReport struct {
 	CertNotAfter  *time.Time `json:"cert_not_after,omitempty"`
 	ChainNotAfter *time.Time `json:"chain_not_after,omitempty"`
 	CertVerified  bool       `json:"cert_verified,omitempty"`
+	// Path is the client that made the probe: lean or net/http.
+	Path string `json:"path,omitempty"`
 }
 
 // Report is c for the JSON answers; nil when nothing is known.
@@ -140,6 +144,7 @@ func (c *Conn) Report() *ConnReport {
 	r := &ConnReport{
 		Protocol: c.Protocol, IPFamily: c.IPFamily, TLSVersion: c.TLS.Version,
 		CertSubject: c.TLS.Subject, CertIssuer: c.TLS.Issuer, CertVerified: c.TLS.Verified,
+		Path: c.Path,
 	}
 	if c.TLS.HasCert() {
 		leaf, chain := c.TLS.LeafNotAfter.UTC(), c.TLS.ChainNotAfter.UTC()
@@ -154,6 +159,9 @@ func (c *Conn) Report() *ConnReport {
 // less changes nothing, since a timeout says nothing new about the
 // certificate.
 func (c Conn) Merge(next Conn) Conn {
+	if next.Path != "" {
+		c.Path = next.Path // the latest probe's, whatever it saw
+	}
 	switch {
 	case next.Protocol != "":
 		return next
@@ -163,7 +171,8 @@ func (c Conn) Merge(next Conn) Conn {
 	return c
 }
 
-// Summary is c in one line for people: "HTTP/2.0 over ip6, TLS 1.3".
+// Summary is c in one line for people: "HTTP/2.0 over ip6, TLS 1.3,
+// net/http client".
 func (r *ConnReport) Summary() string {
 	if r == nil {
 		return ""
@@ -178,6 +187,9 @@ func (r *ConnReport) Summary() string {
 	}
 	if r.TLSVersion != "" {
 		parts = append(parts, r.TLSVersion)
+	}
+	if r.Path != "" {
+		parts = append(parts, r.Path+" client")
 	}
 	return strings.Join(parts, ", ")
 }

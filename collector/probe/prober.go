@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -65,6 +66,11 @@ type Prober struct {
 	prefixes  sync.Pool
 	transport *http.Transport
 	client    *http.Client
+	// lean, when the target is eligible (leanEligible), makes the probes
+	// instead of client, until redirects says the target answered with a
+	// redirect to follow.
+	lean      *leanClient
+	redirects atomic.Bool
 }
 
 // New builds the prober of t, whose defaults must already be applied.
@@ -168,7 +174,31 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	// malformed: after a protocol switch no deadline applies to the
 	// connection any more, so it is closed unread.
 	p.client = &http.Client{Transport: fetch.RefuseInterim(shared.Authenticate(p.transport)), CheckRedirect: p.checkRedirect}
+	if leanEligible(t, u, &shared) {
+		// A request net/http could not write stays on net/http, whose
+		// error then says why on every probe.
+		p.lean, _ = newLeanClient(p, u, &shared)
+	}
 	return p, nil
+}
+
+// Path is the client path the probes take: PathLean or PathNetHTTP.
+func (p *Prober) Path() string {
+	if p.lean != nil && !p.redirects.Load() {
+		return PathLean
+	}
+	return PathNetHTTP
+}
+
+// isRedirect reports an answer net/http's client follows: 301, 302, 303,
+// 307 or 308 with a Location (the request body, if any, can be sent again).
+func isRedirect(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
 }
 
 // protocolsFor is what a prober speaks: HTTP/1.1 only by default; with
@@ -225,28 +255,59 @@ func (p *Prober) checkRedirect(req *http.Request, via []*http.Request) error {
 // time to notice it) whatever the target does, and never returns an error:
 // every outcome is a Result. Phases are those of the final hop.
 func (p *Prober) Probe(ctx context.Context) Result {
-	res := Result{Target: p.name, Start: time.Now()}
+	if p.lean != nil && !p.redirects.Load() {
+		if res, ok := p.probe(ctx, true); ok {
+			return res
+		}
+		// A redirect to follow: net/http makes this probe again and
+		// follows it, and makes every later probe, so the first URL is
+		// asked twice only once.
+		p.redirects.Store(true)
+	}
+	res, _ := p.probe(ctx, false)
+	return res
+}
+
+// probe runs one probe on the lean client or on net/http's. On the lean
+// path, an answer that net/http would follow as a redirect (the target
+// follows them) is dropped: ok is false and the probe is to be made again
+// on net/http.
+func (p *Prober) probe(ctx context.Context, lean bool) (res Result, ok bool) {
+	res = Result{Target: p.name, Start: time.Now(), Conn: Conn{Path: PathNetHTTP}}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	h := &hops{}
-	ctx = context.WithValue(ctx, hopsKey{}, h)
-	tr := &tracer{firstHop: func(remote string) { p.guard.firstHop(h, remote) }}
-	ctx = httptrace.WithClientTrace(ctx, tr.clientTrace())
-
-	var body io.Reader
-	if p.body != "" {
-		body = strings.NewReader(p.body)
+	tr := &tracer{}
+	var (
+		resp *http.Response
+		err  error
+	)
+	if lean {
+		res.Conn.Path = PathLean
+		resp, err = p.lean.roundTrip(ctx, tr)
+		if err == nil && p.follow && isRedirect(resp) {
+			resp.Body.Close()
+			return res, false
+		}
+	} else {
+		h := &hops{}
+		ctx = context.WithValue(ctx, hopsKey{}, h)
+		tr.firstHop = func(remote string) { p.guard.firstHop(h, remote) }
+		ctx = httptrace.WithClientTrace(ctx, tr.clientTrace())
+		var body io.Reader
+		if p.body != "" {
+			body = strings.NewReader(p.body)
+		}
+		var req *http.Request
+		req, err = http.NewRequestWithContext(ctx, p.method, p.url, body)
+		if err != nil { // New parsed the URL; only a broken method gets here
+			res.Err = err
+			p.finish(&res, tr, contract.ReasonMalformed, nil)
+			return res, true
+		}
+		req.Header = p.header
+		req.Host = p.host
+		resp, err = p.client.Do(req)
 	}
-	req, err := http.NewRequestWithContext(ctx, p.method, p.url, body)
-	if err != nil { // New parsed the URL; only a broken method gets here
-		res.Err = err
-		p.finish(&res, tr, contract.ReasonMalformed, nil)
-		return res
-	}
-	req.Header = p.header
-	req.Host = p.host
-
-	resp, err := p.client.Do(req)
 	if resp != nil {
 		// Answered, or a redirect the policy refused: keep what was seen.
 		res.StatusCode = resp.StatusCode
@@ -272,7 +333,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 		}
 		res.Err = fetch.RedactError(err, p.redact)
 		p.finish(&res, tr, reasonFor(err, tr.state(), ctx.Err() != nil), nil)
-		return res
+		return res, true
 	}
 
 	// What the judges read: the first bytes of a 5xx (fingerprints, kept in
@@ -312,7 +373,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 	if pooled != nil {
 		p.prefixes.Put(pooled)
 	}
-	return res
+	return res, true
 }
 
 // readBody reads and discards the body up to the limit, keeping the first

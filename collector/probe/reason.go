@@ -54,7 +54,7 @@ func reasonFor(err error, hop hopState, expired bool) contract.Reason {
 		return contract.ReasonRedirectRefused
 	case errors.As(err, &interimErr), errors.Is(err, errTooMany1xx):
 		return contract.ReasonMalformed
-	case errors.Is(err, errBodyTooLarge), isHeaderTooLarge(err):
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errHeadersTooLarge), isHeaderTooLarge(err):
 		return contract.ReasonTooLarge
 	case errors.As(err, &dnsErr):
 		return contract.ReasonDNS

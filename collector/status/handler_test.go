@@ -391,7 +391,7 @@ func TestTargetPage(t *testing.T) {
 		`<h1>bad <span class="badge badge-down">DOWN</span></h1>`,
 		`<code>` + f.origin.URL + `/bad</code>`,
 		`<th scope="col">Connect</th>`,
-		`<dt>Connection</dt><dd>HTTP/1.1 over ip4</dd>`,
+		`<dt>Connection</dt><dd>HTTP/1.1 over ip4, lean client</dd>`,
 		`<dt>Owner (whole-target alerts)</dt><dd>web-team</dd>`,
 		`<dt>Teams by class</dt><dd>gateway: edge-team (class default app-infra)</dd>`,
 		`<dt>Team to page</dt><dd>edge-team <span class="note default">class default: app-infra</span></dd>`,
