@@ -13,4 +13,9 @@
 //
 // Each probe uses a fresh connection unless the target sets keep_alive, so
 // resolve, connect and tls are measured as a new visitor sees them.
+//
+// A plain http:// target without proxy, credentials or keep_alive is probed
+// on the lean client (lean.go): the probe's goroutine dials, writes and
+// reads, with net/http's request writer and response parser and the same
+// phases and bounds; the rest use net/http's client (Conn.Path says which).
 package probe

@@ -32,12 +32,13 @@ const (
 )
 
 // leanEligible reports whether t's probe can take the lean path: plain
-// http://, HTTP/1.1, a fresh connection, no proxy and no credentials, and
-// probe_path not forcing net/http. Everything else needs what only
-// net/http's client does; so does a redirect to follow (Prober.Probe).
+// http://, HTTP/1.1, a fresh connection, no proxy and no credentials (nor
+// user:password@ in the URL, which net/http's client turns into basic
+// auth), and probe_path not forcing net/http. Everything else needs what
+// only net/http's client does; so does a redirect to follow (Prober.Probe).
 func leanEligible(t *config.Target, u *url.URL, shared *fetch.Shared) bool {
-	return t.ProbePath != config.ProbePathNetHTTP && u.Scheme == "http" &&
-		!t.HTTP2 && !t.KeepAlive && !t.Proxied() &&
+	return t.ProbePath != config.ProbePathNetHTTP && u.Scheme == "http" && u.User == nil &&
+		!t.HTTP2 && !t.KeepAlive && !t.Proxied() && t.Method != http.MethodConnect &&
 		shared.Direct() && !shared.Authenticates() && isASCII(u.Host)
 }
 

@@ -266,6 +266,8 @@ func TestLeanPath(t *testing.T) {
 		{"proxy_url", func(tgt *config.Target) { tgt.SetProxyURL("http://127.0.0.1:3128") }, PathNetHTTP},
 		{"proxy_from_environment", func(tgt *config.Target) { tgt.ProxyFromEnvironment = true }, PathNetHTTP},
 		{"basic_auth", func(tgt *config.Target) { tgt.BasicAuth = &commoncfg.BasicAuth{Username: "u", Password: "p"} }, PathNetHTTP},
+		{"credentials in the URL", func(tgt *config.Target) { tgt.URL = "http://probe:secret@127.0.0.1/" }, PathNetHTTP},
+		{"CONNECT", func(tgt *config.Target) { tgt.Method = http.MethodConnect }, PathNetHTTP},
 		{"a name that is not ASCII", func(tgt *config.Target) { tgt.URL = "http://bücher.example/" }, PathNetHTTP},
 	} {
 		tgt := testTarget("http://127.0.0.1/")
@@ -361,5 +363,48 @@ func TestLeanHandsRedirectsToNetHTTP(t *testing.T) {
 				t.Errorf("%s follow %v, probe %d: path %q, prober %q; want %q", tc.path, tc.follow, i, a.Conn.Path, lean.Path(), want)
 			}
 		}
+	}
+}
+
+// BenchmarkProbePaths compares one probe on each path with the cheapest
+// equivalent request (a bare http.Client GET on a fresh connection) against
+// the same loopback server: allocations per probe, and time as x-baseline.
+//
+//	go test -run '^$' -bench 'ProbePaths' -benchmem ./collector/probe/
+func BenchmarkProbePaths(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	}))
+	defer srv.Close()
+
+	var baseline float64 // ns/op of the baseline, for the ratios
+	b.Run("baseline", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		defer client.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	lean, std := bothPaths(b, testTarget(srv.URL))
+	for _, p := range []*Prober{std, lean} {
+		b.Run(strings.ReplaceAll(p.Path(), "/", "-"), func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := p.Probe(ctx); !res.Success {
+					b.Fatalf("probe failed: %d %v", res.StatusCode, res.Err)
+				}
+			}
+			if baseline > 0 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
+			}
+		})
 	}
 }

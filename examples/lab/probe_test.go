@@ -3,10 +3,12 @@
 package lab
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -49,6 +51,9 @@ func (l *lab) probe(sc scenario, method, path string) (answer, probe.Result, err
 	raw := r.received(requestTimeout)
 	a, err := parseHead(raw)
 	if err != nil {
+		return answer{}, res, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if err := samePaths(t, res, raw); err != nil {
 		return answer{}, res, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	a.code, a.header = res.StatusCode, res.Header
@@ -132,4 +137,56 @@ func (r *relay) received(d time.Duration) []byte {
 func (r *relay) close() {
 	r.ln.Close()
 	<-r.done
+}
+
+// samePaths replays the product's answer (raw, as it came off the wire)
+// to the lean probe path and to net/http's, from a loopback server that
+// reads the request, sends raw and closes, and wants the verdict of both
+// to be the one the probe of the product got (lean, by default): code,
+// reason, class, owner, layer, product, cause and body bytes.
+func samePaths(t config.Target, got probe.Result, raw []byte) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(requestTimeout))
+				if req, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					io.Copy(io.Discard, req.Body)
+					c.Write(raw)
+				}
+			}()
+		}
+	}()
+	t.URL = "http://" + ln.Addr().String() + "/"
+	for _, path := range []string{config.ProbePathAuto, config.ProbePathNetHTTP} {
+		t.ProbePath = path
+		p, err := probe.New(&t, probe.Options{Version: "lab", Finisher: triage.Default()})
+		if err != nil {
+			return err
+		}
+		res := p.Probe(context.Background())
+		p.Close()
+		type verdict struct {
+			code                                int
+			reason                              string
+			class, owner, layer, product, cause string
+			body                                int64
+		}
+		of := func(r probe.Result) verdict {
+			return verdict{r.StatusCode, r.Reason.String(), r.Class, r.Owner, r.Layer, r.Product, r.Cause, r.BodyBytes}
+		}
+		if of(res) != of(got) {
+			return fmt.Errorf("replayed on the %s path (%s): %+v, the probe of the product: %+v", path, res.Conn.Path, of(res), of(got))
+		}
+	}
+	return nil
 }
