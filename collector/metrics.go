@@ -1,8 +1,10 @@
 package collector
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,25 +38,16 @@ const CodeOther = "other"
 // codeOther is the codeKey code of CodeOther.
 const codeOther = -1
 
-// Native histogram settings shared by the probe histograms.
-const (
-	nativeFactor     = 1.1
-	nativeMaxBuckets = 100
-	nativeMinReset   = time.Hour
-)
-
-// Metrics holds every probe-path series. Per-target children are bound once
-// when a target appears, so observing a result allocates no label maps.
+// Metrics holds every probe-path series. The series every target has
+// (probes, durations, phases, up, last code, last time, Retry-After) are
+// kept in the target's own compact record and written at scrape time by
+// one collector (series.go); the series a target's answers create on the
+// way (codes, reasons, layers, skips, connection) are client_golang
+// children bound once, so observing a result allocates nothing.
 type Metrics struct {
-	probes     *prometheus.CounterVec
+	series     *seriesCollector
 	responses  *prometheus.CounterVec
 	failures   *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
-	phases     *prometheus.HistogramVec
-	up         *prometheus.GaugeVec
-	lastCode   *prometheus.GaugeVec
-	lastTS     *prometheus.GaugeVec
-	retryAfter *prometheus.GaugeVec
 	layers     *prometheus.CounterVec
 	targetInfo *targetInfo
 	skipped    *prometheus.CounterVec
@@ -70,9 +63,14 @@ type Metrics struct {
 	// buckets are fixed for the process lifetime (a reload cannot change
 	// them without resetting every histogram).
 	buckets, phaseBuckets []float64
+	noPhases              bool
+	location              *dto.LabelPair // nil without a location
 
-	mu         sync.RWMutex
-	targets    map[string]*targetMetrics
+	mu      sync.RWMutex
+	targets map[string]*targetMetrics
+	// order is targets in the order of their series in an exposition
+	// (service, then name), so the registry's sort finds them sorted.
+	order      []*targetMetrics
 	classifier *triage.Finisher
 }
 
@@ -81,6 +79,9 @@ type MetricsOptions struct {
 	Location     string
 	Buckets      []float64 // classic buckets of the request duration
 	PhaseBuckets []float64 // classic buckets of the phase histogram; nil: native only
+	// NoPhaseHistograms drops http5xx_phase_duration_seconds, for fleets
+	// where its series cost more than the detail is worth.
+	NoPhaseHistograms bool
 }
 
 // NewMetrics builds the probe-path metrics; register them with Register.
@@ -95,27 +96,12 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	gauge := func(m contract.Metric) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl}, labelNames(m))
 	}
-	histogram := func(m contract.Metric, buckets []float64) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: m.Name, Help: m.Help, ConstLabels: cl, Buckets: buckets,
-			NativeHistogramBucketFactor:     nativeFactor,
-			NativeHistogramMaxBucketNumber:  nativeMaxBuckets,
-			NativeHistogramMinResetDuration: nativeMinReset,
-		}, labelNames(m))
-	}
 	one := func(m contract.Metric) prometheus.Gauge {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl})
 	}
-	return &Metrics{
-		probes:     counter(contract.ProbesTotal),
+	m := &Metrics{
 		responses:  counter(contract.ResponsesTotal),
 		failures:   counter(contract.FailuresTotal),
-		duration:   histogram(contract.RequestDuration, o.Buckets),
-		phases:     histogram(contract.PhaseDuration, o.PhaseBuckets),
-		up:         gauge(contract.TargetUp),
-		lastCode:   gauge(contract.LastStatusCode),
-		lastTS:     gauge(contract.LastProbeTimestamp),
-		retryAfter: gauge(contract.RetryAfter),
 		layers:     counter(contract.ErrorLayerTotal),
 		targetInfo: newTargetInfo(cl),
 		skipped:    counter(contract.SkippedProbesTotal),
@@ -129,10 +115,16 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		}),
 		ReloadOK:     one(contract.ConfigLastReloadSuccessful),
 		ReloadTime:   one(contract.ConfigLastReloadSuccessTimestamp),
-		buckets:      o.Buckets,
-		phaseBuckets: o.PhaseBuckets,
+		buckets:      slices.Clone(o.Buckets),
+		phaseBuckets: slices.Clone(o.PhaseBuckets),
+		noPhases:     o.NoPhaseHistograms,
 		targets:      map[string]*targetMetrics{},
 	}
+	if o.Location != "" {
+		m.location = labelPair(contract.LabelLocation, o.Location)
+	}
+	m.series = newSeriesCollector(m, cl)
+	return m
 }
 
 func labelNames(m contract.Metric) []string {
@@ -146,8 +138,7 @@ func labelNames(m contract.Metric) []string {
 // Register registers every probe-path collector.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
-		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
-		m.lastTS, m.retryAfter, m.layers, m.targetInfo, m.skipped, m.certs, m.connInfo,
+		m.series, m.responses, m.failures, m.layers, m.targetInfo, m.skipped, m.certs, m.connInfo,
 		m.Inflight, m.Limit, m.Lag, m.ReloadOK, m.ReloadTime,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -157,21 +148,26 @@ func (m *Metrics) Register(reg prometheus.Registerer) error {
 	return nil
 }
 
-// targetMetrics are one target's bound children.
+// targetMetrics are one target's series: its record of the fixed series
+// and its bound children.
 type targetMetrics struct {
 	name, service, url, owner string
 	classifier                *triage.Finisher
+	// labels are the target's label pairs in name order (location,
+	// service, target), phaseLabels the same with each phase's; shared by
+	// every scrape.
+	labels      []*dto.LabelPair
+	phaseLabels [][]*dto.LabelPair
 
-	probes     prometheus.Counter
-	duration   prometheus.Observer
-	phases     [contract.NumPhases]prometheus.Observer
-	up         prometheus.Gauge
-	lastCode   prometheus.Gauge
-	lastTS     prometheus.Gauge
-	retryAfter prometheus.Gauge
+	mu sync.Mutex // guards everything below among Observe calls and scrapes
+	// The fixed series, written by the seriesCollector.
+	created                        int64 // Unix nanoseconds the series were bound
+	probes                         uint64
+	up, lastCode, lastTS, retryAfr float64
+	duration                       hist
+	phases                         []hist // nil when the phase histograms are off
 
-	mu       sync.Mutex // guards the lazily bound children below among Observe calls
-	extra    int        // code and layer series bound beyond the precreated codes
+	extra    int // code and layer series bound beyond the precreated codes
 	codes    map[codeKey]prometheus.Counter
 	failures [contract.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
@@ -232,13 +228,22 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesCha
 			delete(m.targets, name)
 		}
 	}
+	// A new slice, never changed after: a scrape reads it without the lock.
+	order := make([]*targetMetrics, 0, len(m.targets))
+	for _, tm := range m.targets {
+		order = append(order, tm)
+	}
+	slices.SortFunc(order, func(a, b *targetMetrics) int {
+		return cmp.Or(strings.Compare(a.service, b.service), strings.Compare(a.name, b.name))
+	})
+	m.order = order
 }
 
 func (m *Metrics) deleteTarget(name string) {
 	match := prometheus.Labels{contract.LabelTarget: name}
+	// The fixed series go with the target's entry in m.targets.
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.probes, m.responses, m.failures, m.duration, m.phases, m.up, m.lastCode,
-		m.lastTS, m.retryAfter, m.layers, m.skipped, m.certs, m.connInfo,
+		m.responses, m.failures, m.layers, m.skipped, m.certs, m.connInfo,
 	} {
 		v.DeletePartialMatch(match)
 	}
@@ -263,21 +268,21 @@ func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 }
 
 func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
-	n, s := t.Name, t.Service
+	now := time.Now()
 	tm := &targetMetrics{
-		name: n, service: s, url: t.URL, owner: t.Owner, classifier: c,
-		probes:     m.probes.WithLabelValues(n, s),
-		duration:   m.duration.WithLabelValues(n, s),
-		up:         m.up.WithLabelValues(n, s),
-		lastCode:   m.lastCode.WithLabelValues(n, s),
-		lastTS:     m.lastTS.WithLabelValues(n, s),
-		retryAfter: m.retryAfter.WithLabelValues(n, s),
-		codes:      make(map[codeKey]prometheus.Counter, len(precreated)+2),
-		layers:     map[layerKey]prometheus.Counter{},
-		skipped:    map[contract.SkipReason]prometheus.Counter{},
+		name: t.Name, service: t.Service, url: t.URL, owner: t.Owner, classifier: c,
+		created:  now.UnixNano(),
+		duration: newHist(len(m.buckets), true, now),
+		codes:    make(map[codeKey]prometheus.Counter, len(precreated)+2),
+		layers:   map[layerKey]prometheus.Counter{},
+		skipped:  map[contract.SkipReason]prometheus.Counter{},
 	}
-	for p := contract.Phase(0); p < contract.NumPhases; p++ {
-		tm.phases[p] = m.phases.WithLabelValues(n, s, p.String())
+	m.series.label(tm)
+	if !m.noPhases {
+		tm.phases = make([]hist, contract.NumPhases)
+		for p := range tm.phases {
+			tm.phases[p] = newHist(len(m.phaseBuckets), true, now)
+		}
 	}
 	for _, code := range precreated {
 		class, owner := tm.classifier.Code(code)
@@ -336,24 +341,24 @@ func (m *Metrics) Observe(r *probe.Result) {
 		m.skip(tm, contract.SkipExporter)
 		return
 	}
-	tm.probes.Inc()
-	tm.duration.Observe(r.Duration.Seconds())
-	for p := contract.Phase(0); p < contract.NumPhases; p++ {
-		if r.PhaseSeen[p] {
-			tm.phases[p].Observe(r.Phases[p].Seconds())
-		}
-	}
-	if r.Success {
-		tm.up.Set(1)
-	} else {
-		tm.up.Set(0)
-	}
-	tm.lastCode.Set(float64(r.StatusCode))
-	tm.lastTS.Set(float64(r.Start.Add(r.Duration).UnixNano()) / 1e9)
-	tm.retryAfter.Set(r.RetryAfter.Seconds())
-
+	now := time.Now()
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
+	tm.probes++
+	tm.duration.observe(r.Duration.Seconds(), m.buckets, now)
+	for p := range tm.phases {
+		if r.PhaseSeen[p] {
+			tm.phases[p].observe(r.Phases[p].Seconds(), m.phaseBuckets, now)
+		}
+	}
+	tm.up = 0
+	if r.Success {
+		tm.up = 1
+	}
+	tm.lastCode = float64(r.StatusCode)
+	tm.lastTS = float64(r.Start.Add(r.Duration).UnixNano()) / 1e9
+	tm.retryAfr = r.RetryAfter.Seconds()
+
 	m.connection(tm, &r.Conn)
 	if r.Reason != contract.ReasonNone {
 		m.failure(tm, r.Reason).Inc()

@@ -2,10 +2,13 @@ package collector
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -59,6 +62,25 @@ func scaleResult(rnd *rand.Rand, t *config.Target, f *triage.Finisher, at time.T
 	return r
 }
 
+var heapProfile = flag.String("heapprofile", "", "BenchmarkTargetMemory writes the heap `prefix`-metrics.prof and prefix-history.prof while the fleet is alive")
+
+// writeHeapProfile writes the heap profile of what is alive now when
+// -heapprofile is set.
+func writeHeapProfile(b *testing.B, name string) {
+	if *heapProfile == "" {
+		return
+	}
+	f, err := os.Create(*heapProfile + "-" + name + ".prof")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
 func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.GC()
@@ -93,6 +115,7 @@ func BenchmarkTargetMemory(b *testing.B) {
 			m.SetTargets(ts, f, true)
 			results(func(_ *config.Target, r *probe.Result) { m.Observe(r) })
 			b.ReportMetric(float64(heapInUse()-before)/scaleTargets, "bytes/target")
+			writeHeapProfile(b, "metrics")
 			runtime.KeepAlive(m)
 		}
 	})
@@ -103,6 +126,7 @@ func BenchmarkTargetMemory(b *testing.B) {
 			s.SetTargets(ts)
 			results(func(t *config.Target, r *probe.Result) { s.Observe(t, r) })
 			b.ReportMetric(float64(heapInUse()-before)/scaleTargets, "bytes/target")
+			writeHeapProfile(b, "history")
 			runtime.KeepAlive(s)
 		}
 	})

@@ -1,0 +1,148 @@
+package collector
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+)
+
+// seriesCollector writes the series every target has from the targets'
+// own records: http5xx_probes_total, the duration and phase histograms,
+// http5xx_target_up, http5xx_last_status_code,
+// http5xx_last_probe_timestamp_seconds and http5xx_retry_after_seconds.
+// A client_golang child per series and target cost about 30 KB per target
+// (a sync.Map entry per native bucket, hot and cold copies, label pairs per
+// child); a target's record takes a tenth of that, and a scrape writes it
+// without walking sync.Maps. The output is what the children wrote: the
+// golden exposition is unchanged and TestHistMatchesClientGolang compares
+// the histograms bucket by bucket.
+type seriesCollector struct {
+	m                                          *Metrics
+	probes, duration, phases, up, code, ts, ra *prometheus.Desc
+	phaseValues                                [contract.NumPhases]*dto.LabelPair
+	phaseOrder                                 []contract.Phase // by name
+}
+
+func newSeriesCollector(m *Metrics, constLabels prometheus.Labels) *seriesCollector {
+	desc := func(c contract.Metric) *prometheus.Desc {
+		return prometheus.NewDesc(c.Name, c.Help, labelNames(c), constLabels)
+	}
+	s := &seriesCollector{
+		m: m, probes: desc(contract.ProbesTotal), duration: desc(contract.RequestDuration),
+		phases: desc(contract.PhaseDuration), up: desc(contract.TargetUp), code: desc(contract.LastStatusCode),
+		ts: desc(contract.LastProbeTimestamp), ra: desc(contract.RetryAfter),
+	}
+	for p := contract.Phase(0); p < contract.NumPhases; p++ {
+		s.phaseValues[p] = labelPair(contract.LabelPhase, p.String())
+		s.phaseOrder = append(s.phaseOrder, p)
+	}
+	slices.SortFunc(s.phaseOrder, func(a, b contract.Phase) int { return strings.Compare(a.String(), b.String()) })
+	return s
+}
+
+func labelPair(name, value string) *dto.LabelPair {
+	return &dto.LabelPair{Name: &name, Value: &value}
+}
+
+// label sets tm's label pairs: location, service, target by name (the
+// order client_golang writes them in), phase between location and service.
+func (s *seriesCollector) label(tm *targetMetrics) {
+	base := make([]*dto.LabelPair, 0, 3)
+	if s.m.location != nil {
+		base = append(base, s.m.location)
+	}
+	service, target := labelPair(contract.LabelService, tm.service), labelPair(contract.LabelTarget, tm.name)
+	tm.labels = append(base, service, target)
+	if s.m.noPhases {
+		return
+	}
+	all := make([]*dto.LabelPair, 0, contract.NumPhases*4)
+	tm.phaseLabels = make([][]*dto.LabelPair, contract.NumPhases)
+	for p := range tm.phaseLabels {
+		start := len(all)
+		all = append(all, base...)
+		all = append(all, s.phaseValues[p], service, target)
+		tm.phaseLabels[p] = all[start:len(all):len(all)]
+	}
+}
+
+func (s *seriesCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{s.probes, s.duration, s.up, s.code, s.ts, s.ra} {
+		ch <- d
+	}
+	if !s.m.noPhases {
+		ch <- s.phases
+	}
+}
+
+// Collect writes every target's series, in exposition order. The targets
+// are taken under the read lock and written after it: a reload waiting for
+// the write lock does not hold up the probes' Observe for the length of a
+// scrape. Each target's own lock is held while its series are copied out,
+// a few microseconds.
+func (s *seriesCollector) Collect(ch chan<- prometheus.Metric) {
+	s.m.mu.RLock()
+	tms := s.m.order
+	s.m.mu.RUnlock()
+	phases := make([][]*written, 0, len(tms))
+	for _, tm := range tms {
+		ws := s.write(tm)
+		for _, w := range ws[:6] {
+			ch <- w
+		}
+		if len(ws) > 6 {
+			phases = append(phases, ws[6:])
+		}
+	}
+	// Phase series sort by phase before service and target.
+	for _, p := range s.phaseOrder {
+		for _, ws := range phases {
+			ch <- ws[p]
+		}
+	}
+}
+
+// written is one series as it will be exposed.
+type written struct {
+	desc *prometheus.Desc
+	dto.Metric
+}
+
+func (w *written) Desc() *prometheus.Desc { return w.desc }
+
+func (w *written) Write(out *dto.Metric) error {
+	out.Label, out.Counter, out.Gauge, out.Histogram = w.Label, w.Counter, w.Gauge, w.Histogram
+	return nil
+}
+
+// write copies tm's series out under its lock.
+func (s *seriesCollector) write(tm *targetMetrics) []*written {
+	n := 6 + len(tm.phases)
+	ws := make([]written, n)
+	out := make([]*written, n)
+	for i := range ws {
+		out[i] = &ws[i]
+		ws[i].Label = tm.labels
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	ws[0].desc, ws[0].Counter = s.probes, &dto.Counter{Value: new(float64(tm.probes)), CreatedTimestamp: timestamppb.New(time.Unix(0, tm.created))}
+	ws[1].desc, ws[1].Gauge = s.up, &dto.Gauge{Value: new(tm.up)}
+	ws[2].desc, ws[2].Gauge = s.code, &dto.Gauge{Value: new(tm.lastCode)}
+	ws[3].desc, ws[3].Gauge = s.ts, &dto.Gauge{Value: new(tm.lastTS)}
+	ws[4].desc, ws[4].Gauge = s.ra, &dto.Gauge{Value: new(tm.retryAfr)}
+	ws[5].desc = s.duration
+	tm.duration.write(&ws[5].Metric, s.m.buckets)
+	for p := range tm.phases {
+		w := &ws[6+p]
+		w.desc, w.Label = s.phases, tm.phaseLabels[p]
+		tm.phases[p].write(&w.Metric, s.m.phaseBuckets)
+	}
+	return out
+}
