@@ -53,6 +53,9 @@ type Options struct {
 	// StopGrace bounds how long Stop waits for running probes; 0 means
 	// DefaultStopGrace.
 	StopGrace time.Duration
+	// NoPhaseHistograms drops http5xx_phase_duration_seconds
+	// (--no-metrics.phase-histograms).
+	NoPhaseHistograms bool
 }
 
 // DefaultStopGrace is how long Stop waits for running probes by default.
@@ -109,13 +112,21 @@ type probedTarget struct {
 	state atomic.Int32
 }
 
+// metricsOptions are the metric settings of o and cfg.
+func metricsOptions(o Options, location string, cfg *config.Config) MetricsOptions {
+	return MetricsOptions{
+		Location: location, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets,
+		NoPhaseHistograms: o.NoPhaseHistograms,
+	}
+}
+
 // New builds an exporter from its first configuration and starts probing.
 func New(o Options, cfg *config.Config) (*Exporter, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	loc := EffectiveLocation(o.Location, cfg)
-	m := NewMetrics(MetricsOptions{Location: loc, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets})
+	m := NewMetrics(metricsOptions(o, loc, cfg))
 	if o.Registerer != nil {
 		if err := m.Register(o.Registerer); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
@@ -457,6 +468,5 @@ func (e *Exporter) Gatherer(r *probe.Result) (prometheus.Gatherer, error) {
 	if tg == nil {
 		return nil, fmt.Errorf("no configured target %q", r.Target)
 	}
-	o := MetricsOptions{Location: e.location, Buckets: cfg.Global.Buckets, PhaseBuckets: cfg.Global.PhaseClassicBuckets}
-	return ResultGatherer(o, tg.cfg, finisher, r)
+	return ResultGatherer(metricsOptions(e.opts, e.location, cfg), tg.cfg, finisher, r)
 }

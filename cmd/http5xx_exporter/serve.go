@@ -48,9 +48,10 @@ type serveCommand struct {
 	deployMaxServices   int
 	deployMaxPerService int
 
-	statusHistory int
-	adhoc         adhoc.Options
-	adhocPeers    fanout.Spec
+	statusHistory   int
+	phaseHistograms bool
+	adhoc           adhoc.Options
+	adhocPeers      fanout.Spec
 
 	shardCount int
 	shardIndex string // a number or a StatefulSet pod name (shard.ParseIndex)
@@ -91,6 +92,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("deploy.token-file", "File of bearer tokens (one per line) that may POST /api/v1/deploys; read again for every POST, and while it cannot be read every POST is refused.").StringVar(&c.deployTokenFile)
 	c.cmd.Flag("deploy.allow-unauthenticated", "Accept deploy POSTs without credentials when neither --deploy.token-file nor basic auth in --web.config.file is set.").BoolVar(&c.deployAllowUnauth)
 	c.cmd.Flag("deploy.max-services", "Most services the deploy API may create (cardinality guard); services of configured targets are always admitted.").Default("500").IntVar(&c.deployMaxServices)
+	c.cmd.Flag("metrics.phase-histograms", "Export http5xx_phase_duration_seconds (5 histograms per target); --no-metrics.phase-histograms drops them for very large fleets (README: Performance).").Default("true").BoolVar(&c.phaseHistograms)
 	c.cmd.Flag("status.history", "Probes kept per target for the status page and /api/v1/status.").Default("120").IntVar(&c.statusHistory)
 	c.cmd.Flag("adhoc.enable", "Serve /api/v1/check: one-off checks of URLs that are not targets, for `check URL --from` on other machines. Needs --adhoc.allow.").BoolVar(&c.adhoc.Enabled)
 	c.cmd.Flag("adhoc.allow", "What ad-hoc checks may reach (repeatable): a host name, *.domain, an IP address or network, or * for any public host. Loopback, private and link-local addresses need a network entry; cloud metadata addresses are always refused.").PlaceHolder("PATTERN").StringsVar(&c.adhoc.Allow)
@@ -214,13 +216,14 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 
 	p.store = status.NewStore(c.statusHistory)
 	p.exporter, err = collector.New(collector.Options{
-		Location:      c.location,
-		Version:       version.Version,
-		MaxConcurrent: c.maxConcurrent,
-		Logger:        logger,
-		Registerer:    p.registry,
-		Sinks:         []collector.Sink{p.deploys, p.store, p.saturation},
-		Followers:     []collector.TargetSetter{p.saturation, p.deploys, p.store},
+		Location:          c.location,
+		Version:           version.Version,
+		MaxConcurrent:     c.maxConcurrent,
+		NoPhaseHistograms: !c.phaseHistograms,
+		Logger:            logger,
+		Registerer:        p.registry,
+		Sinks:             []collector.Sink{p.deploys, p.store, p.saturation},
+		Followers:         []collector.TargetSetter{p.saturation, p.deploys, p.store},
 	}, first.Config)
 	if err != nil {
 		return p, fmt.Errorf("starting to probe %s: %w", c.configFile, err)
