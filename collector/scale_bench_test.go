@@ -171,3 +171,32 @@ func BenchmarkExposition(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExporterMemory reports the heap of an exporter applying 10,000
+// targets (probers, scheduler, metrics, configuration) before any probe:
+// every target at a 24h interval.
+func BenchmarkExporterMemory(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString("global:\n  interval: 24h\n  timeout: 5s\ntargets:\n")
+	for i := range scaleTargets {
+		fmt.Fprintf(&body, "  - name: t%d\n    url: http://127.0.0.1:9/t%d\n", i, i)
+	}
+	path := b.TempDir() + "/http5xx.yml"
+	if err := os.WriteFile(path, body.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		before := heapInUse()
+		cfg, err := config.Load(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := New(Options{Registerer: prometheus.NewRegistry()}, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(heapInUse()-before)/scaleTargets, "bytes/target")
+		writeHeapProfile(b, "exporter")
+		e.Stop()
+	}
+}

@@ -50,6 +50,7 @@ type serveCommand struct {
 
 	statusHistory   int
 	phaseHistograms bool
+	prefillHistory  bool
 	adhoc           adhoc.Options
 	adhocPeers      fanout.Spec
 
@@ -93,6 +94,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("deploy.allow-unauthenticated", "Accept deploy POSTs without credentials when neither --deploy.token-file nor basic auth in --web.config.file is set.").BoolVar(&c.deployAllowUnauth)
 	c.cmd.Flag("deploy.max-services", "Most services the deploy API may create (cardinality guard); services of configured targets are always admitted.").Default("500").IntVar(&c.deployMaxServices)
 	c.cmd.Flag("metrics.phase-histograms", "Export http5xx_phase_duration_seconds (5 histograms per target); --no-metrics.phase-histograms drops them for very large fleets (README: Performance).").Default("true").BoolVar(&c.phaseHistograms)
+	c.cmd.Flag("status.prefill-history", "For benchmarks: a target's first probe fills its whole status history.").Hidden().BoolVar(&c.prefillHistory)
 	c.cmd.Flag("status.history", "Probes kept per target for the status page and /api/v1/status.").Default("120").IntVar(&c.statusHistory)
 	c.cmd.Flag("adhoc.enable", "Serve /api/v1/check: one-off checks of URLs that are not targets, for `check URL --from` on other machines. Needs --adhoc.allow.").BoolVar(&c.adhoc.Enabled)
 	c.cmd.Flag("adhoc.allow", "What ad-hoc checks may reach (repeatable): a host name, *.domain, an IP address or network, or * for any public host. Loopback, private and link-local addresses need a network entry; cloud metadata addresses are always refused.").PlaceHolder("PATTERN").StringsVar(&c.adhoc.Allow)
@@ -215,6 +217,9 @@ func (c *serveCommand) start(logger *slog.Logger) (*parts, error) {
 	p.registry.MustRegister(p.deploys.Collector())
 
 	p.store = status.NewStore(c.statusHistory)
+	if c.prefillHistory {
+		p.store.Prefill()
+	}
 	p.exporter, err = collector.New(collector.Options{
 		Location:          c.location,
 		Version:           version.Version,

@@ -134,6 +134,7 @@ type Skip struct {
 type Store struct {
 	size     int
 	verdicts *verdicts
+	prefill  bool
 
 	mu      sync.RWMutex
 	order   []string // configured order, for stable pages
@@ -148,6 +149,12 @@ func NewStore(size int) *Store {
 	}
 	return &Store{size: size, verdicts: newVerdicts(), targets: map[string]*targetHistory{}}
 }
+
+// Prefill makes a target's first probe fill its whole history, as if it
+// had been probed that way for --status.history intervals: benchmarks
+// measure the memory of full histories without waiting for them
+// (make bench-scale). Call it before the first Observe.
+func (s *Store) Prefill() { s.prefill = true }
 
 // Capacity is how many probes the Store keeps per target.
 func (s *Store) Capacity() int { return s.size }
@@ -192,6 +199,12 @@ func (s *Store) Observe(t *config.Target, r *probe.Result) {
 	defer h.mu.Unlock()
 	h.conn = h.conn.Merge(r.Conn)
 	h.ring[h.next] = newRecord(r, v, h.errs.add(r.Err))
+	if s.prefill && h.n == 0 {
+		for i := 1; i < len(h.ring); i++ {
+			h.ring[i] = h.ring[0]
+		}
+		h.n = len(h.ring) - 1
+	}
 	h.next = (h.next + 1) % len(h.ring)
 	h.n = min(h.n+1, len(h.ring))
 }

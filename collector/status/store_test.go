@@ -286,3 +286,20 @@ func TestTeamsShareTheVerdictTable(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefillFillsTheHistoryOnce(t *testing.T) {
+	s := NewStore(4)
+	s.Prefill()
+	ts := targets("a")
+	s.SetTargets(ts)
+	s.Observe(ts[0], result("a", time.Second, time.Millisecond, 201))
+	snap, _ := s.Snapshot("a")
+	if got := codes(snap); !equalInts(got, []int{201, 201, 201, 201}) {
+		t.Errorf("after the first probe: %v, want the history full of it", got)
+	}
+	s.Observe(ts[0], result("a", 2*time.Second, time.Millisecond, 202))
+	snap, _ = s.Snapshot("a")
+	if got := codes(snap); !equalInts(got, []int{202, 201, 201, 201}) {
+		t.Errorf("after the second probe: %v, want it first, then the filled ones", got)
+	}
+}

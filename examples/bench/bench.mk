@@ -1,7 +1,8 @@
 # make bench-scale: the exporter against Debian's blackbox_exporter and a
 # bare net/http client, on a loopback nginx origin, at 1k and 10k targets,
-# with and without a CPU hog (examples/bench/benchscale). On demand only: it
-# takes about 20 minutes and is not part of make test. Installs, when they
+# with and without a CPU hog, then the exporter idle and its accuracy
+# against demo-origin's delays (examples/bench/benchscale). On demand only:
+# it takes about 25 minutes and is not part of make test. Installs, when they
 # are missing, Debian's nginx-light (the origin) and
 # prometheus-blackbox-exporter (the baseline) with apt-get.
 # BENCH_SCALE_FLAGS=-large adds 50k targets; see -help for the rest.
@@ -10,8 +11,8 @@ BENCH_SCALE_FLAGS ?=
 
 .PHONY: bench-scale
 
-bench-scale: $(BIN)/http5xx_exporter
+bench-scale: $(BIN)/http5xx_exporter $(BIN)/demo-origin
 	@command -v nginx >/dev/null || { echo "bench-scale: installing Debian's nginx-light, the loopback origin"; apt-get install -y --no-install-recommends nginx-light; }
 	@command -v prometheus-blackbox-exporter >/dev/null || { echo "bench-scale: installing Debian's prometheus-blackbox-exporter, the baseline"; apt-get install -y --no-install-recommends prometheus-blackbox-exporter; }
 	$(GO) build -o $(BIN)/benchscale ./examples/bench/benchscale
-	$(BIN)/benchscale -exporter $(BIN)/http5xx_exporter $(BENCH_SCALE_FLAGS)
+	$(BIN)/benchscale -exporter $(BIN)/http5xx_exporter -origin $(BIN)/demo-origin $(BENCH_SCALE_FLAGS)

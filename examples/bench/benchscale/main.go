@@ -57,12 +57,16 @@ const originPorts = 8
 
 type settings struct {
 	exporter, blackbox, nginx string
+	origin                    string // demo-origin, for the accuracy run
+	exporterArgs              []string
 	sizes                     []int
 	warmup, window            time.Duration
 	interval, timeout         time.Duration
 	hogs                      []bool
+	systems                   []string
 	out                       string
 	self                      string
+	idle, accuracy            bool
 }
 
 // Result is one system measured at one size, with or without the hog.
@@ -83,8 +87,49 @@ type Result struct {
 	ProtoScrapeSecond float64 `json:"metrics_protobuf_scrape_seconds,omitempty"`
 	LagP50            float64 `json:"lag_p50_seconds"`
 	LagP99            float64 `json:"lag_p99_seconds"`
-	Skips             float64 `json:"skips"`
+	// LagScrapedP99 is the lag p99 across back-to-back scrapes of
+	// /metrics (text and protobuf, gzip on) right after the window: what
+	// a scrape does to the probes' schedule.
+	LagScrapedP99 float64 `json:"lag_scraped_p99_seconds,omitempty"`
+	Skips         float64 `json:"skips"`
+	// CorePercent is CPU over the window as a share of one core (the
+	// idle run's figure).
+	CorePercent float64 `json:"cpu_core_percent"`
+	Err         string  `json:"error,omitempty"`
+}
+
+// Accuracy is the accuracy run at one injected origin delay.
+type Accuracy struct {
+	DelaySeconds float64 `json:"delay_seconds"`
+	Probes       int     `json:"probes"`
+	// ErrP99 is the p99 of |duration - delay| over the probes' durations
+	// in the status history; TrueP99 the p99 of the durations themselves.
+	ErrP50Seconds  float64 `json:"duration_error_p50_seconds"`
+	ErrP99Seconds  float64 `json:"duration_error_p99_seconds"`
+	TrueP99Seconds float64 `json:"duration_p99_seconds"`
+	// BareErr is the same error of a bare net/http client of our own
+	// timing GETs of the same URLs in the same minute (fresh connections):
+	// the floor the machine's scheduling sets.
+	BareProbes        int     `json:"bare_probes"`
+	BareErrP50Seconds float64 `json:"bare_duration_error_p50_seconds"`
+	BareErrP99Seconds float64 `json:"bare_duration_error_p99_seconds"`
+	// ClassicP99 and NativeP99 are what histogram_quantile(0.99, ...)
+	// makes of the exported http5xx_request_duration_seconds summed over
+	// the targets, from its classic and its native buckets;
+	// ClassicLow/High the classic bucket the p99 falls in, NativeWidth the
+	// native bucket's relative width.
+	ClassicP99Seconds float64 `json:"classic_p99_seconds"`
+	ClassicLowSeconds float64 `json:"classic_bucket_low_seconds"`
+	ClassicHiSeconds  float64 `json:"classic_bucket_high_seconds"`
+	NativeP99Seconds  float64 `json:"native_p99_seconds"`
+	NativeWidth       float64 `json:"native_bucket_relative_width"`
 	Err               string  `json:"error,omitempty"`
+}
+
+// Report is the JSON the comparison writes.
+type Report struct {
+	Results  []Result   `json:"results"`
+	Accuracy []Accuracy `json:"accuracy,omitempty"`
 }
 
 func compare(args []string) int {
@@ -102,8 +147,17 @@ func compare(args []string) int {
 	fs.DurationVar(&s.interval, "interval", 15*time.Second, "probe interval of every target")
 	fs.DurationVar(&s.timeout, "timeout", 5*time.Second, "probe timeout")
 	fs.StringVar(&hogs, "hog", "off,on", "runs without and with a CPU hog")
+	var systems string
+	fs.StringVar(&systems, "systems", "exporter,blackbox,bare", "the systems compared")
 	fs.StringVar(&s.out, "out", ".data/bench-scale.json", "where the JSON goes")
+	fs.StringVar(&s.origin, "origin", ".bin/demo-origin", "demo-origin, the delaying origin of the accuracy run")
+	var exporterArgs string
+	fs.StringVar(&exporterArgs, "exporter-args", "", "extra exporter flags, space-separated (e.g. --no-metrics.phase-histograms)")
+	fs.BoolVar(&s.idle, "idle", true, "measure the exporter idle at the largest size: every target at a 24h interval, under a probe a second")
+	fs.BoolVar(&s.accuracy, "accuracy", true, "measure duration accuracy against origin delays of 50 ms and 200 ms")
 	_ = fs.Parse(args)
+	s.exporterArgs = strings.Fields(exporterArgs)
+	s.systems = strings.Split(systems, ",")
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
@@ -124,10 +178,10 @@ func compare(args []string) int {
 		return 1
 	}
 	s.self = self
-	for _, bin := range []*string{&s.exporter, &s.blackbox, &s.nginx} {
+	for _, bin := range []*string{&s.exporter, &s.blackbox, &s.nginx, &s.origin} {
 		p, err := exec.LookPath(*bin)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s not found: make bench-scale installs Debian's nginx-light and prometheus-blackbox-exporter\n", *bin)
+			fmt.Fprintf(os.Stderr, "%s not found: make bench-scale builds the exporter and demo-origin and installs Debian's nginx-light and prometheus-blackbox-exporter\n", *bin)
 			return 1
 		}
 		*bin = p
@@ -150,7 +204,7 @@ func compare(args []string) int {
 		for _, h := range s.hogs {
 			// Alternating: the three systems back to back under the same
 			// conditions, so the machine's load drifts alike for all.
-			for _, sys := range []string{"exporter", "blackbox", "bare"} {
+			for _, sys := range s.systems {
 				fmt.Fprintf(os.Stderr, "%s, %d targets, hog %v: %v warm-up, %v window\n", sys, n, h, s.warmup, s.window)
 				r := run(s, dir, sys, n, h, urls)
 				if r.Err != "" {
@@ -160,9 +214,26 @@ func compare(args []string) int {
 			}
 		}
 	}
+	if s.idle {
+		n := slices.Max(s.sizes)
+		fmt.Fprintf(os.Stderr, "exporter idle, %d targets at a 24h interval: %v warm-up, %v window\n", n, s.warmup, s.window)
+		idle := s
+		idle.interval = 24 * time.Hour
+		r := run(idle, dir, "exporter", n, false, urls)
+		r.System = "exporter-idle"
+		if r.Err != "" {
+			fmt.Fprintf(os.Stderr, "  %s\n", r.Err)
+		}
+		results = append(results, r)
+	}
+	var acc []Accuracy
+	if s.accuracy {
+		acc = accuracy(s, dir)
+	}
 	printTable(os.Stdout, results)
+	printAccuracy(os.Stdout, acc)
 	if err := os.MkdirAll(filepath.Dir(s.out), 0o755); err == nil {
-		b, _ := json.MarshalIndent(results, "", "  ")
+		b, _ := json.MarshalIndent(Report{Results: results, Accuracy: acc}, "", "  ")
 		if err := os.WriteFile(s.out, append(b, '\n'), 0o644); err == nil {
 			fmt.Printf("\nJSON: %s\n", s.out)
 		}
@@ -297,8 +368,11 @@ func run(s settings, dir, sys string, n int, withHog bool, urls []string) Result
 		}
 		store := filepath.Join(dir, "store")
 		_ = os.MkdirAll(store, 0o755)
-		cmd = exec.Command(s.exporter, "--config.file="+cf, "--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
-			"--storage.path="+store, "--log.level=warn")
+		// The status history is pre-filled: RSS is that of full histories
+		// (--status.history probes per target), not of a warm-up's few.
+		args := append([]string{"--config.file=" + cf, "--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
+			"--storage.path=" + store, "--log.level=warn", "--status.prefill-history"}, s.exporterArgs...)
+		cmd = exec.Command(s.exporter, args...)
 	case "blackbox":
 		cf := filepath.Join(dir, "blackbox.yml")
 		conf := fmt.Sprintf("modules:\n  http_2xx:\n    prober: http\n    timeout: %s\n    http:\n      method: GET\n", model.Duration(s.timeout))
@@ -376,6 +450,7 @@ func run(s settings, dir, sys string, n int, withHog bool, urls []string) Result
 	r.Probes = req1 - req0
 	r.ProbesPerS = float64(r.Probes) / elapsed.Seconds()
 	r.CPUSeconds = (cpu1 - cpu0).Seconds()
+	r.CorePercent = 100 * r.CPUSeconds / elapsed.Seconds()
 	if r.Probes > 0 {
 		r.CPUPerProb = float64((cpu1 - cpu0).Microseconds()) / float64(r.Probes)
 	}
@@ -386,6 +461,9 @@ func run(s settings, dir, sys string, n int, withHog bool, urls []string) Result
 	if sys == "exporter" {
 		r.MetricsBytes, r.ScrapeSeconds = scrape(base+"/metrics", "text/plain;version=0.0.4")
 		r.ProtoBytes, r.ProtoScrapeSecond = scrape(base+"/metrics", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+		if scraped, err := snapshot(sys, base, d); err == nil {
+			r.LagScrapedP99 = quantile(0.99, after.lag, scraped.lag)
+		}
 	}
 	return r
 }
@@ -661,12 +739,12 @@ func hog(args []string) int {
 
 func printTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "system\ttargets\thog\tprobes/s\tCPU µs/probe\tRSS MiB\tgoroutines\t/metrics MB\tscrape s\tproto MB\tproto s\tlag p50 ms\tlag p99 ms\tskips\t")
+	fmt.Fprintln(tw, "system\ttargets\thog\tprobes/s\tCPU µs/probe\tCPU % core\tRSS MiB\tgoroutines\t/metrics MB\tscrape s\tproto MB\tproto s\tlag p50 ms\tlag p99 ms\tp99 scraped ms\tskips\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t%.0f\t\n",
-			r.System, r.Targets, r.Hog, r.ProbesPerS, r.CPUPerProb, r.RSSMiB, r.Goroutines,
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%.0f\t%.0f\t%.1f\t%.0f\t%d\t%.1f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.0f\t\n",
+			r.System, r.Targets, r.Hog, r.ProbesPerS, r.CPUPerProb, r.CorePercent, r.RSSMiB, r.Goroutines,
 			float64(r.MetricsBytes)/1e6, r.ScrapeSeconds, float64(r.ProtoBytes)/1e6, r.ProtoScrapeSecond,
-			r.LagP50*1e3, r.LagP99*1e3, r.Skips)
+			r.LagP50*1e3, r.LagP99*1e3, r.LagScrapedP99*1e3, r.Skips)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nratios (exporter / blackbox, exporter / bare):")
