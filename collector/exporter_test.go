@@ -204,7 +204,7 @@ func TestResultOfAChangedTargetIsDropped(t *testing.T) {
 				t.Errorf("sink got %q, a result of the target before the reload", s)
 			}
 			for _, service := range []string{"shop", "shop-v2"} {
-				if v := testutil.ToFloat64(e.metrics.responses.WithLabelValues("shop", service, "500", "app", "app-team")); v != 0 {
+				if v, _ := responseCount(t, e.metrics, "shop", service, "500", "app", "app-team"); v != 0 {
 					t.Errorf("responses_total{service=%q,code=500} = %v, want 0: the 500 came from the old URL", service, v)
 				}
 			}

@@ -46,7 +46,6 @@ const codeOther = -1
 // children bound once, so observing a result allocates nothing.
 type Metrics struct {
 	series     *seriesCollector
-	responses  *prometheus.CounterVec
 	failures   *prometheus.CounterVec
 	layers     *prometheus.CounterVec
 	targetInfo *targetInfo
@@ -100,7 +99,6 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl})
 	}
 	m := &Metrics{
-		responses:  counter(contract.ResponsesTotal),
 		failures:   counter(contract.FailuresTotal),
 		layers:     counter(contract.ErrorLayerTotal),
 		targetInfo: newTargetInfo(cl),
@@ -138,7 +136,7 @@ func labelNames(m contract.Metric) []string {
 // Register registers every probe-path collector.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
-		m.series, m.responses, m.failures, m.layers, m.targetInfo, m.skipped, m.certs, m.connInfo,
+		m.series, m.failures, m.layers, m.targetInfo, m.skipped, m.certs, m.connInfo,
 		m.Inflight, m.Limit, m.Lag, m.ReloadOK, m.ReloadTime,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -167,8 +165,8 @@ type targetMetrics struct {
 	duration                       hist
 	phases                         []hist // nil when the phase histograms are off
 
-	extra    int // code and layer series bound beyond the precreated codes
-	codes    map[codeKey]prometheus.Counter
+	extra    int          // code and layer series bound beyond the precreated codes
+	codes    []codeSeries // http5xx_responses_total, written by the seriesCollector
 	failures [contract.NumReasons]prometheus.Counter
 	layers   map[layerKey]prometheus.Counter
 	skipped  map[contract.SkipReason]prometheus.Counter
@@ -243,7 +241,7 @@ func (m *Metrics) deleteTarget(name string) {
 	match := prometheus.Labels{contract.LabelTarget: name}
 	// The fixed series go with the target's entry in m.targets.
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.responses, m.failures, m.layers, m.skipped, m.certs, m.connInfo,
+		m.failures, m.layers, m.skipped, m.certs, m.connInfo,
 	} {
 		v.DeletePartialMatch(match)
 	}
@@ -255,15 +253,22 @@ func (m *Metrics) deleteTarget(name string) {
 // Their class and owner labels change, so they are new series from 0.
 func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 	match := prometheus.Labels{contract.LabelTarget: tm.name}
-	m.responses.DeletePartialMatch(match)
 	m.failures.DeletePartialMatch(match)
+	tm.mu.Lock() // a scrape reads the codes under it
+	defer tm.mu.Unlock()
 	tm.classifier = c
-	tm.codes = make(map[codeKey]prometheus.Counter, len(precreated)+2)
 	tm.failures = [contract.NumReasons]prometheus.Counter{}
 	tm.extra = len(tm.layers) // the layer series stay
+	m.precreate(tm)
+}
+
+// precreate sets tm's code series to the precreated codes at 0.
+func (m *Metrics) precreate(tm *targetMetrics) {
+	now := time.Now().UnixNano()
+	tm.codes = make([]codeSeries, 0, len(precreated)+maxExtraCodeSeries)
 	for _, code := range precreated {
 		class, owner := tm.classifier.Code(code)
-		tm.codes[codeKey{code, class}] = m.codeCounter(tm, code, class, owner)
+		tm.codes = append(tm.codes, m.series.codeSeries(tm, codeKey{code, class}, owner, now))
 	}
 }
 
@@ -273,9 +278,6 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 		name: t.Name, service: t.Service, url: t.URL, owner: t.Owner, classifier: c,
 		created:  now.UnixNano(),
 		duration: newHist(len(m.buckets), true, now),
-		codes:    make(map[codeKey]prometheus.Counter, len(precreated)+2),
-		layers:   map[layerKey]prometheus.Counter{},
-		skipped:  map[contract.SkipReason]prometheus.Counter{},
 	}
 	m.series.label(tm)
 	if !m.noPhases {
@@ -284,43 +286,38 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 			tm.phases[p] = newHist(len(m.phaseBuckets), true, now)
 		}
 	}
-	for _, code := range precreated {
-		class, owner := tm.classifier.Code(code)
-		tm.codes[codeKey{code, class}] = m.codeCounter(tm, code, class, owner)
-	}
+	m.precreate(tm)
 	m.targetInfo.set(t)
 	return tm
 }
 
-func (m *Metrics) codeCounter(tm *targetMetrics, code int, class, owner string) prometheus.Counter {
-	label := CodeOther
-	if code != codeOther {
-		label = strconv.Itoa(code)
-	}
-	return m.responses.WithLabelValues(tm.name, tm.service, label, class, owner)
-}
-
-// codeSeries returns the counter of an answer, binding it within the
+// codeSeries returns the series of an answer, adding it within the
 // target's budget; exact reports whether it has the answer's own code.
 // tm.mu is held.
-func (m *Metrics) codeSeries(tm *targetMetrics, r *probe.Result) (c prometheus.Counter, exact bool) {
+func (m *Metrics) codeSeries(tm *targetMetrics, r *probe.Result) (c *codeSeries, exact bool) {
+	find := func(k codeKey) *codeSeries {
+		for i := range tm.codes {
+			if tm.codes[i].key == k {
+				return &tm.codes[i]
+			}
+		}
+		return nil
+	}
 	k := codeKey{r.StatusCode, r.Class}
-	if c := tm.codes[k]; c != nil {
+	if c := find(k); c != nil {
 		return c, true
 	}
 	if tm.extra < maxExtraCodeSeries {
 		tm.extra++
-		c := m.codeCounter(tm, r.StatusCode, r.Class, r.Owner)
-		tm.codes[k] = c
-		return c, true
+		tm.codes = append(tm.codes, m.series.codeSeries(tm, k, r.Owner, time.Now().UnixNano()))
+		return &tm.codes[len(tm.codes)-1], true
 	}
 	k = codeKey{codeOther, r.Class}
-	c = tm.codes[k]
-	if c == nil {
-		c = m.codeCounter(tm, codeOther, r.Class, r.Owner)
-		tm.codes[k] = c
+	if c := find(k); c != nil {
+		return c, false
 	}
-	return c, false
+	tm.codes = append(tm.codes, m.series.codeSeries(tm, k, r.Owner, time.Now().UnixNano()))
+	return &tm.codes[len(tm.codes)-1], false
 }
 
 // Observe records one probe result. Unknown targets (a result racing a
@@ -365,13 +362,16 @@ func (m *Metrics) Observe(r *probe.Result) {
 		return
 	}
 	c, exact := m.codeSeries(tm, r)
-	c.Inc()
+	c.count++
 	if exact && r.StatusCode >= 500 && r.Layer != "" {
 		k := layerKey{r.StatusCode, r.Layer, r.Product}
 		lc := tm.layers[k]
 		if lc == nil && tm.extra < maxExtraCodeSeries {
 			tm.extra++
 			lc = m.layers.WithLabelValues(tm.name, tm.service, strconv.Itoa(r.StatusCode), r.Layer, r.Product)
+			if tm.layers == nil {
+				tm.layers = map[layerKey]prometheus.Counter{} // most targets never need one
+			}
 			tm.layers[k] = lc
 		}
 		if lc != nil {
@@ -437,6 +437,9 @@ func (m *Metrics) skip(tm *targetMetrics, reason contract.SkipReason) {
 	c := tm.skipped[reason]
 	if c == nil {
 		c = m.skipped.WithLabelValues(tm.name, tm.service, string(reason))
+		if tm.skipped == nil {
+			tm.skipped = map[contract.SkipReason]prometheus.Counter{}
+		}
 		tm.skipped[reason] = c
 	}
 	tm.mu.Unlock()

@@ -117,7 +117,8 @@ func BenchmarkObserve(b *testing.B) {
 		v := newChildVecs("eu", goldenBuckets)
 		v.register(prometheus.NewRegistry())
 		ch := v.bind("shop", "shop")
-		code := newM().responses.WithLabelValues("shop", "shop", "503", r.Class, r.Owner)
+		code := prometheus.NewCounterVec(prometheus.CounterOpts{Name: contract.ResponsesTotal.Name, Help: contract.ResponsesTotal.Help},
+			labelNames(contract.ResponsesTotal)).WithLabelValues("shop", "shop", "503", r.Class, r.Owner)
 		b.ReportAllocs()
 		for b.Loop() {
 			ch.observe(&r)

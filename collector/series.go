@@ -2,7 +2,9 @@ package collector
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,8 +15,8 @@ import (
 )
 
 // seriesCollector writes the series every target has from the targets'
-// own records: http5xx_probes_total, the duration and phase histograms,
-// http5xx_target_up, http5xx_last_status_code,
+// own records: http5xx_probes_total, http5xx_responses_total, the duration
+// and phase histograms, http5xx_target_up, http5xx_last_status_code,
 // http5xx_last_probe_timestamp_seconds and http5xx_retry_after_seconds.
 // A client_golang child per series and target cost about 30 KB per target
 // (a sync.Map entry per native bucket, hot and cold copies, label pairs per
@@ -25,8 +27,51 @@ import (
 type seriesCollector struct {
 	m                                          *Metrics
 	probes, duration, phases, up, code, ts, ra *prometheus.Desc
+	responses                                  *prometheus.Desc
 	phaseValues                                [contract.NumPhases]*dto.LabelPair
 	phaseOrder                                 []contract.Phase // by name
+
+	pairMu sync.Mutex
+	// pairs are the label pairs of the code series' code, class and owner
+	// labels, shared by every target.
+	pairs map[[2]string]*dto.LabelPair
+}
+
+// codeSeries is one http5xx_responses_total series of a target.
+type codeSeries struct {
+	key     codeKey
+	count   uint64
+	created int64 // Unix nanoseconds
+	labels  []*dto.LabelPair
+}
+
+// pair returns the shared label pair name=value.
+func (s *seriesCollector) pair(name, value string) *dto.LabelPair {
+	s.pairMu.Lock()
+	defer s.pairMu.Unlock()
+	p := s.pairs[[2]string{name, value}]
+	if p == nil {
+		p = labelPair(name, value)
+		s.pairs[[2]string{name, value}] = p
+	}
+	return p
+}
+
+// codeSeries is a new series of tm for code k, at 0.
+func (s *seriesCollector) codeSeries(tm *targetMetrics, k codeKey, owner string, created int64) codeSeries {
+	code := CodeOther
+	if k.code != codeOther {
+		code = strconv.Itoa(k.code)
+	}
+	// By name: class, code, location, owner, service, target.
+	labels := make([]*dto.LabelPair, 0, 6)
+	labels = append(labels, s.pair(contract.LabelClass, k.class), s.pair(contract.LabelCode, code))
+	if s.m.location != nil {
+		labels = append(labels, s.m.location)
+	}
+	labels = append(labels, s.pair(contract.LabelOwner, owner))
+	labels = append(labels, tm.labels[len(tm.labels)-2:]...) // service, target
+	return codeSeries{key: k, created: created, labels: labels}
 }
 
 func newSeriesCollector(m *Metrics, constLabels prometheus.Labels) *seriesCollector {
@@ -36,7 +81,8 @@ func newSeriesCollector(m *Metrics, constLabels prometheus.Labels) *seriesCollec
 	s := &seriesCollector{
 		m: m, probes: desc(contract.ProbesTotal), duration: desc(contract.RequestDuration),
 		phases: desc(contract.PhaseDuration), up: desc(contract.TargetUp), code: desc(contract.LastStatusCode),
-		ts: desc(contract.LastProbeTimestamp), ra: desc(contract.RetryAfter),
+		ts: desc(contract.LastProbeTimestamp), ra: desc(contract.RetryAfter), responses: desc(contract.ResponsesTotal),
+		pairs: map[[2]string]*dto.LabelPair{},
 	}
 	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		s.phaseValues[p] = labelPair(contract.LabelPhase, p.String())
@@ -73,7 +119,7 @@ func (s *seriesCollector) label(tm *targetMetrics) {
 }
 
 func (s *seriesCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.probes, s.duration, s.up, s.code, s.ts, s.ra} {
+	for _, d := range []*prometheus.Desc{s.probes, s.duration, s.up, s.code, s.ts, s.ra, s.responses} {
 		ch <- d
 	}
 	if !s.m.noPhases {
@@ -92,12 +138,12 @@ func (s *seriesCollector) Collect(ch chan<- prometheus.Metric) {
 	s.m.mu.RUnlock()
 	phases := make([][]*written, 0, len(tms))
 	for _, tm := range tms {
-		ws := s.write(tm)
-		for _, w := range ws[:6] {
+		ws, phase := s.write(tm)
+		for _, w := range ws {
 			ch <- w
 		}
-		if len(ws) > 6 {
-			phases = append(phases, ws[6:])
+		if len(phase) > 0 {
+			phases = append(phases, phase)
 		}
 	}
 	// Phase series sort by phase before service and target.
@@ -121,17 +167,18 @@ func (w *written) Write(out *dto.Metric) error {
 	return nil
 }
 
-// write copies tm's series out under its lock.
-func (s *seriesCollector) write(tm *targetMetrics) []*written {
-	n := 6 + len(tm.phases)
+// write copies tm's series out under its lock: the phase series apart,
+// they are sent last.
+func (s *seriesCollector) write(tm *targetMetrics) (series, phases []*written) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	n := 6 + len(tm.phases) + len(tm.codes)
 	ws := make([]written, n)
 	out := make([]*written, n)
 	for i := range ws {
 		out[i] = &ws[i]
 		ws[i].Label = tm.labels
 	}
-	tm.mu.Lock()
-	defer tm.mu.Unlock()
 	ws[0].desc, ws[0].Counter = s.probes, &dto.Counter{Value: new(float64(tm.probes)), CreatedTimestamp: timestamppb.New(time.Unix(0, tm.created))}
 	ws[1].desc, ws[1].Gauge = s.up, &dto.Gauge{Value: new(tm.up)}
 	ws[2].desc, ws[2].Gauge = s.code, &dto.Gauge{Value: new(tm.lastCode)}
@@ -139,10 +186,15 @@ func (s *seriesCollector) write(tm *targetMetrics) []*written {
 	ws[4].desc, ws[4].Gauge = s.ra, &dto.Gauge{Value: new(tm.retryAfr)}
 	ws[5].desc = s.duration
 	tm.duration.write(&ws[5].Metric, s.m.buckets)
+	for i := range tm.codes {
+		c, w := &tm.codes[i], &ws[6+i]
+		w.desc, w.Label = s.responses, c.labels
+		w.Counter = &dto.Counter{Value: new(float64(c.count)), CreatedTimestamp: timestamppb.New(time.Unix(0, c.created))}
+	}
 	for p := range tm.phases {
-		w := &ws[6+p]
+		w := &ws[6+len(tm.codes)+p]
 		w.desc, w.Label = s.phases, tm.phaseLabels[p]
 		tm.phases[p].write(&w.Metric, s.m.phaseBuckets)
 	}
-	return out
+	return out[:6+len(tm.codes)], out[6+len(tm.codes):]
 }
