@@ -148,23 +148,49 @@ func (h *hist) limit(v float64, bounds []float64, now time.Time) {
 	}
 }
 
-// write fills out as client_golang's histogram does.
-func (h *hist) write(out *dto.Metric, bounds []float64) {
+// histScratch holds the scalar fields of one written histogram: one
+// allocation for what would be five.
+type histScratch struct {
+	count, zero  uint64
+	sum, zeroThr float64
+	schema       int32
+}
+
+// spanCell is a written span and the values its fields point to.
+type spanCell struct {
+	span   dto.BucketSpan
+	offset int32
+	length uint32
+}
+
+// write fills out as client_golang's histogram does. The bucket bounds
+// point into bounds (fixed for the process lifetime) and created is the
+// caller's shared timestamp of h.reset.
+func (h *hist) write(out *dto.Metric, bounds []float64, created *timestamppb.Timestamp) {
+	sc := &histScratch{count: h.count, zero: h.zero, sum: h.sum, zeroThr: nativeZeroThreshold, schema: int32(h.schema)}
 	d := &dto.Histogram{
-		SampleCount:      new(h.count),
-		SampleSum:        new(h.sum),
-		CreatedTimestamp: timestamppb.New(time.Unix(0, h.reset)),
-		Bucket:           make([]*dto.Bucket, len(bounds)),
+		SampleCount:      &sc.count,
+		SampleSum:        &sc.sum,
+		CreatedTimestamp: created,
 	}
-	var cum uint64
-	for i, b := range bounds {
-		cum += h.classic[i]
-		d.Bucket[i] = &dto.Bucket{CumulativeCount: new(cum), UpperBound: new(b)}
+	if len(bounds) > 0 {
+		buckets := make([]dto.Bucket, len(bounds))
+		cums := make([]uint64, len(bounds))
+		d.Bucket = make([]*dto.Bucket, len(bounds))
+		var cum uint64
+		for i := range bounds {
+			cum += h.classic[i]
+			cums[i] = cum
+			buckets[i].CumulativeCount, buckets[i].UpperBound = &cums[i], &bounds[i]
+			d.Bucket[i] = &buckets[i]
+		}
+	} else {
+		d.Bucket = []*dto.Bucket{}
 	}
 	if !h.noNative {
-		d.ZeroThreshold = new(float64(nativeZeroThreshold))
-		d.Schema = new(int32(h.schema))
-		d.ZeroCount = new(h.zero)
+		d.ZeroThreshold = &sc.zeroThr
+		d.Schema = &sc.schema
+		d.ZeroCount = &sc.zero
 		d.PositiveSpan, d.PositiveDelta = nativeSpans(h.native)
 	}
 	out.Histogram = d
@@ -176,21 +202,31 @@ func nativeSpans(bs []nativeBucket) ([]*dto.BucketSpan, []int64) {
 	if len(bs) == 0 {
 		return nil, nil
 	}
+	n := 1
+	for i := 1; i < len(bs); i++ {
+		if bs[i].key-bs[i-1].key > 3 { // a gap of more than two empty buckets
+			n++
+		}
+	}
+	cells := make([]spanCell, n)
+	spans := make([]*dto.BucketSpan, 0, n)
+	deltas := make([]int64, 0, int(bs[len(bs)-1].key-bs[0].key)+1) // at most every key in range
 	var (
-		spans  []*dto.BucketSpan
-		deltas = make([]int64, 0, len(bs))
-		prev   int64
-		next   int32
+		prev int64
+		next int32
 	)
 	appendDelta := func(c int64) {
-		*spans[len(spans)-1].Length++
+		cells[len(spans)-1].length++
 		deltas = append(deltas, c-prev)
 		prev = c
 	}
-	for n, b := range bs {
+	for i, b := range bs {
 		gap := b.key - next
-		if n == 0 || gap > 2 {
-			spans = append(spans, &dto.BucketSpan{Offset: new(gap), Length: new(uint32(0))})
+		if i == 0 || gap > 2 {
+			c := &cells[len(spans)]
+			c.offset = gap
+			c.span.Offset, c.span.Length = &c.offset, &c.length
+			spans = append(spans, &c.span)
 		} else {
 			for range gap {
 				appendDelta(0)

@@ -71,7 +71,7 @@ func compareHist(t *testing.T, ref prometheus.Histogram, h *hist, buckets []floa
 	if err := ref.Write(&want); err != nil {
 		t.Fatal(err)
 	}
-	h.write(&got, buckets)
+	h.write(&got, buckets, nil)
 	want.Histogram.CreatedTimestamp, got.Histogram.CreatedTimestamp = nil, nil
 	if len(want.Histogram.Bucket) == 0 {
 		want.Histogram.Bucket = got.Histogram.Bucket[:0] // nil versus empty

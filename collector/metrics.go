@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -159,7 +160,8 @@ type targetMetrics struct {
 
 	mu sync.Mutex // guards everything below among Observe calls and scrapes
 	// The fixed series, written by the seriesCollector.
-	created                        int64 // Unix nanoseconds the series were bound
+	created                        int64                  // Unix nanoseconds the series were bound
+	createdTS                      *timestamppb.Timestamp // created, made at the first scrape
 	probes                         uint64
 	up, lastCode, lastTS, retryAfr float64
 	duration                       hist

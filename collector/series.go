@@ -179,22 +179,44 @@ func (s *seriesCollector) write(tm *targetMetrics) (series, phases []*written) {
 		out[i] = &ws[i]
 		ws[i].Label = tm.labels
 	}
-	ws[0].desc, ws[0].Counter = s.probes, &dto.Counter{Value: new(float64(tm.probes)), CreatedTimestamp: timestamppb.New(time.Unix(0, tm.created))}
-	ws[1].desc, ws[1].Gauge = s.up, &dto.Gauge{Value: new(tm.up)}
-	ws[2].desc, ws[2].Gauge = s.code, &dto.Gauge{Value: new(tm.lastCode)}
-	ws[3].desc, ws[3].Gauge = s.ts, &dto.Gauge{Value: new(tm.lastTS)}
-	ws[4].desc, ws[4].Gauge = s.ra, &dto.Gauge{Value: new(tm.retryAfr)}
+	// One allocation per kind instead of one per value.
+	values := make([]float64, 5+len(tm.codes))
+	counters := make([]dto.Counter, 1+len(tm.codes))
+	gauges := make([]dto.Gauge, 4)
+	created := tm.createdTS
+	if created == nil {
+		created = timestamppb.New(time.Unix(0, tm.created))
+		tm.createdTS = created
+	}
+	timestamp := func(ns int64) *timestamppb.Timestamp {
+		if ns == tm.created {
+			return created
+		}
+		return timestamppb.New(time.Unix(0, ns))
+	}
+	values[0] = float64(tm.probes)
+	counters[0].Value, counters[0].CreatedTimestamp = &values[0], created
+	ws[0].desc, ws[0].Counter = s.probes, &counters[0]
+	for i, g := range []struct {
+		desc *prometheus.Desc
+		v    float64
+	}{{s.up, tm.up}, {s.code, tm.lastCode}, {s.ts, tm.lastTS}, {s.ra, tm.retryAfr}} {
+		values[1+i] = g.v
+		gauges[i].Value = &values[1+i]
+		ws[1+i].desc, ws[1+i].Gauge = g.desc, &gauges[i]
+	}
 	ws[5].desc = s.duration
-	tm.duration.write(&ws[5].Metric, s.m.buckets)
+	tm.duration.write(&ws[5].Metric, s.m.buckets, timestamp(tm.duration.reset))
 	for i := range tm.codes {
 		c, w := &tm.codes[i], &ws[6+i]
-		w.desc, w.Label = s.responses, c.labels
-		w.Counter = &dto.Counter{Value: new(float64(c.count)), CreatedTimestamp: timestamppb.New(time.Unix(0, c.created))}
+		values[5+i] = float64(c.count)
+		counters[1+i].Value, counters[1+i].CreatedTimestamp = &values[5+i], timestamp(c.created)
+		w.desc, w.Label, w.Counter = s.responses, c.labels, &counters[1+i]
 	}
 	for p := range tm.phases {
 		w := &ws[6+len(tm.codes)+p]
 		w.desc, w.Label = s.phases, tm.phaseLabels[p]
-		tm.phases[p].write(&w.Metric, s.m.phaseBuckets)
+		tm.phases[p].write(&w.Metric, s.m.phaseBuckets, timestamp(tm.phases[p].reset))
 	}
 	return out[:6+len(tm.codes)], out[6+len(tm.codes):]
 }
