@@ -41,9 +41,9 @@ func TestScale(t *testing.T) {
 	stacktest.Watchdog(ctx, tl, s.ps)
 	owners := stacktest.KnownOwners(t, filepath.Join("..", "alertmanager.yml"))
 
-	// Every phase says which alerts may be pending or firing; anything
-	// else on any poll fails the test, as does a notification that breaks
-	// the routing contract.
+	// Every phase says which alerts may fire; anything else firing on any
+	// poll fails the test, as does a notification that breaks the routing
+	// contract.
 	var mu sync.Mutex
 	allowed := func(stacktest.PromAlert) bool { return false }
 	allow := func(f func(stacktest.PromAlert) bool) { mu.Lock(); allowed = f; mu.Unlock() }
@@ -60,6 +60,12 @@ func TestScale(t *testing.T) {
 			}
 		}
 		for _, a := range as {
+			// What an alert raises is its firing: a pending one (a scrape
+			// that timed out on a loaded machine, 667 ms at this speed) is
+			// on the timeline and must not last its `for`.
+			if a.State != "firing" {
+				continue
+			}
 			if !ok(a) {
 				bad = append(bad, fmt.Sprintf("unexpected alert %s: %s", a.State, a.Labels))
 			}
@@ -85,10 +91,8 @@ func TestScale(t *testing.T) {
 	}))
 	tl.Logf("warm: every target probed by exactly one shard in %v, by both of its replicas", locations)
 	checkGlobalView(ctx, t, s)
-	// Start-up leaves pending alerts behind (nothing reported yet): the
-	// phases begin on a quiet stack.
-	allow(func(a stacktest.PromAlert) bool { return a.State == "pending" })
-	must(t, w.Until(ctx, "a quiet stack", 60*time.Second, []stacktest.Expectation{{What: "no alert pending or firing", Alerts: func(as []stacktest.PromAlert) bool { return len(as) == 0 }}}))
+	// Nothing fires on a healthy stack.
+	must(t, w.Until(ctx, "a quiet stack", 60*time.Second, []stacktest.Expectation{{What: "no alert firing", Alerts: noneFiring}}))
 
 	// A replica crashes: its shard's other replica keeps probing.
 	victim := s.exp["eu"][0] // eu, shard 0, replica a
@@ -123,7 +127,7 @@ func TestScale(t *testing.T) {
 	allow(func(a stacktest.PromAlert) bool {
 		return a.Labels["alertname"] == "HTTP5xxExporterDown" && a.Labels["instance"] == victim.addr
 	})
-	must(t, w.Until(ctx, "recovery from the crash", 60*time.Second, []stacktest.Expectation{{What: "no alert left", Alerts: func(as []stacktest.PromAlert) bool { return len(as) == 0 }}}))
+	must(t, w.Until(ctx, "recovery from the crash", 60*time.Second, []stacktest.Expectation{{What: "no alert firing", Alerts: noneFiring}}))
 
 	// Both replicas of a shard go: nothing probes its targets from there.
 	var down []*exporter
@@ -166,16 +170,14 @@ func TestScale(t *testing.T) {
 	for _, e := range down {
 		must(t, s.revive(ctx, e))
 	}
-	must(t, w.Until(ctx, "recovery of the shard", 90*time.Second, []stacktest.Expectation{{What: "no alert left", Alerts: func(as []stacktest.PromAlert) bool { return len(as) == 0 }}}))
+	must(t, w.Until(ctx, "recovery of the shard", 90*time.Second, []stacktest.Expectation{{What: "no alert firing", Alerts: noneFiring}}))
 	must(t, stacktest.WaitFor(ctx, "us probed by its shards again", 30*time.Second, time.Second, func() (bool, error) {
 		return s.settled(ctx, "us", 2) == nil, nil
 	}))
 
 	// Resharding eu from 2 to 3: the new shard starts first, then every old
 	// replica restarts with the new count, one at a time.
-	allow(func(a stacktest.PromAlert) bool {
-		return a.State == "pending" && a.Labels["alertname"] == "HTTP5xxExporterDown" && a.Labels["severity"] == "warning"
-	})
+	allow(func(stacktest.PromAlert) bool { return false })
 	before := map[string]int{}
 	for _, tg := range s.targets {
 		before[tg] = shard.Owner(tg, 2)
@@ -223,7 +225,7 @@ func TestScale(t *testing.T) {
 	if g.d >= 2*interval {
 		t.Errorf("resharding left %s unprobed from eu for %s: more than one probe interval (%s)", g.target, g.d, interval)
 	}
-	must(t, w.Until(ctx, "after the reshard", 30*time.Second, []stacktest.Expectation{{What: "no alert left", Alerts: func(as []stacktest.PromAlert) bool { return len(as) == 0 }}}))
+	must(t, w.Until(ctx, "after the reshard", 30*time.Second, []stacktest.Expectation{{What: "no alert firing", Alerts: noneFiring}}))
 
 	// The incidents of the single-exporter e2e, on the scaled stack.
 	allow(func(a stacktest.PromAlert) bool {
@@ -239,8 +241,19 @@ func TestScale(t *testing.T) {
 	s.origin.Fail("payments", "", http.StatusBadGateway)
 	s.origin.Fail("storefront", "us", http.StatusBadGateway)
 	tl.Logf("scenario: payments answers 502 to everyone, storefront 502 to probes from us only")
-	var everywhereAt, pagedAt time.Time
+	var seenAt, everywhereAt, pagedAt time.Time
 	must(t, w.Until(ctx, "incidents", 120*time.Second, []stacktest.Expectation{
+		{What: "payments: the 502s are in the global view from both locations", Alerts: func([]stacktest.PromAlert) bool {
+			r, err := s.vm.Query(ctx, `count by (location) (http5xx_responses_total{target="payments", code="502"} > 0)`, time.Now())
+			if err != nil {
+				return false
+			}
+			n, err := r.Len()
+			if err == nil && n == len(locations) && seenAt.IsZero() {
+				seenAt = time.Now()
+			}
+			return !seenAt.IsZero()
+		}},
 		{What: "payments: HTTP5xxFailingEverywhere fires for the gateway class", Alerts: func(as []stacktest.PromAlert) bool {
 			ok := stacktest.CountFiring(as, stacktest.Labels{"alertname": "HTTP5xxFailingEverywhere", "target": "payments", "error_class": "gateway", "owner": "app-infra"}, "") > 0
 			if ok && everywhereAt.IsZero() {
@@ -265,13 +278,17 @@ func TestScale(t *testing.T) {
 			return stacktest.Notified(ns, "network-", "firing", stacktest.Labels{"alertname": "HTTP5xxFailingLocally", "target": "storefront", "location": "us"})
 		}},
 	}))
-	report("time to the global alert: HTTP5xxFailingEverywhere firing in vmalert %s after the first 502, app-infra paged after %s",
-		everywhereAt.Sub(incident).Round(100*time.Millisecond), pagedAt.Sub(incident).Round(100*time.Millisecond))
+	report("time to the global alert: the 502s of both locations in VictoriaMetrics %s after the first, HTTP5xxFailingEverywhere firing in vmalert after %s, app-infra paged after %s",
+		seenAt.Sub(incident).Round(100*time.Millisecond), everywhereAt.Sub(incident).Round(100*time.Millisecond), pagedAt.Sub(incident).Round(100*time.Millisecond))
 
 	fmt.Println("    measured figures:")
 	for _, f := range figures {
 		fmt.Printf("      - %s\n", f)
 	}
+}
+
+func noneFiring(as []stacktest.PromAlert) bool {
+	return stacktest.CountFiring(as, stacktest.Labels{}, "") == 0
 }
 
 // settled checks that every target is probed from loc by exactly one
