@@ -302,3 +302,141 @@ func TestDeployQueriesWhenInstancesRepeatAcrossLocations(t *testing.T) {
 		}
 	})
 }
+
+// TestMaintenanceAnnotationShadesWindows runs each dashboard's maintenance
+// annotation on Prometheus' own engine and requires one region per window,
+// from its first to its last minute: the windows of every exporter merged
+// (one that missed the POST or restarted leaves no hole), none while the
+// gauge reads 0 after a window, and only the selected services.
+func TestMaintenanceAnnotationShadesWindows(t *testing.T) {
+	const minutes = 60
+	var load strings.Builder
+	load.WriteString("load 1m\n")
+	add := func(series string, value func(minute int) string) {
+		points := make([]string, 0, minutes+1)
+		for m := 0; m <= minutes; m++ {
+			points = append(points, cmp.Or(value(m), "_"))
+		}
+		fmt.Fprintf(&load, "  %s %s\n", series, strings.Join(points, " "))
+	}
+	// window is a service's gauge: absent before it opens, 1 inside, 0
+	// after (an ended window stays exported for a day). gone blanks the
+	// minutes of an exporter restart.
+	window := func(from, to int, gone ...int) func(int) string {
+		return func(m int) string {
+			switch {
+			case slices.Contains(gone, m):
+				return ""
+			case m < from:
+				return ""
+			case m <= to:
+				return "1"
+			}
+			return "0"
+		}
+	}
+	always := func(int) string { return "1" }
+	for _, e := range []struct{ instance, location string }{{"a:10505", "fra"}, {"b:10505", "sfo"}} {
+		lbl := func(s string) string { return fmt.Sprintf(`{job="http5xx", instance=%q, %s}`, e.instance, s) }
+		// shop is in maintenance from 10m to 24m on both exporters; b
+		// restarts at 15m and is back at 18m.
+		shop := window(10, 24)
+		if e.instance == "b:10505" {
+			shop = window(10, 24, 15, 16, 17)
+		}
+		add("http5xx_maintenance_active"+lbl(`service="shop"`), shop)
+		// cart's window from 40m to 49m reached only exporter b.
+		if e.instance == "b:10505" {
+			add("http5xx_maintenance_active"+lbl(`service="cart"`), window(40, 49))
+		}
+		add("http5xx_target_info"+lbl(fmt.Sprintf(`target="shop-home", service="shop", location=%q`, e.location)), always)
+		add("http5xx_target_info"+lbl(fmt.Sprintf(`target="cart-api", service="cart", location=%q`, e.location)), always)
+	}
+	storage := promqltest.LoadedStorage(t, load.String())
+	engine := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
+
+	shop := region{"Maintenance shop", 600_000, 1_440_000}
+	cart := region{"Maintenance cart", 2_400_000, 2_940_000}
+	all := ".*"
+	cases := []struct {
+		file   string
+		values map[string]string
+		want   []region
+	}{
+		{"http5xx-overview.json", map[string]string{"job": all, "location": all, "service": all, "target": all}, []region{shop, cart}},
+		{"http5xx-overview.json", map[string]string{"job": all, "location": all, "service": "cart", "target": all}, []region{cart}},
+		{"http5xx-target.json", map[string]string{"job": all, "location": all, "service": all, "target": "shop-home"}, []region{shop}},
+		{"http5xx-target.json", map[string]string{"job": all, "location": "fra", "service": all, "target": "cart-api"}, []region{cart}},
+	}
+	boards := loadBoards(t)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %v", c.file, c.values), func(t *testing.T) {
+			var anno *annotation
+			for _, a := range boards[c.file].Annotations.List {
+				if a.Name == "Maintenance windows" {
+					anno = &a
+				}
+			}
+			if anno == nil || anno.Target == nil {
+				t.Fatalf("%s has no Maintenance windows annotation", c.file)
+			}
+			expr, err := substitute(anno.Target.Expr, c.values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step := time.Minute
+			q, err := engine.NewRangeQuery(t.Context(), storage, nil, expr, time.Unix(0, 0), time.Unix(minutes*60, 0), step)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, expr)
+			}
+			res := q.Exec(t.Context())
+			if res.Err != nil {
+				t.Fatalf("%v\n%s", res.Err, expr)
+			}
+			m, err := res.Matrix()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := grafanaRegions(m, anno, step)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("regions\n got %v\nwant %v\nquery:\n%s", got, c.want, expr)
+			}
+		})
+	}
+}
+
+// region is a Grafana annotation event over a span of time.
+type region struct {
+	title      string
+	start, end int64 // Unix milliseconds
+}
+
+// grafanaRegions turns a range query result into annotation events like the
+// Prometheus datasource: every sample time with a value > 0, merged into a
+// region with the next one when it is within one step; ordered by start.
+func grafanaRegions(m promql.Matrix, a *annotation, step time.Duration) []region {
+	var out []region
+	for _, s := range m {
+		title := renderLegend(a.TitleFormat, s.Metric.Map())
+		open := false
+		var r region
+		for _, p := range s.Floats {
+			if p.F <= 0 {
+				continue
+			}
+			if open && r.end+step.Milliseconds() >= p.T {
+				r.end = p.T
+				continue
+			}
+			if open {
+				out = append(out, r)
+			}
+			r, open = region{title, p.T, p.T}, true
+		}
+		if open {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b region) int { return cmp.Compare(a.start, b.start) })
+	return out
+}

@@ -3,6 +3,7 @@
 // never outlive the test, a timeline, readers of the Prometheus API and of
 // Alertmanager's webhooks, bounded waits, and the mechanical rewrites of the
 // configurations a test copies (time compression, free ports, receivers).
-// Its users are examples/e2e (one exporter per location, federation) and
-// examples/global (shards, replicas and VictoriaMetrics).
+// Its users are examples/e2e (one exporter per location, federation),
+// examples/global (shards, replicas and VictoriaMetrics) and
+// examples/realtime (the rule pack at production speed).
 package stacktest
