@@ -115,7 +115,7 @@ func TestScale(t *testing.T) {
 			return stacktest.Notified(ns, "sre-oncall-chat", "firing", stacktest.Labels{"alertname": "HTTP5xxExporterDown", "instance": victim.addr})
 		}},
 	}))
-	shard0 := s.ownedBy("eu", 0, 2)
+	shard0 := s.ownedBy(0, 2)
 	g := s.origin.MaxGap("eu", shard0, crash, time.Now())
 	report("probe gap on a replica crash: longest stretch without a probe of a shard-0 target from eu over %s after the SIGKILL: %s (%s), probe interval %s",
 		time.Since(crash).Round(time.Second), g.d.Round(time.Millisecond), g.target, interval)
@@ -379,7 +379,7 @@ func (s *stack) guardMet(ctx context.Context) (bool, error) {
 
 // ownedBy lists the targets the rendezvous hash gives to shard index of
 // shards.
-func (s *stack) ownedBy(loc string, index, shards int) []string {
+func (s *stack) ownedBy(index, shards int) []string {
 	var out []string
 	for _, tg := range s.targets {
 		if shard.Owner(tg, shards) == index {
