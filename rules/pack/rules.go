@@ -305,11 +305,16 @@ func (c Config) ownersRecording() Group {
 class table and target config rather than a copy of them in the rules.`,
 		Rules: []Rule{
 			{
-				Comment: `The owner of each error class, per target and location, from the
-pre-created response series (500, 502, 503, 504 exist from the start).`,
+				Comment: `The team that owns each error class, per target and location, from
+the pre-created response series (500, 502, 503, 504 exist from the
+start): exactly one series per target, location and class, so that
+joining on it never fails, even while the replicas of a location
+disagree on the team (a config rollout that has reached one of them).`,
 				Record: "target_location_class:http5xx_class_owner:group",
-				Expr: fmt.Sprintf(`group by (target, service, location, class, owner) (
-  %s or %s
+				Expr: fmt.Sprintf(`topk by (target, service, location, class) (1,
+  group by (target, service, location, class, owner) (
+    %s or %s
+  )
 )`, c.sel("http5xx_responses_total", `class!~"[1-4]xx"`), c.sel("http5xx_failures_total")),
 			},
 			{
