@@ -151,3 +151,29 @@ func TestNoPhaseHistograms(t *testing.T) {
 		t.Errorf("the other series are gone too: %v", names)
 	}
 }
+
+// TestResultGathererFollowsThePhaseSwitch: /probe's answer holds the
+// target's series from the records, phases included only when they are on.
+func TestResultGathererFollowsThePhaseSwitch(t *testing.T) {
+	tg := goldenTargets()[0]
+	r := probe.Result{Target: tg.Name, Duration: time.Second, StatusCode: 200, Success: true, Verdict: triage.Verdict{Class: "2xx"}}
+	r.PhaseSeen[contract.PhaseConnect] = true
+	for _, off := range []bool{false, true} {
+		g, err := ResultGatherer(MetricsOptions{Buckets: goldenBuckets, NoPhaseHistograms: off}, tg, triage.Default(), &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, mf := range gather(t, g) {
+			names[mf.GetName()] = true
+		}
+		for _, c := range []contract.Metric{contract.ProbesTotal, contract.ResponsesTotal, contract.RequestDuration, contract.TargetUp} {
+			if !names[c.Name] {
+				t.Errorf("phases off %v: %s missing from the result's series", off, c.Name)
+			}
+		}
+		if names[contract.PhaseDuration.Name] == off {
+			t.Errorf("phases off %v: %s exported %v", off, contract.PhaseDuration.Name, !off)
+		}
+	}
+}
