@@ -34,6 +34,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/http5xx/http5xx_exporter/examples/loopback"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -241,13 +242,30 @@ func compare(args []string) int {
 	return 0
 }
 
+// freePort returns a loopback port below the ephemeral range that was free
+// just now, for a process this benchmark starts (0 if there is none: the
+// process then fails to listen and says so).
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := loopback.Port()
 	if err != nil {
 		return 0
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
+}
+
+// freePorts returns n distinct such ports, held together until all are
+// chosen so that no two are the same.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := loopback.Listen()
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 // startOrigin runs nginx on loopback answering 200 "ok" on every path and
@@ -258,9 +276,12 @@ func startOrigin(nginx, dir string) (stop func(), urls []string, err error) {
 		return nil, nil, err
 	}
 	var listen strings.Builder
-	statusPort := freePort()
-	for range originPorts {
-		p := freePort()
+	ports, err := freePorts(originPorts + 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	statusPort := ports[0]
+	for _, p := range ports[1:] {
 		fmt.Fprintf(&listen, "    listen 127.0.0.1:%d backlog=4096;\n", p)
 		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", p))
 	}
