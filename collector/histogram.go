@@ -167,23 +167,47 @@ type spanCell struct {
 // point into bounds (fixed for the process lifetime) and created is the
 // caller's shared timestamp of h.reset.
 func (h *hist) write(out *dto.Metric, bounds []float64, created *timestamppb.Timestamp) {
-	sc := &histScratch{count: h.count, zero: h.zero, sum: h.sum, zeroThr: nativeZeroThreshold, schema: int32(h.schema)}
-	d := &dto.Histogram{
+	h.fill(&histSlot{}, out, bounds, created)
+}
+
+// histSlot is what a written histogram points to, kept by a streamed
+// scrape from one series to the next (collector/stream.go).
+type histSlot struct {
+	h       dto.Histogram
+	sc      histScratch
+	buckets []dto.Bucket
+	ptrs    []*dto.Bucket
+	cums    []uint64
+	cells   []spanCell
+	spans   []*dto.BucketSpan
+	deltas  []int64
+}
+
+// fill is write into slot's memory: out points into slot until the next
+// fill of it.
+func (h *hist) fill(slot *histSlot, out *dto.Metric, bounds []float64, created *timestamppb.Timestamp) {
+	sc := &slot.sc
+	*sc = histScratch{count: h.count, zero: h.zero, sum: h.sum, zeroThr: nativeZeroThreshold, schema: int32(h.schema)}
+	slot.h = dto.Histogram{
 		SampleCount:      &sc.count,
 		SampleSum:        &sc.sum,
 		CreatedTimestamp: created,
 	}
+	d := &slot.h
 	if len(bounds) > 0 {
-		buckets := make([]dto.Bucket, len(bounds))
-		cums := make([]uint64, len(bounds))
-		d.Bucket = make([]*dto.Bucket, len(bounds))
+		if len(slot.buckets) != len(bounds) {
+			slot.buckets = make([]dto.Bucket, len(bounds))
+			slot.cums = make([]uint64, len(bounds))
+			slot.ptrs = make([]*dto.Bucket, len(bounds))
+		}
 		var cum uint64
 		for i := range bounds {
 			cum += h.classic[i]
-			cums[i] = cum
-			buckets[i].CumulativeCount, buckets[i].UpperBound = &cums[i], &bounds[i]
-			d.Bucket[i] = &buckets[i]
+			slot.cums[i] = cum
+			slot.buckets[i] = dto.Bucket{CumulativeCount: &slot.cums[i], UpperBound: &bounds[i]}
+			slot.ptrs[i] = &slot.buckets[i]
 		}
+		d.Bucket = slot.ptrs
 	} else {
 		d.Bucket = []*dto.Bucket{}
 	}
@@ -191,14 +215,14 @@ func (h *hist) write(out *dto.Metric, bounds []float64, created *timestamppb.Tim
 		d.ZeroThreshold = &sc.zeroThr
 		d.Schema = &sc.schema
 		d.ZeroCount = &sc.zero
-		d.PositiveSpan, d.PositiveDelta = nativeSpans(h.native)
+		d.PositiveSpan, d.PositiveDelta = slot.nativeSpans(h.native)
 	}
 	out.Histogram = d
 }
 
 // nativeSpans encodes the buckets as spans and deltas, a gap of up to two
 // empty buckets inside a span, as client_golang does.
-func nativeSpans(bs []nativeBucket) ([]*dto.BucketSpan, []int64) {
+func (slot *histSlot) nativeSpans(bs []nativeBucket) ([]*dto.BucketSpan, []int64) {
 	if len(bs) == 0 {
 		return nil, nil
 	}
@@ -208,9 +232,18 @@ func nativeSpans(bs []nativeBucket) ([]*dto.BucketSpan, []int64) {
 			n++
 		}
 	}
-	cells := make([]spanCell, n)
-	spans := make([]*dto.BucketSpan, 0, n)
-	deltas := make([]int64, 0, int(bs[len(bs)-1].key-bs[0].key)+1) // at most every key in range
+	if cap(slot.cells) < n {
+		slot.cells = make([]spanCell, n)
+		slot.spans = make([]*dto.BucketSpan, 0, n)
+	}
+	cells := slot.cells[:n]
+	clear(cells)
+	spans := slot.spans[:0]
+	width := int(bs[len(bs)-1].key-bs[0].key) + 1 // at most every key in range
+	if cap(slot.deltas) < width {
+		slot.deltas = make([]int64, 0, width)
+	}
+	deltas := slot.deltas[:0]
 	var (
 		prev int64
 		next int32
@@ -225,7 +258,7 @@ func nativeSpans(bs []nativeBucket) ([]*dto.BucketSpan, []int64) {
 		if i == 0 || gap > 2 {
 			c := &cells[len(spans)]
 			c.offset = gap
-			c.span.Offset, c.span.Length = &c.offset, &c.length
+			c.span = dto.BucketSpan{Offset: &c.offset, Length: &c.length}
 			spans = append(spans, &c.span)
 		} else {
 			for range gap {
@@ -235,5 +268,6 @@ func nativeSpans(bs []nativeBucket) ([]*dto.BucketSpan, []int64) {
 		appendDelta(int64(b.count))
 		next = b.key + 1
 	}
+	slot.spans, slot.deltas = spans, deltas
 	return spans, deltas
 }

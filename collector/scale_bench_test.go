@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -133,7 +132,9 @@ func BenchmarkTargetMemory(b *testing.B) {
 }
 
 // BenchmarkExposition is one scrape of the probe-path series of 10,000
-// targets, gathered and encoded as text and as protobuf.
+// targets as text and as protobuf: gathered by the registry and encoded
+// (text, protobuf: the path before the stream, and promhttp's), and
+// streamed from the records (text-stream, protobuf-stream: /metrics).
 func BenchmarkExposition(b *testing.B) {
 	f := triage.Default()
 	ts := scaleFleet(scaleTargets)
@@ -151,25 +152,53 @@ func BenchmarkExposition(b *testing.B) {
 			m.Observe(&r)
 		}
 	}
-	for name, format := range map[string]expfmt.Format{"text": expfmt.NewFormat(expfmt.TypeTextPlain), "protobuf": expfmt.NewFormat(expfmt.TypeProtoDelim)} {
+	formats := map[string]expfmt.Format{"text": expfmt.NewFormat(expfmt.TypeTextPlain), "protobuf": expfmt.NewFormat(expfmt.TypeProtoDelim)}
+	for name, format := range formats {
+		// The registry path: every series gathered as dto objects, then encoded.
 		b.Run(name, func(b *testing.B) {
-			var buf bytes.Buffer
+			b.ReportAllocs()
+			var buf countingWriter
 			for b.Loop() {
-				buf.Reset()
+				buf = 0
 				mfs, err := reg.Gather()
 				if err != nil {
 					b.Fatal(err)
 				}
-				enc := expfmt.NewEncoder(io.Writer(&buf), format)
+				enc := expfmt.NewEncoder(&buf, format)
 				for _, mf := range mfs {
 					if err := enc.Encode(mf); err != nil {
 						b.Fatal(err)
 					}
 				}
 			}
-			b.ReportMetric(float64(buf.Len()), "bytes/scrape")
+			b.ReportMetric(float64(buf), "bytes/scrape")
+		})
+		// The streamed path /metrics takes.
+		b.Run(name+"-stream", func(b *testing.B) {
+			b.ReportAllocs()
+			var buf countingWriter
+			for b.Loop() {
+				buf = 0
+				mfs, err := m.gatherRest(reg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := m.series.stream(&buf, format, mfs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf), "bytes/scrape")
 		})
 	}
+}
+
+// countingWriter counts what a scrape writes, so the benchmark's own
+// buffer does not count in its allocations.
+type countingWriter int
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }
 
 // BenchmarkExporterMemory reports the heap of an exporter applying 10,000

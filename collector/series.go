@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,12 @@ type seriesCollector struct {
 	responses                                  *prometheus.Desc
 	phaseValues                                [contract.NumPhases]*dto.LabelPair
 	phaseOrder                                 []contract.Phase // by name
+
+	// silent keeps Collect from writing while MetricsHandler gathers the
+	// other families (gatherRest); gatherMu keeps a full Gather out of
+	// that window.
+	silent   atomic.Bool
+	gatherMu sync.RWMutex
 
 	pairMu sync.Mutex
 	// pairs are the label pairs of the code series' code, class and owner
@@ -133,6 +140,9 @@ func (s *seriesCollector) Describe(ch chan<- *prometheus.Desc) {
 // scrape. Each target's own lock is held while its series are copied out,
 // a few microseconds.
 func (s *seriesCollector) Collect(ch chan<- prometheus.Metric) {
+	if s.silent.Load() {
+		return
+	}
 	s.m.mu.RLock()
 	tms := s.m.order
 	s.m.mu.RUnlock()

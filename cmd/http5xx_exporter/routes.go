@@ -21,7 +21,9 @@ import (
 // a known path gets 405 with Allow. writeTimeout is the server's; the
 // routes that wait for a probe get the probe's timeout on top.
 func newHandler(p *parts, metricsPath string, writeTimeout time.Duration, logger *slog.Logger) (http.Handler, error) {
-	metrics := promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{
+	// The per-target series are streamed from the targets' records; the
+	// handler answers what promhttp.HandlerFor would, byte for byte.
+	metrics := p.exporter.Metrics().MetricsHandler(p.registry, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		EnableOpenMetrics: true,
 		Registry:          p.registry,

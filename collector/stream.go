@@ -1,0 +1,418 @@
+package collector
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/http5xx/http5xx_exporter/collector/contract"
+)
+
+// streamChunk is the number of series a record family is written in at a
+// time: the dto objects of one chunk are all a scrape holds of it.
+const streamChunk = 256
+
+// MetricsHandler serves reg, which Metrics is registered in, the way
+// promhttp.HandlerFor(reg, opts) does, but writes the record-backed
+// families (series.go) from the targets' records in chunks, straight to
+// the (gzip) writer: a scrape of 10,000 targets never holds its 370,000
+// series at once. The other families are gathered from reg as before and
+// merged by name. Requests it cannot answer byte for byte as promhttp
+// would (a name[] filter, an encoding other than identity or gzip, a
+// format other than text, OpenMetrics or delimited protobuf) take the
+// promhttp path.
+func (m *Metrics) MetricsHandler(reg *prometheus.Registry, opts promhttp.HandlerOpts) http.Handler {
+	fallback := promhttp.HandlerFor(prometheus.GathererFunc(m.gatherAll(reg)), opts)
+	accepted := expfmt.DefaultAcceptedFormats()
+	if opts.EnableOpenMetrics {
+		accepted = expfmt.DefaultOpenMetricsAcceptedFormats()
+	}
+	streamable := opts.Timeout <= 0 && opts.MaxRequestsInFlight <= 0 && opts.ProcessStartTime.IsZero() &&
+		!opts.EnableOpenMetricsTextCreatedSamples && opts.ErrorHandling == promhttp.HTTPErrorOnError &&
+		len(opts.AcceptedFormats) == 0 && len(opts.OfferedCompressions) == 0 && !opts.DisableCompression && !opts.CoalesceGather
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		format := expfmt.NegotiateAccept(r.Header, accepted...)
+		gz, ok := gzipOnly(r.Header.Values("Accept-Encoding"))
+		if !streamable || !ok || r.URL.Query().Has("name[]") || !streamFormat(format) {
+			fallback.ServeHTTP(w, r)
+			return
+		}
+		mfs, err := m.gatherRest(reg)
+		if err != nil {
+			fallback.ServeHTTP(w, r) // the same error, answered as promhttp answers it
+			return
+		}
+		w.Header().Add("Vary", "Accept")
+		w.Header().Add("Vary", "Accept-Encoding")
+		w.Header().Set("Content-Type", string(format))
+		var out io.Writer = w
+		if gz {
+			w.Header().Set("Content-Encoding", "gzip")
+			z := gzipPool.Get().(*gzip.Writer)
+			z.Reset(w)
+			defer func() { _ = z.Close(); gzipPool.Put(z) }()
+			out = z
+		}
+		bw := bufio.NewWriterSize(out, 64<<10)
+		if err := m.series.stream(bw, format, mfs); err != nil {
+			if opts.ErrorLog != nil {
+				opts.ErrorLog.Println("error encoding and sending metric family:", err)
+			}
+			return
+		}
+		_ = bw.Flush()
+	})
+}
+
+// writerPool keeps the chunk memory of a scrape for the next.
+var writerPool = sync.Pool{New: func() any { return new(familyWriter) }}
+
+var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
+// gzipOnly reports whether promhttp would pick gzip (gz) or identity for
+// an Accept-Encoding of plain codings without weights; anything else
+// (weights, zstd, several header lines) is not ok and takes the promhttp
+// path.
+func gzipOnly(values []string) (gz, ok bool) {
+	if len(values) == 0 {
+		return false, true
+	}
+	if len(values) > 1 || strings.ContainsAny(values[0], ";*") {
+		return false, false
+	}
+	for c := range strings.SplitSeq(values[0], ",") {
+		switch strings.TrimSpace(c) {
+		case "gzip":
+			gz = true
+		case "identity", "deflate", "br":
+		default:
+			return false, false
+		}
+	}
+	return gz, true
+}
+
+func streamFormat(f expfmt.Format) bool {
+	switch f.FormatType() {
+	case expfmt.TypeTextPlain, expfmt.TypeOpenMetrics, expfmt.TypeProtoDelim:
+		return true
+	}
+	return false
+}
+
+// gatherAll gathers reg with the record families, as the registry does
+// alone; gatherRest without them. The record collector is told to stay
+// silent for the length of gatherRest's Gather only, so a gatherAll
+// waits for it (a few milliseconds: the other families are small).
+func (m *Metrics) gatherAll(reg *prometheus.Registry) func() ([]*dto.MetricFamily, error) {
+	return func() ([]*dto.MetricFamily, error) {
+		m.series.gatherMu.RLock()
+		defer m.series.gatherMu.RUnlock()
+		return reg.Gather()
+	}
+}
+
+func (m *Metrics) gatherRest(reg *prometheus.Registry) ([]*dto.MetricFamily, error) {
+	s := m.series
+	s.gatherMu.Lock()
+	defer s.gatherMu.Unlock()
+	s.silent.Store(true)
+	defer s.silent.Store(false)
+	return reg.Gather()
+}
+
+// recordFamily is one family the records write.
+type recordFamily struct {
+	desc  *prometheus.Desc
+	name  string
+	help  string
+	typ   dto.MetricType
+	write func(tm *targetMetrics, slot *seriesSlot) // nil: responses and phases
+}
+
+func (s *seriesCollector) families() []recordFamily {
+	gauge := func(d *prometheus.Desc, c contract.Metric, v func(tm *targetMetrics) float64) recordFamily {
+		return recordFamily{desc: d, name: c.Name, help: c.Help, typ: dto.MetricType_GAUGE,
+			write: func(tm *targetMetrics, slot *seriesSlot) {
+				slot.value = v(tm)
+				slot.gauge = dto.Gauge{Value: &slot.value}
+				slot.m = dto.Metric{Label: tm.labels, Gauge: &slot.gauge}
+			}}
+	}
+	fs := []recordFamily{
+		{desc: s.probes, name: contract.ProbesTotal.Name, help: contract.ProbesTotal.Help, typ: dto.MetricType_COUNTER,
+			write: func(tm *targetMetrics, slot *seriesSlot) {
+				slot.counter(tm.labels, tm.probes, slot.timestamp(tm.created))
+			}},
+		{desc: s.duration, name: contract.RequestDuration.Name, help: contract.RequestDuration.Help, typ: dto.MetricType_HISTOGRAM,
+			write: func(tm *targetMetrics, slot *seriesSlot) {
+				slot.m = dto.Metric{Label: tm.labels}
+				tm.duration.fill(&slot.hist, &slot.m, s.m.buckets, slot.timestamp(tm.duration.reset))
+			}},
+		{desc: s.responses, name: contract.ResponsesTotal.Name, help: contract.ResponsesTotal.Help, typ: dto.MetricType_COUNTER},
+		gauge(s.up, contract.TargetUp, func(tm *targetMetrics) float64 { return tm.up }),
+		gauge(s.code, contract.LastStatusCode, func(tm *targetMetrics) float64 { return tm.lastCode }),
+		gauge(s.ts, contract.LastProbeTimestamp, func(tm *targetMetrics) float64 { return tm.lastTS }),
+		gauge(s.ra, contract.RetryAfter, func(tm *targetMetrics) float64 { return tm.retryAfr }),
+	}
+	if !s.m.noPhases {
+		fs = append(fs, recordFamily{desc: s.phases, name: contract.PhaseDuration.Name, help: contract.PhaseDuration.Help, typ: dto.MetricType_HISTOGRAM})
+	}
+	slices.SortFunc(fs, func(a, b recordFamily) int { return strings.Compare(a.name, b.name) })
+	return fs
+}
+
+// stream writes rest and the record families merged by name in format.
+// Each target's lock is held while one family's series of it are copied
+// out; no lock is held across a write.
+func (s *seriesCollector) stream(w io.Writer, format expfmt.Format, rest []*dto.MetricFamily) error {
+	enc := expfmt.NewEncoder(w, format)
+	s.m.mu.RLock()
+	tms := s.m.order
+	s.m.mu.RUnlock()
+	fw := writerPool.Get().(*familyWriter)
+	defer writerPool.Put(fw)
+	fw.w, fw.enc, fw.proto = w, enc, format.FormatType() == expfmt.TypeProtoDelim
+	fw.chunkEnc = expfmt.NewEncoder(&fw.scratch, format)
+	defer func() { fw.w, fw.enc, fw.chunkEnc = nil, nil, nil }()
+	fams := s.families()
+	for len(rest) > 0 || len(fams) > 0 {
+		if len(fams) == 0 || (len(rest) > 0 && rest[0].GetName() < fams[0].name) {
+			if err := enc.Encode(rest[0]); err != nil {
+				return err
+			}
+			rest = rest[1:]
+			continue
+		}
+		f := fams[0]
+		fams = fams[1:]
+		fw.begin(f)
+		var err error
+		switch {
+		case f.desc == s.responses:
+			err = s.streamResponses(fw, tms)
+		case f.desc == s.phases:
+			err = s.streamPhases(fw, tms)
+		default:
+			for _, tm := range tms {
+				slot := fw.next()
+				tm.mu.Lock()
+				f.write(tm, slot)
+				tm.mu.Unlock()
+				if err = fw.flushIfFull(); err != nil {
+					break
+				}
+			}
+		}
+		if err == nil {
+			err = fw.end()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (s *seriesCollector) streamPhases(fw *familyWriter, tms []*targetMetrics) error {
+	for _, p := range s.phaseOrder {
+		for _, tm := range tms {
+			slot := fw.next()
+			tm.mu.Lock()
+			slot.m = dto.Metric{Label: tm.phaseLabels[p]}
+			tm.phases[p].fill(&slot.hist, &slot.m, s.m.phaseBuckets, slot.timestamp(tm.phases[p].reset))
+			tm.mu.Unlock()
+			if err := fw.flushIfFull(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// responseRef is one http5xx_responses_total series copied out of its
+// target's record.
+type responseRef struct {
+	labels  []*dto.LabelPair
+	count   uint64
+	created int64
+}
+
+// streamResponses writes the code series sorted as the registry sorts
+// them: by their label values in name order, class first.
+func (s *seriesCollector) streamResponses(fw *familyWriter, tms []*targetMetrics) error {
+	refs := fw.refs[:0]
+	defer func() { fw.refs = refs[:0] }()
+	for _, tm := range tms {
+		tm.mu.Lock()
+		for _, c := range tm.codes {
+			refs = append(refs, responseRef{labels: c.labels, count: c.count, created: c.created})
+		}
+		tm.mu.Unlock()
+	}
+	slices.SortFunc(refs, func(a, b responseRef) int {
+		if len(a.labels) != len(b.labels) {
+			return len(a.labels) - len(b.labels)
+		}
+		for i := range a.labels {
+			if c := strings.Compare(a.labels[i].GetValue(), b.labels[i].GetValue()); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	for _, r := range refs {
+		slot := fw.next()
+		slot.counter(r.labels, r.count, slot.timestamp(r.created))
+		if err := fw.flushIfFull(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// familyWriter writes one family in chunks. Text and OpenMetrics: each
+// chunk is encoded as a family of its own and its header lines are cut
+// but for the first. Protobuf: the family is one delimited message, so
+// its series are encoded into a buffer kept across families and scrapes,
+// and the length is written before it.
+type familyWriter struct {
+	w        io.Writer
+	enc      expfmt.Encoder
+	chunkEnc expfmt.Encoder
+	scratch  bytes.Buffer
+	proto    bool
+
+	mf      dto.MetricFamily
+	metrics []*dto.Metric
+	slots   [streamChunk]seriesSlot
+	refs    []responseRef
+	first   bool
+	body    []byte
+}
+
+// seriesSlot is the memory one written series points to, reused chunk
+// after chunk: a scrape allocates no dto objects per series.
+type seriesSlot struct {
+	m     dto.Metric
+	c     dto.Counter
+	gauge dto.Gauge
+	value float64
+	ts    timestamppb.Timestamp
+	hist  histSlot
+}
+
+// timestamp is ns as the slot's created timestamp.
+func (slot *seriesSlot) timestamp(ns int64) *timestamppb.Timestamp {
+	t := time.Unix(0, ns) // as timestamppb.New(time.Unix(0, ns)), without the allocation
+	slot.ts = timestamppb.Timestamp{Seconds: t.Unix(), Nanos: int32(t.Nanosecond())}
+	return &slot.ts
+}
+
+func (slot *seriesSlot) counter(labels []*dto.LabelPair, v uint64, created *timestamppb.Timestamp) {
+	slot.value = float64(v)
+	slot.c = dto.Counter{Value: &slot.value, CreatedTimestamp: created}
+	slot.m = dto.Metric{Label: labels, Counter: &slot.c}
+}
+
+// next is the slot of the chunk's next series.
+func (fw *familyWriter) next() *seriesSlot {
+	slot := &fw.slots[len(fw.metrics)]
+	fw.metrics = append(fw.metrics, &slot.m)
+	return slot
+}
+
+func (fw *familyWriter) begin(f recordFamily) {
+	name, help, typ := f.name, f.help, f.typ
+	fw.mf = dto.MetricFamily{Name: &name, Help: &help, Type: &typ}
+	fw.first = true
+	fw.metrics = fw.metrics[:0]
+	fw.body = fw.body[:0]
+}
+
+func (fw *familyWriter) flushIfFull() error {
+	if len(fw.metrics) < streamChunk {
+		return nil
+	}
+	return fw.flush()
+}
+
+func (fw *familyWriter) flush() error {
+	if len(fw.metrics) == 0 {
+		return nil
+	}
+	defer func() {
+		clear(fw.metrics)
+		fw.metrics = fw.metrics[:0]
+	}()
+	if fw.proto {
+		var err error
+		for _, m := range fw.metrics {
+			fw.body = protowire.AppendTag(fw.body, 4, protowire.BytesType)
+			fw.body = protowire.AppendVarint(fw.body, uint64(proto.Size(m)))
+			fw.body, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(fw.body, m)
+			if err != nil {
+				return err
+			}
+		}
+		fw.first = false
+		return nil
+	}
+	fw.mf.Metric = fw.metrics
+	fw.scratch.Reset()
+	if err := fw.chunkEnc.Encode(&fw.mf); err != nil {
+		return err
+	}
+	b := fw.scratch.Bytes()
+	if !fw.first {
+		for len(b) > 0 && b[0] == '#' { // the header lines; a series line starts with its name
+			i := bytes.IndexByte(b, '\n')
+			b = b[i+1:]
+		}
+	}
+	fw.first = false
+	_, err := fw.w.Write(b)
+	return err
+}
+
+// end writes what is left of the family.
+func (fw *familyWriter) end() error {
+	if err := fw.flush(); err != nil {
+		return err
+	}
+	if !fw.proto || fw.first {
+		return nil // text: written; no series: no family, as the registry drops it
+	}
+	fw.mf.Metric = nil
+	head, err := proto.Marshal(&fw.mf)
+	if err != nil {
+		return err
+	}
+	var n [binaryMaxVarint]byte
+	l := protowire.AppendVarint(n[:0], uint64(len(head)+len(fw.body)))
+	for _, b := range [][]byte{l, head, fw.body} {
+		if _, err := fw.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const binaryMaxVarint = 10
