@@ -84,9 +84,10 @@ var writerPool = sync.Pool{New: func() any { return new(familyWriter) }}
 var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // gzipOnly reports whether promhttp would pick gzip (gz) or identity for
-// an Accept-Encoding of plain codings without weights; anything else
-// (weights, zstd, several header lines) is not ok and takes the promhttp
-// path.
+// an Accept-Encoding of plain codings without weights: identity when it is
+// listed (promhttp offers it first and takes the first best match), else
+// gzip when listed. Anything else (weights, wildcards, zstd, several
+// header lines) is not ok and takes the promhttp path.
 func gzipOnly(values []string) (gz, ok bool) {
 	if len(values) == 0 {
 		return false, true
@@ -94,16 +95,19 @@ func gzipOnly(values []string) (gz, ok bool) {
 	if len(values) > 1 || strings.ContainsAny(values[0], ";*") {
 		return false, false
 	}
+	identity := false
 	for c := range strings.SplitSeq(values[0], ",") {
 		switch strings.TrimSpace(c) {
 		case "gzip":
 			gz = true
-		case "identity", "deflate", "br":
+		case "identity":
+			identity = true
+		case "deflate", "br", "compress":
 		default:
 			return false, false
 		}
 	}
-	return gz, true
+	return gz && !identity, true
 }
 
 func streamFormat(f expfmt.Format) bool {

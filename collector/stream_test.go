@@ -188,24 +188,35 @@ func TestStreamedRandomFleet(t *testing.T) {
 	}
 }
 
-// TestStreamedFallsBack checks the requests the stream leaves to promhttp
-// still answer what promhttp answers.
-func TestStreamedFallsBack(t *testing.T) {
+// TestStreamedNegotiation checks every Accept-Encoding gets the encoding
+// and body promhttp gives: the ones the stream answers and the ones it
+// leaves to promhttp (weights, zstd, a name[] filter).
+func TestStreamedNegotiation(t *testing.T) {
 	reg, m := newGoldenRegistry(t, "eu")
 	streamed := m.MetricsHandler(reg, streamOpts)
 	registry := promhttp.HandlerFor(reg, streamOpts)
 	for _, target := range []string{"/metrics?name[]=http5xx_probes_total", "/metrics"} {
-		for _, enc := range []string{"gzip;q=1.0, identity;q=0.5", "zstd"} {
+		for _, enc := range []string{"gzip;q=1.0, identity;q=0.5", "zstd", "identity, gzip", "gzip, deflate, br", "br", "gzip", ""} {
 			var bodies [2]string
 			for i, h := range []http.Handler{registry, streamed} {
 				req := httptest.NewRequest(http.MethodGet, target, nil)
 				req.Header.Set("Accept-Encoding", enc)
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
-				bodies[i] = rec.Header().Get("Content-Encoding") + "\n" + rec.Body.String()
+				body := rec.Body.Bytes()
+				if rec.Header().Get("Content-Encoding") == "gzip" {
+					zr, err := gzip.NewReader(bytes.NewReader(body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if body, err = io.ReadAll(zr); err != nil {
+						t.Fatal(err)
+					}
+				}
+				bodies[i] = rec.Header().Get("Content-Encoding") + "\n" + string(body)
 			}
 			if bodies[0] != bodies[1] {
-				t.Errorf("%s %s: the fallback differs from promhttp", target, enc)
+				t.Errorf("%s, Accept-Encoding %q: the answer differs from promhttp's:\n%s", target, enc, lineDiff(bodies[0], bodies[1]))
 			}
 		}
 	}
