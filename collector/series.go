@@ -37,6 +37,8 @@ type seriesCollector struct {
 	// that window.
 	silent   atomic.Bool
 	gatherMu sync.RWMutex
+	// writers keeps a streamed scrape's chunk memory for the next.
+	writers sync.Pool
 
 	pairMu sync.Mutex
 	// pairs are the label pairs of the code series' code, class and owner

@@ -28,9 +28,11 @@ const streamChunk = 256
 
 // MetricsHandler serves reg, which Metrics is registered in, the way
 // promhttp.HandlerFor(reg, opts) does, but writes the record-backed
-// families (series.go) from the targets' records in chunks, straight to
-// the (gzip) writer: a scrape of 10,000 targets never holds its 370,000
-// series at once. The other families are gathered from reg as before and
+// families (series.go) from the targets' records in chunks of reused dto
+// memory through the same expfmt encoders, straight to the (gzip) writer:
+// a scrape of 10,000 targets no longer builds its 370,000 series as
+// objects (protobuf holds one family's encoded bytes, for its length
+// prefix). reg must hold m (Register). The other families are gathered from reg as before and
 // merged by name. Requests it cannot answer byte for byte as promhttp
 // would (a name[] filter, an encoding other than identity or gzip, a
 // format other than text, OpenMetrics or delimited protobuf) take the
@@ -44,10 +46,11 @@ func (m *Metrics) MetricsHandler(reg *prometheus.Registry, opts promhttp.Handler
 	streamable := opts.Timeout <= 0 && opts.MaxRequestsInFlight <= 0 && opts.ProcessStartTime.IsZero() &&
 		!opts.EnableOpenMetricsTextCreatedSamples && opts.ErrorHandling == promhttp.HTTPErrorOnError &&
 		len(opts.AcceptedFormats) == 0 && len(opts.OfferedCompressions) == 0 && !opts.DisableCompression && !opts.CoalesceGather
+	gzips := sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		format := expfmt.NegotiateAccept(r.Header, accepted...)
 		gz, ok := gzipOnly(r.Header.Values("Accept-Encoding"))
-		if !streamable || !ok || r.URL.Query().Has("name[]") || !streamFormat(format) {
+		if !streamable || !ok || r.URL == nil || r.URL.Query().Has("name[]") || !streamFormat(format) {
 			fallback.ServeHTTP(w, r)
 			return
 		}
@@ -62,9 +65,9 @@ func (m *Metrics) MetricsHandler(reg *prometheus.Registry, opts promhttp.Handler
 		var out io.Writer = w
 		if gz {
 			w.Header().Set("Content-Encoding", "gzip")
-			z := gzipPool.Get().(*gzip.Writer)
+			z := gzips.Get().(*gzip.Writer)
 			z.Reset(w)
-			defer func() { _ = z.Close(); gzipPool.Put(z) }()
+			defer func() { _ = z.Close(); gzips.Put(z) }()
 			out = z
 		}
 		bw := bufio.NewWriterSize(out, 64<<10)
@@ -77,11 +80,6 @@ func (m *Metrics) MetricsHandler(reg *prometheus.Registry, opts promhttp.Handler
 		_ = bw.Flush()
 	})
 }
-
-// writerPool keeps the chunk memory of a scrape for the next.
-var writerPool = sync.Pool{New: func() any { return new(familyWriter) }}
-
-var gzipPool = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // gzipOnly reports whether promhttp would pick gzip (gz) or identity for
 // an Accept-Encoding of plain codings without weights: identity when it is
@@ -188,8 +186,11 @@ func (s *seriesCollector) stream(w io.Writer, format expfmt.Format, rest []*dto.
 	s.m.mu.RLock()
 	tms := s.m.order
 	s.m.mu.RUnlock()
-	fw := writerPool.Get().(*familyWriter)
-	defer writerPool.Put(fw)
+	fw, _ := s.writers.Get().(*familyWriter)
+	if fw == nil {
+		fw = new(familyWriter)
+	}
+	defer s.writers.Put(fw)
 	fw.w, fw.enc, fw.proto = w, enc, format.FormatType() == expfmt.TypeProtoDelim
 	fw.chunkEnc = expfmt.NewEncoder(&fw.scratch, format)
 	defer func() { fw.w, fw.enc, fw.chunkEnc = nil, nil, nil }()
