@@ -84,28 +84,17 @@ type stack struct {
 
 func startStack(ctx context.Context, t *testing.T, tl *stacktest.Timeline) *stack {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := stacktest.Binaries(t, root, "http5xx_exporter", "prometheus", "promtool", "alertmanager", "amtool", "victoria-metrics", "vmalert")
-	tmp := t.TempDir()
-	gl := filepath.Join(tmp, "examples", "global")
-	for _, d := range []string{"logs", "data", "rules", filepath.Join("examples", "global", "inventory")} {
-		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// The recorder and the origin before the processes: their servers close
-	// after the processes stop (cleanups run last-in first-out).
-	rec := stacktest.NewRecorder(tl)
-	hook := httptest.NewServer(rec)
-	t.Cleanup(hook.Close)
+	// The origin before the workspace, whose recorder comes before the
+	// processes: their servers close after the processes stop (cleanups run
+	// last-in first-out).
 	o := newOrigin()
 	site := httptest.NewServer(o)
 	t.Cleanup(site.Close)
-	ps := stacktest.NewProcesses(t, filepath.Join(tmp, "logs"), tl)
+	w := stacktest.NewWorkspace(t, tl,
+		[]string{"http5xx_exporter", "prometheus", "promtool", "alertmanager", "amtool", "victoria-metrics", "vmalert"},
+		"data", "rules", filepath.Join("examples", "global", "inventory"))
+	root, bin, tmp, rec, hook, ps := w.Root, w.Bin, w.Dir, w.Rec, w.Hook, w.Procs
+	gl := filepath.Join(tmp, "examples", "global")
 
 	const spare = 2 // the shard resharding adds in eu
 	nExp := len(locations) * 2 * len(replicas)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,24 +54,10 @@ type stack struct {
 // everything, returning once every component answers ready.
 func startStack(ctx context.Context, t *testing.T, tl *stacktest.Timeline) *stack {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := stacktest.Binaries(t, root, "http5xx_exporter", "demo-origin", "prometheus", "promtool", "alertmanager", "amtool")
-	tmp := t.TempDir()
-	for _, d := range []string{"logs", "data", "config"} {
-		if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	// The recorder is created before the processes, so that its server is
-	// closed after they are stopped (cleanups run last-in first-out).
-	rec := stacktest.NewRecorder(tl)
-	hook := httptest.NewServer(rec)
-	t.Cleanup(hook.Close)
-	ps := stacktest.NewProcesses(t, filepath.Join(tmp, "logs"), tl)
+	w := stacktest.NewWorkspace(t, tl,
+		[]string{"http5xx_exporter", "demo-origin", "prometheus", "promtool", "alertmanager", "amtool"},
+		"data", "config")
+	root, bin, tmp, rec, hook, ps := w.Root, w.Bin, w.Dir, w.Rec, w.Hook, w.Procs
 
 	ports, err := stacktest.FreePorts(6)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,43 @@ import (
 
 	"go.yaml.in/yaml/v3"
 )
+
+// Workspace is where a stack test starts: the repository's root, its .bin
+// with the binaries the test needs, a temporary folder, Alertmanager's
+// webhook recorder served on loopback, and the process group that logs to
+// the folder's logs/.
+type Workspace struct {
+	Root  string // the repository
+	Bin   string // the repository's .bin
+	Dir   string // the test's temporary folder
+	Rec   *Recorder
+	Hook  *httptest.Server // serves Rec
+	Procs *Processes
+}
+
+// NewWorkspace checks the binaries, makes the temporary folder with logs/
+// and the named subfolders, and starts the recorder's server before the
+// process group, so that it closes after the processes stop (cleanups run
+// last-in first-out; a server the test starts before calling this closes
+// later still). The test's package is examples/NAME.
+func NewWorkspace(t *testing.T, tl *Timeline, binaries []string, dirs ...string) *Workspace {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Workspace{Root: root, Bin: Binaries(t, root, binaries...), Dir: t.TempDir()}
+	for _, d := range append([]string{"logs"}, dirs...) {
+		if err := os.MkdirAll(filepath.Join(w.Dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Rec = NewRecorder(tl)
+	w.Hook = httptest.NewServer(w.Rec)
+	t.Cleanup(w.Hook.Close)
+	w.Procs = NewProcesses(t, filepath.Join(w.Dir, "logs"), tl)
+	return w
+}
 
 // Binaries returns the repository's .bin directory (root is the repository)
 // after checking that every named binary is in it.
