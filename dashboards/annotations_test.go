@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/promqltest"
+	"github.com/prometheus/prometheus/storage"
 )
 
 // TestDeployAnnotationMarksDeployMoments runs each dashboard's Deploys
@@ -107,33 +108,8 @@ func TestDeployAnnotationMarksDeployMoments(t *testing.T) {
 	boards := loadBoards(t)
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %v", c.file, c.values), func(t *testing.T) {
-			var anno *annotation
-			for _, a := range boards[c.file].Annotations.List {
-				if a.Name == "Deploys" {
-					anno = &a
-				}
-			}
-			if anno == nil || anno.Target == nil {
-				t.Fatalf("%s has no Deploys annotation", c.file)
-			}
-			expr, err := substitute(anno.Target.Expr, c.values)
-			if err != nil {
-				t.Fatal(err)
-			}
-			step := time.Minute // Grafana's default annotation step
-			q, err := engine.NewRangeQuery(t.Context(), storage, nil, expr, time.Unix(0, 0), time.Unix(minutes*60, 0), step)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, expr)
-			}
-			res := q.Exec(t.Context())
-			if res.Err != nil {
-				t.Fatalf("%v\n%s", res.Err, expr)
-			}
-			m, err := res.Matrix()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := grafanaEvents(t, m, anno, step)
+			m, anno, expr := queryAnnotation(t, engine, storage, boards, c.file, "Deploys", c.values, minutes)
+			got := grafanaEvents(t, m, anno, annotationStep)
 			slices.SortFunc(got, compareEvents)
 			want := slices.Clone(c.want)
 			slices.SortFunc(want, compareEvents)
@@ -142,6 +118,43 @@ func TestDeployAnnotationMarksDeployMoments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// annotationStep is the step of Grafana's annotation queries (its default).
+const annotationStep = time.Minute
+
+// queryAnnotation runs the annotation called name of the dashboard file,
+// with the dashboard's variables set to values, as Grafana's Prometheus
+// datasource does: a range query over the first minutes of db at
+// annotationStep. It returns the result, the annotation and the query.
+func queryAnnotation(t *testing.T, engine *promql.Engine, db storage.Queryable, boards map[string]board, file, name string, values map[string]string, minutes int) (promql.Matrix, *annotation, string) {
+	t.Helper()
+	var anno *annotation
+	for _, a := range boards[file].Annotations.List {
+		if a.Name == name {
+			anno = &a
+		}
+	}
+	if anno == nil || anno.Target == nil {
+		t.Fatalf("%s has no %s annotation", file, name)
+	}
+	expr, err := substitute(anno.Target.Expr, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := engine.NewRangeQuery(t.Context(), db, nil, expr, time.Unix(0, 0), time.Unix(int64(minutes)*60, 0), annotationStep)
+	if err != nil {
+		t.Fatalf("%s annotation: %v\n%s", name, err, expr)
+	}
+	res := q.Exec(t.Context())
+	if res.Err != nil {
+		t.Fatalf("%s annotation: %v\n%s", name, res.Err, expr)
+	}
+	m, err := res.Matrix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, anno, expr
 }
 
 // event is a Grafana annotation event that marks a moment (time == timeEnd).
@@ -237,33 +250,8 @@ func TestDeployQueriesWhenInstancesRepeatAcrossLocations(t *testing.T) {
 	boards := loadBoards(t)
 	for _, file := range []string{"http5xx-overview.json", "http5xx-target.json"} {
 		t.Run(file, func(t *testing.T) {
-			var anno *annotation
-			for _, a := range boards[file].Annotations.List {
-				if a.Name == "Deploys" {
-					anno = &a
-				}
-			}
-			if anno == nil || anno.Target == nil {
-				t.Fatalf("%s has no Deploys annotation", file)
-			}
-			expr, err := substitute(anno.Target.Expr, values)
-			if err != nil {
-				t.Fatal(err)
-			}
-			step := time.Minute
-			q, err := engine.NewRangeQuery(t.Context(), storage, nil, expr, time.Unix(0, 0), time.Unix(minutes*60, 0), step)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, expr)
-			}
-			res := q.Exec(t.Context())
-			if res.Err != nil {
-				t.Fatalf("Deploys annotation: %v\n%s", res.Err, expr)
-			}
-			m, err := res.Matrix()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := grafanaEvents(t, m, anno, step)
+			m, anno, expr := queryAnnotation(t, engine, storage, boards, file, "Deploys", values, minutes)
+			got := grafanaEvents(t, m, anno, annotationStep)
 			slices.SortFunc(got, compareEvents)
 			if !slices.Equal(got, want) {
 				t.Errorf("events\n got %v\nwant %v\nquery:\n%s", got, want, expr)
@@ -371,33 +359,8 @@ func TestMaintenanceAnnotationShadesWindows(t *testing.T) {
 	boards := loadBoards(t)
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %v", c.file, c.values), func(t *testing.T) {
-			var anno *annotation
-			for _, a := range boards[c.file].Annotations.List {
-				if a.Name == "Maintenance windows" {
-					anno = &a
-				}
-			}
-			if anno == nil || anno.Target == nil {
-				t.Fatalf("%s has no Maintenance windows annotation", c.file)
-			}
-			expr, err := substitute(anno.Target.Expr, c.values)
-			if err != nil {
-				t.Fatal(err)
-			}
-			step := time.Minute
-			q, err := engine.NewRangeQuery(t.Context(), storage, nil, expr, time.Unix(0, 0), time.Unix(minutes*60, 0), step)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, expr)
-			}
-			res := q.Exec(t.Context())
-			if res.Err != nil {
-				t.Fatalf("%v\n%s", res.Err, expr)
-			}
-			m, err := res.Matrix()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := grafanaRegions(m, anno, step)
+			m, anno, expr := queryAnnotation(t, engine, storage, boards, c.file, "Maintenance windows", c.values, minutes)
+			got := grafanaRegions(m, anno, annotationStep)
 			if !slices.Equal(got, c.want) {
 				t.Errorf("regions\n got %v\nwant %v\nquery:\n%s", got, c.want, expr)
 			}
