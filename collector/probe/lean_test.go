@@ -380,34 +380,9 @@ func BenchmarkProbePaths(b *testing.B) {
 	}))
 	defer srv.Close()
 
-	var baseline float64 // ns/op of the baseline, for the ratios
-	b.Run("baseline", func(b *testing.B) {
-		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-		defer client.CloseIdleConnections()
-		b.ReportAllocs()
-		for b.Loop() {
-			resp, err := client.Get(srv.URL)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		baseline = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	})
+	baseline := benchBaseline(b, srv.URL)
 	lean, std := bothPaths(b, testTarget(srv.URL))
 	for _, p := range []*Prober{std, lean} {
-		b.Run(strings.ReplaceAll(p.Path(), "/", "-"), func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if res := p.Probe(ctx); !res.Success {
-					b.Fatalf("probe failed: %d %v", res.StatusCode, res.Err)
-				}
-			}
-			if baseline > 0 {
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseline, "x-baseline")
-			}
-		})
+		b.Run(strings.ReplaceAll(p.Path(), "/", "-"), func(b *testing.B) { benchProber(b, p, baseline) })
 	}
 }
