@@ -156,22 +156,7 @@ func TestCheckSoftErrors(t *testing.T) {
 		{"output json", []string{"-o", "json", "--config.file", cfgFile, origin.URL + "/api"}, []string{`"reason": "soft_error"`, `"code": 200`, `"class": "app"`, `json status equals \"UP\"`}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			if code := run(context.Background(), append([]string{"check"}, tt.args...), &out, &out); code != 1 {
-				t.Errorf("exit %d, want 1; output:\n%s", code, out.String())
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, out.String())
-				}
-			}
-			for _, n := range tt.not {
-				if strings.Contains(out.String(), n) {
-					t.Errorf("output shows %q:\n%s", n, out.String())
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkFails(t, tt.args, tt.want, tt.not) })
 	}
 }
 
@@ -205,21 +190,26 @@ func TestCheckNamesTheTargetsTeam(t *testing.T) {
 			[]string{`"owner": "app-team"`}, []string{"default_owner"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			if code := run(context.Background(), append([]string{"check"}, tt.args...), &out, &out); code != 1 {
-				t.Errorf("exit %d, want 1; output:\n%s", code, out.String())
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(out.String(), w) {
-					t.Errorf("output lacks %q:\n%s", w, out.String())
-				}
-			}
-			for _, n := range tt.not {
-				if strings.Contains(out.String(), n) {
-					t.Errorf("output shows %q:\n%s", n, out.String())
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkFails(t, tt.args, tt.want, tt.not) })
+	}
+}
+
+// checkFails runs check with args, which must exit 1 with an output that
+// contains every string of want and none of not.
+func checkFails(t *testing.T, args, want, not []string) {
+	t.Helper()
+	var out bytes.Buffer
+	if code := run(context.Background(), append([]string{"check"}, args...), &out, &out); code != 1 {
+		t.Errorf("exit %d, want 1; output:\n%s", code, out.String())
+	}
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(out.String(), n) {
+			t.Errorf("output shows %q:\n%s", n, out.String())
+		}
 	}
 }
