@@ -58,6 +58,7 @@ type serveCommand struct {
 	shardIndex string // a number or a StatefulSet pod name (shard.ParseIndex)
 
 	limits webLimits
+	rt     runtimeSettings
 }
 
 // webLimits bound what a client can hold of the web server: time and
@@ -75,7 +76,7 @@ type webLimits struct {
 const adhocTimeout = 10 * time.Second
 
 func newServeCommand(app *kingpin.Application) *serveCommand {
-	c := &serveCommand{}
+	c := &serveCommand{rt: defaultRuntimeSettings()}
 	c.cmd = app.Command("serve", "Run the exporter (the default command).").Default()
 	c.cmd.Flag("config.file", "Configuration file.").Default("http5xx.yml").StringVar(&c.configFile)
 	c.cmd.Flag("config.check", "Check the configuration file and exit (0 valid, 2 invalid).").BoolVar(&c.configCheck)
@@ -103,6 +104,9 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd.Flag("deploy.max-events-per-service", "Deploy history kept per service.").Default("100").IntVar(&c.deployMaxPerService)
 	c.cmd.Flag("shard.count", "Number of shards the configured targets are split into; every shard loads the same configuration and probes the targets a rendezvous hash of their name gives it.").Default("1").IntVar(&c.shardCount)
 	c.cmd.Flag("shard.index", "This exporter's shard, 0 to --shard.count-1; a StatefulSet pod name such as http5xx-2 gives its ordinal, so --shard.index=$(POD_NAME) works.").Default("0").StringVar(&c.shardIndex)
+	c.cmd.Flag("runtime.gogc", "The Go garbage collector's GOGC: lower keeps RSS closer to the live heap for some CPU (README: Performance); the GOGC environment variable wins; 0 keeps Go's default.").Default("50").IntVar(&c.rt.gogc)
+	c.cmd.Flag("auto-gomemlimit", "Set GOMEMLIMIT to --auto-gomemlimit.ratio of the container's (cgroup's) memory limit, when there is one and the GOMEMLIMIT environment variable is unset.").Default("true").BoolVar(&c.rt.autoMemLimit)
+	c.cmd.Flag("auto-gomemlimit.ratio", "Share of the container's memory limit GOMEMLIMIT is set to, in (0, 1].").Default("0.9").Float64Var(&c.rt.memLimitRatio)
 	return c
 }
 
@@ -111,6 +115,10 @@ func (c *serveCommand) run(ctx context.Context, logger *slog.Logger, stdout, std
 		return checkConfigFile(c.configFile, stdout, stderr)
 	}
 	logger.Info("starting http5xx_exporter", "version", version.Info(), "build_context", version.BuildContext())
+	if err := c.rt.apply(logger); err != nil {
+		logger.Error("bad runtime settings", "err", err)
+		return 2
+	}
 
 	// SIGHUP is caught from here on: one sent during start-up waits in the
 	// channel and reloads once serving, instead of killing the process.
