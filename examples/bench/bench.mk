@@ -1,5 +1,5 @@
-# make bench-scale: the exporter against Debian's blackbox_exporter and a
-# bare net/http client, on a loopback nginx origin, at 1k and 10k targets,
+# make bench-scale: the exporter against Debian's blackbox_exporter, a
+# bare net/http client and the raw-syscall floor, on a loopback nginx origin, at 1k and 10k targets,
 # with and without a CPU hog, then the exporter idle and its accuracy
 # against demo-origin's delays (examples/bench/benchscale). On demand only:
 # it takes about 25 minutes and is not part of make test. Installs, when they

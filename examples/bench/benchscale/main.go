@@ -1,6 +1,6 @@
 // Command benchscale measures the exporter at scale against Debian's
-// blackbox_exporter and a bare net/http client of our own, in the same run
-// and alternating, on a loopback nginx origin: CPU µs per probe (utime+stime
+// blackbox_exporter, a bare net/http client of our own and the floor (the
+// same GETs with raw blocking syscalls), in the same run and alternating, on a loopback nginx origin: CPU µs per probe (utime+stime
 // from /proc/PID/stat over a fixed window after a warm-up), RSS, goroutines,
 // /metrics size and scrape time, schedule lag and skips, with and without a
 // CPU hog beside them. make bench-scale runs it; every load loop is bounded
@@ -8,6 +8,7 @@
 //
 //	benchscale [flags]            the comparison (default)
 //	benchscale bare [flags]       the bare-client baseline (started by the comparison)
+//	benchscale floor [flags]      the raw-syscall floor (started by the comparison)
 //	benchscale hog -for D         a busy loop for D (started by the comparison)
 package main
 
@@ -45,6 +46,8 @@ func main() {
 		switch os.Args[1] {
 		case "bare":
 			os.Exit(bare(os.Args[2:]))
+		case "floor":
+			os.Exit(floor(os.Args[2:]))
 		case "hog":
 			os.Exit(hog(os.Args[2:]))
 		}
@@ -127,9 +130,25 @@ type Accuracy struct {
 	Err               string  `json:"error,omitempty"`
 }
 
+// Ratios compare the systems measured at one size and hog setting; zero
+// where one of the two was not measured.
+type Ratios struct {
+	Targets int  `json:"targets"`
+	Hog     bool `json:"hog"`
+	// CPU per probe: the exporter against blackbox, bare and floor, and
+	// bare against floor (what net/http costs above the kernel's floor).
+	CPUExporterBlackbox float64 `json:"cpu_exporter_vs_blackbox,omitempty"`
+	CPUExporterBare     float64 `json:"cpu_exporter_vs_bare,omitempty"`
+	CPUExporterFloor    float64 `json:"cpu_exporter_vs_floor,omitempty"`
+	CPUBareFloor        float64 `json:"cpu_bare_vs_floor,omitempty"`
+	RSSExporterBlackbox float64 `json:"rss_exporter_vs_blackbox,omitempty"`
+	RSSExporterBare     float64 `json:"rss_exporter_vs_bare,omitempty"`
+}
+
 // Report is the JSON the comparison writes.
 type Report struct {
 	Results  []Result   `json:"results"`
+	Ratios   []Ratios   `json:"ratios,omitempty"`
 	Accuracy []Accuracy `json:"accuracy,omitempty"`
 }
 
@@ -149,7 +168,7 @@ func compare(args []string) int {
 	fs.DurationVar(&s.timeout, "timeout", 5*time.Second, "probe timeout")
 	fs.StringVar(&hogs, "hog", "off,on", "runs without and with a CPU hog")
 	var systems string
-	fs.StringVar(&systems, "systems", "exporter,blackbox,bare", "the systems compared")
+	fs.StringVar(&systems, "systems", "exporter,blackbox,bare,floor", "the systems compared")
 	fs.StringVar(&s.out, "out", ".data/bench-scale.json", "where the JSON goes")
 	fs.StringVar(&s.origin, "origin", ".bin/demo-origin", "demo-origin, the delaying origin of the accuracy run")
 	var exporterArgs string
@@ -203,7 +222,7 @@ func compare(args []string) int {
 	var results []Result
 	for _, n := range s.sizes {
 		for _, h := range s.hogs {
-			// Alternating: the three systems back to back under the same
+			// Alternating: the systems back to back under the same
 			// conditions, so the machine's load drifts alike for all.
 			for _, sys := range s.systems {
 				fmt.Fprintf(os.Stderr, "%s, %d targets, hog %v: %v warm-up, %v window\n", sys, n, h, s.warmup, s.window)
@@ -231,10 +250,11 @@ func compare(args []string) int {
 	if s.accuracy {
 		acc = accuracy(s, dir)
 	}
-	printTable(os.Stdout, results)
+	ratios := ratiosOf(results)
+	printTable(os.Stdout, results, ratios)
 	printAccuracy(os.Stdout, acc)
 	if err := os.MkdirAll(filepath.Dir(s.out), 0o755); err == nil {
-		b, _ := json.MarshalIndent(Report{Results: results, Accuracy: acc}, "", "  ")
+		b, _ := json.MarshalIndent(Report{Results: results, Ratios: ratios, Accuracy: acc}, "", "  ")
 		if err := os.WriteFile(s.out, append(b, '\n'), 0o644); err == nil {
 			fmt.Printf("\nJSON: %s\n", s.out)
 		}
@@ -410,6 +430,12 @@ func run(s settings, dir, sys string, n int, withHog bool, urls []string) Result
 	case "bare":
 		cmd = exec.Command(s.self, "bare", "-targets", strconv.Itoa(n), "-interval", s.interval.String(),
 			"-timeout", s.timeout.String(), "-listen", "127.0.0.1:"+strconv.Itoa(port), "-origins", strings.Join(urls, ","))
+	case "floor":
+		cmd = exec.Command(s.self, "floor", "-targets", strconv.Itoa(n), "-interval", s.interval.String(),
+			"-listen", "127.0.0.1:"+strconv.Itoa(port), "-origins", strings.Join(urls, ","))
+	default:
+		r.Err = "unknown system " + sys
+		return r
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -421,7 +447,7 @@ func run(s settings, dir, sys string, n int, withHog bool, urls []string) Result
 	defer cancel()
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); waitOrKill(cmd, 10*time.Second) }()
 	ready := base + "/-/ready"
-	if sys == "bare" {
+	if sys == "bare" || sys == "floor" {
 		ready = base + "/stats"
 	} else if sys == "blackbox" {
 		ready = base + "/-/healthy"
@@ -510,7 +536,7 @@ type state struct {
 
 func snapshot(sys, base string, d *driver) (state, error) {
 	switch sys {
-	case "bare":
+	case "bare", "floor":
 		resp, err := http.Get(base + "/stats")
 		if err != nil {
 			return state{}, err
@@ -758,7 +784,7 @@ func hog(args []string) int {
 	return x & 0
 }
 
-func printTable(w io.Writer, rs []Result) {
+func printTable(w io.Writer, rs []Result, ratios []Ratios) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "system\ttargets\thog\tprobes/s\tCPU µs/probe\tCPU % core\tRSS MiB\tgoroutines\t/metrics MB\tscrape s\tproto MB\tproto s\tlag p50 ms\tlag p99 ms\tp99 scraped ms\tskips\t")
 	for _, r := range rs {
@@ -768,33 +794,51 @@ func printTable(w io.Writer, rs []Result) {
 			r.LagP50*1e3, r.LagP99*1e3, r.LagScrapedP99*1e3, r.Skips)
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "\nratios (exporter / blackbox, exporter / bare):")
+	fmt.Fprintln(w, "\nratios of CPU per probe (exporter / blackbox, bare, floor; bare / floor) and of RSS:")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "targets\thog\tCPU/probe vs blackbox\tCPU/probe vs bare\tRSS vs blackbox\tRSS vs bare\t")
-	for _, e := range rs {
-		if e.System != "exporter" {
-			continue
-		}
-		var bb, br Result
-		for _, o := range rs {
-			if o.Targets == e.Targets && o.Hog == e.Hog {
-				switch o.System {
-				case "blackbox":
-					bb = o
-				case "bare":
-					br = o
-				}
-			}
-		}
-		fmt.Fprintf(tw, "%d\t%v\t%s\t%s\t%s\t%s\t\n", e.Targets, e.Hog,
-			ratio(e.CPUPerProb, bb.CPUPerProb), ratio(e.CPUPerProb, br.CPUPerProb), ratio(e.RSSMiB, bb.RSSMiB), ratio(e.RSSMiB, br.RSSMiB))
+	fmt.Fprintln(tw, "targets\thog\tCPU/probe vs blackbox\tCPU/probe vs bare\tCPU/probe vs floor\tbare vs floor\tRSS vs blackbox\tRSS vs bare\t")
+	for _, r := range ratios {
+		fmt.Fprintf(tw, "%d\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Targets, r.Hog,
+			ratioText(r.CPUExporterBlackbox), ratioText(r.CPUExporterBare), ratioText(r.CPUExporterFloor),
+			ratioText(r.CPUBareFloor), ratioText(r.RSSExporterBlackbox), ratioText(r.RSSExporterBare))
 	}
 	_ = tw.Flush()
 }
 
-func ratio(a, b float64) string {
-	if b == 0 {
+// ratiosOf pairs the systems measured at the same size and hog setting, one
+// line for each such setting, in the order measured.
+func ratiosOf(rs []Result) []Ratios {
+	var out []Ratios
+	for _, e := range rs {
+		if e.System == "exporter-idle" || slices.ContainsFunc(out, func(r Ratios) bool { return r.Targets == e.Targets && r.Hog == e.Hog }) {
+			continue
+		}
+		by := map[string]Result{}
+		for _, o := range rs {
+			if o.Targets == e.Targets && o.Hog == e.Hog && o.Err == "" {
+				by[o.System] = o
+			}
+		}
+		ex, bb, br, fl := by["exporter"], by["blackbox"], by["bare"], by["floor"]
+		out = append(out, Ratios{Targets: e.Targets, Hog: e.Hog,
+			CPUExporterBlackbox: ratio(ex.CPUPerProb, bb.CPUPerProb), CPUExporterBare: ratio(ex.CPUPerProb, br.CPUPerProb),
+			CPUExporterFloor: ratio(ex.CPUPerProb, fl.CPUPerProb), CPUBareFloor: ratio(br.CPUPerProb, fl.CPUPerProb),
+			RSSExporterBlackbox: ratio(ex.RSSMiB, bb.RSSMiB), RSSExporterBare: ratio(ex.RSSMiB, br.RSSMiB)})
+	}
+	return out
+}
+
+// ratio is a/b rounded to two decimals, 0 when either is unknown.
+func ratio(a, b float64) float64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return math.Round(a/b*100) / 100
+}
+
+func ratioText(r float64) string {
+	if r == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f", a/b)
+	return fmt.Sprintf("%.2f", r)
 }
