@@ -206,7 +206,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	popts := probe.Options{Location: e.location, Version: e.opts.Version, Finisher: finisher}
+	// One Clients per configuration: its probers share what they can.
+	popts := probe.Options{Location: e.location, Version: e.opts.Version, Finisher: finisher, Clients: probe.NewClients()}
 	next := make(map[string]*probedTarget, len(cfg.Targets))
 	ts := make([]*config.Target, 0, len(cfg.Targets))
 	for i := range cfg.Targets {

@@ -75,7 +75,7 @@ type leanClient struct {
 	op, url string
 }
 
-func newLeanClient(p *Prober, u *url.URL, shared *fetch.Shared) (*leanClient, error) {
+func newLeanClient(p *Prober, u *url.URL, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*leanClient, error) {
 	req := &http.Request{
 		Method: p.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: p.header, Host: p.host, Close: true, // keep-alives off: "Connection: close"
@@ -99,10 +99,7 @@ func newLeanClient(p *Prober, u *url.URL, shared *fetch.Shared) (*leanClient, er
 	host := u.Hostname()
 	_, err := netip.ParseAddr(host)
 	return &leanClient{
-		// The probe's context bounds the dial. No TCP keep-alive: a probe's
-		// connection never idles long enough for one, and the four
-		// setsockopt calls that set it up are a tenth of a probe's syscalls.
-		dial:    shared.Dial(&net.Dialer{KeepAlive: -1}),
+		dial:    dial, // the probe's context bounds it (sharedClient.leanDial)
 		addr:    net.JoinHostPort(host, port),
 		literal: err == nil,
 		head:    bytes.Clone(head),

@@ -41,6 +41,9 @@ type Options struct {
 	// The prober uses its target's view of it (Finisher.ForTarget), so a
 	// result's owner is the target's team for its class.
 	Finisher *triage.Finisher
+	// Clients shares what probers with the same client settings can share;
+	// nil shares nothing.
+	Clients *Clients
 }
 
 // Prober probes one target. It is safe for concurrent use; the HTTP client
@@ -63,7 +66,7 @@ type Prober struct {
 	expect    *expect.Conditions
 	// prefixes recycles the buffers the first bytes of 2xx bodies are read
 	// into for the error-page fingerprints (*[]byte of fingerprint.MaxBody).
-	prefixes  sync.Pool
+	prefixes  *sync.Pool
 	transport *http.Transport
 	client    *http.Client
 	// lean, when the target is eligible (leanEligible), makes the probes
@@ -86,10 +89,11 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("target %q: url %q: scheme must be http or https", t.Name, t.URL)
 	}
-	shared, err := fetch.SharedFor(t, opts.Version)
+	sc, ck, sharable, err := opts.Clients.sharedFor(t, opts.Version)
 	if err != nil {
 		return nil, err
 	}
+	shared := sc.Shared
 	p := &Prober{
 		name:      t.Name,
 		method:    t.Method,
@@ -111,7 +115,7 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if p.expect, err = expect.Compile(t.Expect, t.RedactQueryParams); err != nil {
 		return nil, fmt.Errorf("target %q: %w", t.Name, err)
 	}
-	p.prefixes.New = func() any { b := make([]byte, fingerprint.MaxBody); return &b }
+	p.prefixes = opts.Clients.prefixPool()
 	// net/http would refuse these on every probe, and the refusal would be
 	// classified as the target's failure.
 	if !config.IsToken(p.method) {
@@ -170,6 +174,10 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 		// every target that does not ask for more.
 		Protocols: protocols,
 	}
+	// Without keep-alives a transport keeps no connections: the targets of
+	// one transportKey share the first one's (its dial reads that guard).
+	tk := transportKey{ck, timeout, p.guard.on, p.guard.viaProxy, p.guard.loopbackTarget}
+	p.transport = opts.Clients.transport(tk, sharable && !t.KeepAlive, p.transport)
 	// A 101 (or another 1xx as the final answer) ends the probe as
 	// malformed: after a protocol switch no deadline applies to the
 	// connection any more, so it is closed unread.
@@ -177,7 +185,7 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if leanEligible(t, u, &shared) {
 		// A request net/http could not write stays on net/http, whose
 		// error then says why on every probe.
-		p.lean, _ = newLeanClient(p, u, &shared)
+		p.lean, _ = newLeanClient(p, u, sc.leanDial)
 	}
 	return p, nil
 }
