@@ -157,6 +157,7 @@ type targetMetrics struct {
 	// every scrape.
 	labels      []*dto.LabelPair
 	phaseLabels [][]*dto.LabelPair
+	labelText   string // `service="…",target="…"` escaped for the text formats
 
 	mu sync.Mutex // guards everything below among Observe calls and scrapes
 	// The fixed series, written by the seriesCollector.

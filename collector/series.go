@@ -37,8 +37,15 @@ type seriesCollector struct {
 	// that window.
 	silent   atomic.Bool
 	gatherMu sync.RWMutex
-	// writers keeps a streamed scrape's chunk memory for the next.
+	// writers keeps a streamed scrape's chunk memory for the next; text
+	// the text writer's (its sorted code series too), across collections
+	// as a pool would not.
 	writers sync.Pool
+	text    atomic.Pointer[textWriter]
+	// locText is `location="…",` as the text formats write it, "" without
+	// a location; phaseText the same followed by each phase's label.
+	locText   string
+	phaseText [contract.NumPhases]string
 
 	pairMu sync.Mutex
 	// pairs are the label pairs of the code series' code, class and owner
@@ -93,9 +100,13 @@ func newSeriesCollector(m *Metrics, constLabels prometheus.Labels) *seriesCollec
 		ts: desc(contract.LastProbeTimestamp), ra: desc(contract.RetryAfter), responses: desc(contract.ResponsesTotal),
 		pairs: map[[2]string]*dto.LabelPair{},
 	}
+	if m.location != nil {
+		s.locText = string(labelText(nil, contract.LabelLocation, m.location.GetValue()))
+	}
 	for p := contract.Phase(0); p < contract.NumPhases; p++ {
 		s.phaseValues[p] = labelPair(contract.LabelPhase, p.String())
 		s.phaseOrder = append(s.phaseOrder, p)
+		s.phaseText[p] = s.locText + string(labelText(nil, contract.LabelPhase, p.String()))
 	}
 	slices.SortFunc(s.phaseOrder, func(a, b contract.Phase) int { return strings.Compare(a.String(), b.String()) })
 	return s
@@ -114,6 +125,8 @@ func (s *seriesCollector) label(tm *targetMetrics) {
 	}
 	service, target := labelPair(contract.LabelService, tm.service), labelPair(contract.LabelTarget, tm.name)
 	tm.labels = append(base, service, target)
+	text := labelText(labelText(nil, contract.LabelService, tm.service), contract.LabelTarget, tm.name)
+	tm.labelText = string(text[:len(text)-1])
 	if s.m.noPhases {
 		return
 	}

@@ -3,6 +3,7 @@ package collector
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"io"
 	"net/http"
@@ -143,12 +144,13 @@ type recordFamily struct {
 	name  string
 	help  string
 	typ   dto.MetricType
+	value func(tm *targetMetrics) float64           // the counter or gauge; nil: histograms and responses
 	write func(tm *targetMetrics, slot *seriesSlot) // nil: responses and phases
 }
 
 func (s *seriesCollector) families() []recordFamily {
 	gauge := func(d *prometheus.Desc, c contract.Metric, v func(tm *targetMetrics) float64) recordFamily {
-		return recordFamily{desc: d, name: c.Name, help: c.Help, typ: dto.MetricType_GAUGE,
+		return recordFamily{desc: d, name: c.Name, help: c.Help, typ: dto.MetricType_GAUGE, value: v,
 			write: func(tm *targetMetrics, slot *seriesSlot) {
 				slot.value = v(tm)
 				slot.gauge = dto.Gauge{Value: &slot.value}
@@ -157,6 +159,7 @@ func (s *seriesCollector) families() []recordFamily {
 	}
 	fs := []recordFamily{
 		{desc: s.probes, name: contract.ProbesTotal.Name, help: contract.ProbesTotal.Help, typ: dto.MetricType_COUNTER,
+			value: func(tm *targetMetrics) float64 { return float64(tm.probes) },
 			write: func(tm *targetMetrics, slot *seriesSlot) {
 				slot.counter(tm.labels, tm.probes, slot.timestamp(tm.created))
 			}},
@@ -178,60 +181,159 @@ func (s *seriesCollector) families() []recordFamily {
 	return fs
 }
 
-// stream writes rest and the record families merged by name in format.
-// Each target's lock is held while one family's series of it are copied
-// out; no lock is held across a write.
+// stream writes rest and the record families merged by name in format:
+// text and OpenMetrics by the textWriter straight from the records,
+// anything else from chunks of reused dto objects through expfmt's
+// encoder. Each target's lock is held while one family's series of it are
+// copied out; no lock is held across a write.
 func (s *seriesCollector) stream(w io.Writer, format expfmt.Format, rest []*dto.MetricFamily) error {
 	enc := expfmt.NewEncoder(w, format)
 	s.m.mu.RLock()
 	tms := s.m.order
 	s.m.mu.RUnlock()
-	fw, _ := s.writers.Get().(*familyWriter)
-	if fw == nil {
-		fw = new(familyWriter)
+	var (
+		write func(f recordFamily) error
+		flush = func() error { return nil }
+	)
+	if ok, om := textFormat(format); ok {
+		tw := s.text.Swap(nil)
+		if tw == nil {
+			tw = new(textWriter) // a concurrent scrape has the spare
+		}
+		defer s.text.Store(tw)
+		tw.reset(w, om, s.m.buckets, s.m.phaseBuckets)
+		defer func() { tw.w = nil }()
+		write = func(f recordFamily) error { return s.writeText(tw, f, tms) }
+		flush = tw.flush
+	} else {
+		fw, _ := s.writers.Get().(*familyWriter)
+		if fw == nil {
+			fw = new(familyWriter)
+		}
+		defer s.writers.Put(fw)
+		fw.w, fw.enc, fw.proto = w, enc, format.FormatType() == expfmt.TypeProtoDelim
+		fw.chunkEnc = expfmt.NewEncoder(&fw.scratch, format)
+		defer func() { fw.w, fw.enc, fw.chunkEnc = nil, nil, nil }()
+		write = func(f recordFamily) error { return s.writeChunks(fw, f, tms) }
 	}
-	defer s.writers.Put(fw)
-	fw.w, fw.enc, fw.proto = w, enc, format.FormatType() == expfmt.TypeProtoDelim
-	fw.chunkEnc = expfmt.NewEncoder(&fw.scratch, format)
-	defer func() { fw.w, fw.enc, fw.chunkEnc = nil, nil, nil }()
 	fams := s.families()
 	for len(rest) > 0 || len(fams) > 0 {
 		if len(fams) == 0 || (len(rest) > 0 && rest[0].GetName() < fams[0].name) {
+			if err := flush(); err != nil {
+				return err
+			}
 			if err := enc.Encode(rest[0]); err != nil {
 				return err
 			}
 			rest = rest[1:]
 			continue
 		}
-		f := fams[0]
-		fams = fams[1:]
-		fw.begin(f)
-		var err error
-		switch {
-		case f.desc == s.responses:
-			err = s.streamResponses(fw, tms)
-		case f.desc == s.phases:
-			err = s.streamPhases(fw, tms)
-		default:
-			for _, tm := range tms {
-				slot := fw.next()
-				tm.mu.Lock()
-				f.write(tm, slot)
-				tm.mu.Unlock()
-				if err = fw.flushIfFull(); err != nil {
-					break
-				}
-			}
-		}
-		if err == nil {
-			err = fw.end()
-		}
-		if err != nil {
+		if err := write(fams[0]); err != nil {
 			return err
 		}
+		fams = fams[1:]
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if c, ok := enc.(expfmt.Closer); ok {
 		return c.Close()
+	}
+	return nil
+}
+
+// writeChunks writes family f in chunks of dto objects.
+func (s *seriesCollector) writeChunks(fw *familyWriter, f recordFamily, tms []*targetMetrics) error {
+	fw.begin(f)
+	var err error
+	switch {
+	case f.desc == s.responses:
+		err = s.streamResponses(fw, tms)
+	case f.desc == s.phases:
+		err = s.streamPhases(fw, tms)
+	default:
+		for _, tm := range tms {
+			slot := fw.next()
+			tm.mu.Lock()
+			f.write(tm, slot)
+			tm.mu.Unlock()
+			if err = fw.flushIfFull(); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return fw.end()
+}
+
+// writeText writes family f as text lines.
+func (s *seriesCollector) writeText(t *textWriter, f recordFamily, tms []*targetMetrics) error {
+	if len(tms) == 0 {
+		return nil // no series: no family, as the registry drops it
+	}
+	if f.desc == s.responses {
+		return s.textResponses(t, f, tms)
+	}
+	t.header(f)
+	switch f.desc {
+	case s.duration:
+		for _, tm := range tms {
+			tm.mu.Lock()
+			t.histogram(f.name, s.locText, tm, &tm.duration, t.le)
+			tm.mu.Unlock()
+			if err := t.flushIfFull(); err != nil {
+				return err
+			}
+		}
+	case s.phases:
+		for _, p := range s.phaseOrder {
+			for _, tm := range tms {
+				tm.mu.Lock()
+				t.histogram(f.name, s.phaseText[p], tm, &tm.phases[p], t.phaseLe)
+				tm.mu.Unlock()
+				if err := t.flushIfFull(); err != nil {
+					return err
+				}
+			}
+		}
+	default:
+		head := append(append(t.head[:0], f.name...), '{')
+		head = append(head, s.locText...)
+		t.head = head
+		for _, tm := range tms {
+			tm.mu.Lock()
+			v := f.value(tm)
+			tm.mu.Unlock()
+			t.scalar(head, tm, v)
+			if err := t.flushIfFull(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// textResponses writes the code series in the registry's order
+// (sortResponses).
+func (s *seriesCollector) textResponses(t *textWriter, f recordFamily, tms []*targetMetrics) error {
+	refs := s.responseRefs(&t.order, tms)
+	if len(refs) == 0 {
+		return nil
+	}
+	t.header(f)
+	for _, r := range refs {
+		t.buf = append(t.buf, f.name...)
+		t.buf = append(t.buf, '{')
+		t.buf = labelText(t.buf, contract.LabelClass, r.labels[0].GetValue())
+		t.buf = labelText(t.buf, contract.LabelCode, r.labels[1].GetValue())
+		t.buf = append(t.buf, s.locText...)
+		t.buf = labelText(t.buf, contract.LabelOwner, r.labels[len(r.labels)-3].GetValue())
+		t.scalar(nil, r.tm, float64(r.count))
+		if err := t.flushIfFull(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -255,35 +357,17 @@ func (s *seriesCollector) streamPhases(fw *familyWriter, tms []*targetMetrics) e
 // responseRef is one http5xx_responses_total series copied out of its
 // target's record.
 type responseRef struct {
+	tm      *targetMetrics
 	labels  []*dto.LabelPair
 	count   uint64
 	created int64
+	group   int32 // its class, code and owner (responseOrder.keys)
 }
 
-// streamResponses writes the code series sorted as the registry sorts
-// them: by their label values in name order, class first.
+// streamResponses writes the code series in the registry's order
+// (responseRefs).
 func (s *seriesCollector) streamResponses(fw *familyWriter, tms []*targetMetrics) error {
-	refs := fw.refs[:0]
-	defer func() { fw.refs = refs[:0] }()
-	for _, tm := range tms {
-		tm.mu.Lock()
-		for _, c := range tm.codes {
-			refs = append(refs, responseRef{labels: c.labels, count: c.count, created: c.created})
-		}
-		tm.mu.Unlock()
-	}
-	slices.SortFunc(refs, func(a, b responseRef) int {
-		if len(a.labels) != len(b.labels) {
-			return len(a.labels) - len(b.labels)
-		}
-		for i := range a.labels {
-			if c := strings.Compare(a.labels[i].GetValue(), b.labels[i].GetValue()); c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	for _, r := range refs {
+	for _, r := range s.responseRefs(&fw.order, tms) {
 		slot := fw.next()
 		slot.counter(r.labels, r.count, slot.timestamp(r.created))
 		if err := fw.flushIfFull(); err != nil {
@@ -291,6 +375,82 @@ func (s *seriesCollector) streamResponses(fw *familyWriter, tms []*targetMetrics
 		}
 	}
 	return nil
+}
+
+// responseOrder is the memory responseRefs sorts in, kept from one scrape
+// to the next.
+type responseOrder struct {
+	refs, sorted []responseRef
+	byPair       map[[3]*dto.LabelPair]int32
+	byValue      map[[3]string]int32
+	keys         [][3]string
+	rank, start  []int
+}
+
+// responseRefs returns the code series of tms sorted as the registry
+// sorts them: by their label values in name order (class, code, location,
+// owner, service, target). The location is the same for all and tms are
+// sorted by service and target, so the order is the class, code and owner
+// groups sorted by value, each in target order: a counting sort over a
+// few dozen groups instead of a comparison sort of every series' labels.
+func (s *seriesCollector) responseRefs(o *responseOrder, tms []*targetMetrics) []responseRef {
+	if o.byPair == nil {
+		o.byPair, o.byValue = map[[3]*dto.LabelPair]int32{}, map[[3]string]int32{}
+	}
+	clear(o.byPair)
+	clear(o.byValue)
+	o.keys = o.keys[:0]
+	refs := o.refs[:0]
+	for _, tm := range tms {
+		tm.mu.Lock()
+		for _, c := range tm.codes {
+			l := c.labels
+			pairs := [3]*dto.LabelPair{l[0], l[1], l[len(l)-3]} // class, code, owner
+			g, ok := o.byPair[pairs]
+			if !ok {
+				k := [3]string{pairs[0].GetValue(), pairs[1].GetValue(), pairs[2].GetValue()}
+				if g, ok = o.byValue[k]; !ok {
+					g = int32(len(o.keys))
+					o.byValue[k] = g
+					o.keys = append(o.keys, k)
+				}
+				o.byPair[pairs] = g
+			}
+			refs = append(refs, responseRef{tm: tm, labels: l, count: c.count, created: c.created, group: g})
+		}
+		tm.mu.Unlock()
+	}
+	o.refs = refs
+	// Each group's first position in the sorted series.
+	order := make([]int, len(o.keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ka, kb := o.keys[a], o.keys[b]
+		return cmp.Or(strings.Compare(ka[0], kb[0]), strings.Compare(ka[1], kb[1]), strings.Compare(ka[2], kb[2]))
+	})
+	o.rank = slices.Grow(o.rank[:0], len(order))[:len(order)]
+	for r, g := range order {
+		o.rank[g] = r
+	}
+	o.start = slices.Grow(o.start[:0], len(order))[:len(order)]
+	clear(o.start)
+	for _, r := range refs {
+		o.start[o.rank[r.group]]++
+	}
+	pos := 0
+	for r, n := range o.start {
+		o.start[r], pos = pos, pos+n
+	}
+	sorted := slices.Grow(o.sorted[:0], len(refs))[:len(refs)]
+	for _, r := range refs {
+		rk := o.rank[r.group]
+		sorted[o.start[rk]] = r
+		o.start[rk]++
+	}
+	o.sorted = sorted
+	return sorted
 }
 
 // familyWriter writes one family in chunks. Text and OpenMetrics: each
@@ -308,7 +468,7 @@ type familyWriter struct {
 	mf      dto.MetricFamily
 	metrics []*dto.Metric
 	slots   [streamChunk]seriesSlot
-	refs    []responseRef
+	order   responseOrder
 	first   bool
 	body    []byte
 }

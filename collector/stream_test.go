@@ -108,17 +108,26 @@ func TestStreamedGolden(t *testing.T) {
 	compareStreamed(t, reg, m)
 }
 
-// streamFleet is n targets whose names and services need escaping in every
-// format: quotes, backslashes, newlines, UTF-8.
+// hostile are label values that need escaping in every format, or sort
+// oddly: quotes, backslashes, newlines, UTF-8, the empty string.
+var hostile = []string{`a"b`, `c\d`, "e\nf", "ünïcødé-☃", `\"`, "plain", "z", "A", "", "\\\n\"\"\n", `# HELP x`, " "}
+
+// streamFleet is n targets whose names, services and owners (the team of
+// some classes) are hostile label values.
 func streamFleet(n int) []*config.Target {
-	odd := []string{`a"b`, `c\d`, "e\nf", "ünïcødé-☃", `\"`, "plain", "z", "A"}
 	ts := make([]*config.Target, n)
 	for i := range ts {
 		ts[i] = &config.Target{
-			Name:    fmt.Sprintf("%s-%d", odd[i%len(odd)], i),
-			Service: odd[(i/3)%len(odd)],
+			Name:    fmt.Sprintf("%s-%d", hostile[i%len(hostile)], i),
+			Service: hostile[(i/3)%len(hostile)],
 			URL:     fmt.Sprintf("http://127.0.0.1:9/%d", i),
 			Owner:   "team",
+		}
+		if i%4 != 0 {
+			ts[i].Teams = []config.ClassTeam{
+				{Class: "app", Team: hostile[(i/2)%len(hostile)]},
+				{Class: "capacity", Team: hostile[(i/5)%len(hostile)]},
+			}
 		}
 	}
 	return ts
