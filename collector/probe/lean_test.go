@@ -371,17 +371,14 @@ func TestLeanHandsRedirectsToNetHTTP(t *testing.T) {
 
 // BenchmarkProbePaths compares one probe on each path with the cheapest
 // equivalent request (a bare http.Client GET on a fresh connection) against
-// the same loopback server: allocations per probe, and time as x-baseline.
+// the same loopback server in a child process: allocations and CPU per
+// probe, and time and CPU as x-baseline and x-baseline-cpu.
 //
 //	go test -run '^$' -bench 'ProbePaths' -benchmem ./collector/probe/
 func BenchmarkProbePaths(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok\n")
-	}))
-	defer srv.Close()
-
-	baseline := benchBaseline(b, srv.URL)
-	lean, std := bothPaths(b, testTarget(srv.URL))
+	url := benchOrigin(b)
+	baseline := benchBaseline(b, url)
+	lean, std := bothPaths(b, testTarget(url))
 	for _, p := range []*Prober{std, lean} {
 		b.Run(strings.ReplaceAll(p.Path(), "/", "-"), func(b *testing.B) { benchProber(b, p, baseline) })
 	}
