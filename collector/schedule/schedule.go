@@ -94,8 +94,8 @@ type Scheduler struct {
 	mu      sync.Mutex
 	stopped bool
 	jobs    map[string]*entry
-	due     []*entry // min-heap by next slot
-	pending []task   // min-heap by deadline: due slots waiting for the limit
+	due     []dueSlot // min-heap by next slot
+	pending []task    // min-heap by deadline: due slots waiting for the limit
 	limit   int
 	inUse   int       // tokens taken: running probes and Acquire callers
 	waiters []*waiter // Acquire callers waiting for a token, oldest first
@@ -116,6 +116,14 @@ type entry struct {
 	next     time.Time // the slot it waits for
 	last     time.Time // the slot it fired last
 	index    int       // in due; -1 once removed
+}
+
+// dueSlot is an entry in the due heap with its next slot in Unix
+// nanoseconds beside it, so that sifting compares keys held in the heap's
+// own array rather than loading an entry from wherever it lies in memory.
+type dueSlot struct {
+	at int64
+	e  *entry
 }
 
 // busy says whether a job's probe runs or waits for the limit. A job that
@@ -511,8 +519,8 @@ func (s *Scheduler) dispatch() {
 			starts = append(starts, t)
 			spawns = append(spawns, s.assignLocked())
 		}
-		for len(s.due) > 0 && !s.due[0].next.After(now) {
-			e := s.due[0]
+		for len(s.due) > 0 && s.due[0].at <= now.UnixNano() {
+			e := s.due[0].e
 			slot := e.next
 			e.last = slot
 			next := nextSlot(now, e.interval, e.offset)
@@ -520,6 +528,7 @@ func (s *Scheduler) dispatch() {
 				next = e.last.Add(e.interval)
 			}
 			e.next = next
+			s.due[0].at = next.UnixNano()
 			s.fixDue(0)
 			switch {
 			case e.busy.taken:
@@ -542,7 +551,7 @@ func (s *Scheduler) dispatch() {
 		}
 		var wait time.Time
 		if len(s.due) > 0 {
-			wait = s.due[0].next
+			wait = s.due[0].e.next
 		}
 		if len(s.pending) > 0 && (wait.IsZero() || s.pending[0].deadline.Before(wait)) {
 			wait = s.pending[0].deadline.Add(time.Nanosecond)
@@ -648,17 +657,21 @@ func (s *Scheduler) skipped(name string, r contract.SkipReason) {
 // The two heaps, typed so a probe costs no allocation (container/heap
 // would box every task).
 
+// dueArity is the due heap's fan-out: four children share a cache line or
+// two, and the heap is half as deep as a binary one; each slot that fires
+// sifts its entry from the top to near the bottom.
+const dueArity = 4
+
 func (s *Scheduler) pushDue(e *entry) {
-	e.index = len(s.due)
-	s.due = append(s.due, e)
-	s.upDue(e.index)
+	s.due = append(s.due, dueSlot{at: e.next.UnixNano(), e: e})
+	s.upDue(len(s.due) - 1)
 }
 
 func (s *Scheduler) removeDue(i int) {
 	last := len(s.due) - 1
-	s.swapDue(i, last)
-	s.due[last].index = -1
-	s.due[last] = nil
+	s.due[i].e.index = -1
+	s.due[i] = s.due[last]
+	s.due[last] = dueSlot{}
 	s.due = s.due[:last]
 	if i < last {
 		s.fixDue(i)
@@ -671,38 +684,48 @@ func (s *Scheduler) fixDue(i int) {
 	}
 }
 
-func (s *Scheduler) swapDue(i, j int) {
-	s.due[i], s.due[j] = s.due[j], s.due[i]
-	s.due[i].index, s.due[j].index = i, j
-}
-
+// upDue and downDue move the slot at i by shifting the others and write
+// it once where it belongs, updating the index of every entry moved.
 func (s *Scheduler) upDue(j int) {
+	d := s.due
+	x := d[j]
 	for j > 0 {
-		i := (j - 1) / 2
-		if !s.due[j].next.Before(s.due[i].next) {
+		p := (j - 1) / dueArity
+		if x.at >= d[p].at {
 			break
 		}
-		s.swapDue(i, j)
-		j = i
+		d[j] = d[p]
+		d[j].e.index = j
+		j = p
 	}
+	d[j] = x
+	x.e.index = j
 }
 
 func (s *Scheduler) downDue(i0 int) bool {
-	i, n := i0, len(s.due)
+	d := s.due
+	x := d[i0]
+	i := i0
 	for {
-		j := 2*i + 1
-		if j >= n {
+		c := dueArity*i + 1
+		if c >= len(d) {
 			break
 		}
-		if r := j + 1; r < n && s.due[r].next.Before(s.due[j].next) {
-			j = r
+		m := c
+		for k := c + 1; k < min(c+dueArity, len(d)); k++ {
+			if d[k].at < d[m].at {
+				m = k
+			}
 		}
-		if !s.due[j].next.Before(s.due[i].next) {
+		if d[m].at >= x.at {
 			break
 		}
-		s.swapDue(i, j)
-		i = j
+		d[i] = d[m]
+		d[i].e.index = i
+		i = m
 	}
+	d[i] = x
+	x.e.index = i
 	return i > i0
 }
 
