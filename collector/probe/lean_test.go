@@ -383,3 +383,38 @@ func BenchmarkProbePaths(b *testing.B) {
 		b.Run(strings.ReplaceAll(p.Path(), "/", "-"), func(b *testing.B) { benchProber(b, p, baseline) })
 	}
 }
+
+// TestRemoteAddr wants the lean path's remote address to read exactly as
+// the connection's own RemoteAddr().String(), whether or not it matches
+// the address dialled.
+func TestRemoteAddr(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		ln, err := net.Listen(network, map[string]string{"tcp4": "127.0.0.1:0", "tcp6": "[::1]:0"}[network])
+		if err != nil {
+			t.Logf("%s: %v (no such loopback here)", network, err)
+			continue
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		addr := ln.Addr().String()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.RemoteAddr().String()
+		for _, dialled := range []string{addr, "localhost:80", "[::ffff:127.0.0.1]:" + strings.Split(addr, ":")[len(strings.Split(addr, ":"))-1], ""} {
+			if got := remoteAddr(c, dialled); got != want {
+				t.Errorf("%s dialled as %q: remote %q, want %q", network, dialled, got, want)
+			}
+		}
+		c.Close()
+	}
+}

@@ -59,7 +59,9 @@ func benchBaseline(b *testing.B, url string) benchCost {
 // benchProber probes with p until the benchmark is done and reports its
 // cost per probe as x-baseline and x-baseline-cpu when the baseline ran.
 func benchProber(b *testing.B, p *Prober, baseline benchCost) {
-	ctx := context.Background()
+	// A parent that can be cancelled, as the scheduler's job context.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {

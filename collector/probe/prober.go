@@ -282,6 +282,7 @@ func (p *Prober) Probe(ctx context.Context) Result {
 // on net/http.
 func (p *Prober) probe(ctx context.Context, lean bool) (res Result, ok bool) {
 	res = Result{Target: p.name, Start: time.Now(), Conn: Conn{Path: PathNetHTTP}}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	tr := &tracer{}
@@ -291,7 +292,7 @@ func (p *Prober) probe(ctx context.Context, lean bool) (res Result, ok bool) {
 	)
 	if lean {
 		res.Conn.Path = PathLean
-		resp, err = p.lean.roundTrip(ctx, tr)
+		resp, err = p.lean.roundTrip(ctx, parent, tr)
 		if err == nil && p.follow && isRedirect(resp) {
 			resp.Body.Close()
 			return res, false

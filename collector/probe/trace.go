@@ -143,12 +143,22 @@ func (tr *tracer) tlsHandshakeDone(_ tls.ConnectionState, err error) {
 }
 
 func (tr *tracer) gotConnInfo(info httptrace.GotConnInfo) {
+	remote := ""
+	if info.Conn != nil {
+		remote = info.Conn.RemoteAddr().String()
+	}
+	tr.gotConnAddr(remote)
+}
+
+// gotConnAddr records that the connection is up, to remote ("" when not
+// known).
+func (tr *tracer) gotConnAddr(remote string) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.finished {
 		tr.hop.gotConn = true
-		if info.Conn != nil {
-			tr.remoteAddr = info.Conn.RemoteAddr().String()
+		if remote != "" {
+			tr.remoteAddr = remote
 			if tr.firstHop != nil {
 				tr.firstHop(tr.remoteAddr)
 			}
