@@ -38,10 +38,11 @@ type seriesCollector struct {
 	silent   atomic.Bool
 	gatherMu sync.RWMutex
 	// writers keeps a streamed scrape's chunk memory for the next; text
-	// the text writer's (its sorted code series too), across collections
-	// as a pool would not.
+	// and proto the direct writers' (a protobuf family's bytes, the sorted
+	// code series), across collections as a pool would not.
 	writers sync.Pool
 	text    atomic.Pointer[textWriter]
+	proto   atomic.Pointer[protoWriter]
 	// locText is `location="…",` as the text formats write it, "" without
 	// a location; phaseText the same followed by each phase's label.
 	locText   string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -194,6 +195,31 @@ func TestStreamedRandomFleet(t *testing.T) {
 			m.Skipped(ts[3].Name, contract.SkipLimit)
 		}
 		compareStreamed(t, reg, m)
+		compareChunks(t, reg, m)
+	}
+}
+
+// compareChunks checks that the dto chunks BenchmarkExposition measures
+// write what the direct writers write, in every format they serve.
+func compareChunks(t *testing.T, reg *prometheus.Registry, m *Metrics) {
+	t.Helper()
+	for _, format := range []expfmt.Format{
+		expfmt.NewFormat(expfmt.TypeTextPlain), expfmt.NewFormat(expfmt.TypeOpenMetrics), expfmt.NewFormat(expfmt.TypeProtoDelim),
+	} {
+		var out [2]bytes.Buffer
+		for i, direct := range []bool{true, false} {
+			mfs, err := m.gatherRest(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.series.streamWith(&out[i], format, mfs, direct); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+			t.Errorf("%s: the dto chunks differ from the direct writer (%d vs %d bytes):\n%s",
+				format, out[1].Len(), out[0].Len(), lineDiff(out[0].String(), out[1].String()))
+		}
 	}
 }
 
