@@ -80,7 +80,7 @@ func newServeCommand(app *kingpin.Application) *serveCommand {
 	c.cmd = app.Command("serve", "Run the exporter (the default command).").Default()
 	c.cmd.Flag("config.file", "Configuration file.").Default("http5xx.yml").StringVar(&c.configFile)
 	c.cmd.Flag("config.check", "Check the configuration file and exit (0 valid, 2 invalid).").BoolVar(&c.configCheck)
-	c.cmd.Flag("config.watch-interval", "How often to look for changes of the config and target files; 0 disables.").Default("5s").DurationVar(&c.watchInterval)
+	c.cmd.Flag("config.watch-interval", "How often to poll the config and target files for changes where file events cannot watch them; with events a safety poll runs at 12 times this. 0 disables watching.").Default("5s").DurationVar(&c.watchInterval)
 	c.cmd.Flag("location", "Name of the place this exporter probes from (label location); wins over global.location.").StringVar(&c.location)
 	c.cmd.Flag("probe.max-concurrent", "Most probes running at once; further slots wait up to half their interval, then are skipped. 0 derives it from the schedule on every reload: twice the sum over targets of timeout/interval, at least 64.").Default("0").IntVar(&c.maxConcurrent)
 	c.cmd.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
@@ -344,11 +344,16 @@ func (c *serveCommand) serve(ctx context.Context, logger *slog.Logger, handler h
 		"write_timeout", c.limits.writeTimeout, "idle_timeout", c.limits.idleTimeout, "max_connections", c.limits.maxConnections)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ServeMultiple(listeners, server, c.web, logger) }()
-	var watch <-chan time.Time
 	if c.watchInterval > 0 {
-		t := time.NewTicker(c.watchInterval)
-		defer t.Stop()
-		watch = t.C
+		// Stopped and waited for on return, so the watcher never reloads
+		// while the parts close.
+		wctx, stop := context.WithCancel(ctx)
+		watching := make(chan struct{})
+		go func() {
+			defer close(watching)
+			rl.Watch(wctx, c.watchInterval)
+		}()
+		defer func() { stop(); <-watching }()
 	}
 	for {
 		select {
@@ -366,8 +371,6 @@ func (c *serveCommand) serve(ctx context.Context, logger *slog.Logger, handler h
 			return 1
 		case <-hup:
 			_ = rl.Reload("SIGHUP")
-		case <-watch:
-			rl.ReloadIfChanged()
 		case <-discovered:
 			_ = rl.Reload("discovery")
 		}

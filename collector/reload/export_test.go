@@ -8,3 +8,26 @@ func SetClock(r *Reloader, now func() time.Time) {
 	r.now = now
 	r.mu.Unlock()
 }
+
+// FileEvents is the event source Watch opens.
+type FileEvents = fileEvents
+
+// NewFsnotify is the event source Watch opens unless SetEvents replaced it.
+var NewFsnotify = newFsnotify
+
+// SetEvents replaces the constructor of the event source; call it before
+// Watch.
+func SetEvents(r *Reloader, open func() (FileEvents, error)) { r.newEvents = open }
+
+// Checks is how many times ReloadIfChanged ran, digesting or not.
+func Checks(r *Reloader) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checks
+}
+
+// PollEvery is Watch's poll period now; 0 when Watch does not run.
+func PollEvery(r *Reloader) time.Duration { return time.Duration(r.watchPoll.Load()) }
+
+// Settle is how long Watch waits for a burst of events to end.
+const Settle, SafetyPolls = settle, safetyPolls

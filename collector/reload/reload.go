@@ -2,8 +2,9 @@
 // and every reload after it, passes one pipeline: load (the config file, its
 // target_files and the discovered targets) → filter (which targets this exporter probes) → apply
 // (the engine) → record (the reload gauges). A Reloader owns the config
-// path, notices changes of the files, and serializes the triggers: SIGHUP,
-// POST /-/reload and file changes. The engine never reads files itself.
+// path, notices changes of the files (Watch: file events, with a stat poll
+// as the fallback), and serializes the triggers: SIGHUP, POST /-/reload and
+// file changes. The engine never reads files itself.
 package reload
 
 import (
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
@@ -111,7 +113,11 @@ type Reloader struct {
 	sources *config.Sources
 	stamp   stamp
 	digests int
-	now     func() time.Time // the racy window's clock; tests move it
+	checks  int // ReloadIfChanged calls, digesting or not
+	// newEvents opens the file event source Watch uses; tests replace it.
+	newEvents func() (fileEvents, error)
+	watchPoll atomic.Int64     // Watch's poll period now; 0 when it does not run
+	now       func() time.Time // the racy window's clock; tests move it
 }
 
 // New returns a Reloader of the engine o.Engine, which runs o.Running.
@@ -122,7 +128,7 @@ func New(o Options) *Reloader {
 	for _, f := range o.Applied {
 		f(o.Running)
 	}
-	return &Reloader{o: o, digest: o.Running.Digest, now: time.Now}
+	return &Reloader{o: o, digest: o.Running.Digest, now: time.Now, newEvents: newFsnotify}
 }
 
 // Reload runs the pipeline now; trigger says why, for the log. On error
@@ -134,31 +140,36 @@ func (r *Reloader) Reload(trigger string) error {
 }
 
 // ReloadIfChanged reloads when the config file, a target file or a TLS
-// file a target names changed since the last attempt; the watcher calls it
-// on every tick. An idle tick costs a stat per file and glob directory:
-// the files are read and hashed only when a stat shows a change (or a file
-// changed too recently to trust its times), and reloaded only when the
-// digest differs.
-func (r *Reloader) ReloadIfChanged() {
+// file a target names changed since the last attempt; Watch calls it on a
+// file event and on every poll. It costs a stat per file and glob
+// directory: the files are read and hashed only when a stat shows a change
+// (or a file changed too recently to trust its times), and reloaded only
+// when the digest differs.
+func (r *Reloader) ReloadIfChanged() { r.check() }
+
+// check is ReloadIfChanged; it returns the sources of the last digest, nil
+// while they are unknown (the main file could not be read).
+func (r *Reloader) check() *config.Sources {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.checks++
 	now := r.now()
 	if r.sources != nil && !r.stamp.racy && takeStamp(*r.sources, now).equal(r.stamp) {
-		return
+		return r.sources
 	}
 	r.digests++
 	d, src, err := config.DigestSources(r.o.Source.Path)
 	if err != nil {
 		r.sources = nil // an unreadable file is reported by the reload it triggers once readable
-		return
+		return nil
 	}
 	// Stamped after the digest: a write in between is within the racy
 	// window, so the next check digests again.
 	r.sources, r.stamp = &src, takeStamp(src, now)
-	if d == r.digest {
-		return
+	if d != r.digest {
+		_ = r.reloadLocked("file change")
 	}
-	_ = r.reloadLocked("file change")
+	return r.sources
 }
 
 // Digests is how many times the watcher read and hashed the files.

@@ -1,6 +1,8 @@
 package reload_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,7 +22,8 @@ import (
 // "digest" what it did before (read and hash every file on every tick).
 // One op is one tick; the process CPU over the window comes from
 // /proc/self/stat and is printed, with the share of a core it would cost
-// at the default --config.watch-interval of 5s.
+// at the default --config.watch-interval of 5s. "watch-poll" and
+// "watch-events" run the whole watcher over a window.
 func BenchmarkIdleWatch(b *testing.B) {
 	const targets, files = 50_000, 10
 	dir := b.TempDir()
@@ -58,7 +61,6 @@ func BenchmarkIdleWatch(b *testing.B) {
 	reload.SetClock(rl, func() time.Time { return time.Now().Add(time.Hour) }) // the files are settled
 	rl.ReloadIfChanged()                                                       // the first tick digests
 
-	windowed := false // the idle window runs once, not for every b.N round
 	for _, mode := range []string{"stat", "digest"} {
 		b.Run(mode, func(b *testing.B) {
 			tick := rl.ReloadIfChanged
@@ -81,32 +83,48 @@ func BenchmarkIdleWatch(b *testing.B) {
 			b.ReportMetric(100*perTick.Seconds()/5, "core-%-at-5s")
 			b.Logf("%d targets, %d ticks: %v process CPU (/proc/self/stat), %v a tick, %.4f%% of a core at one tick every 5s",
 				targets, b.N, cpu, perTick, 100*perTick.Seconds()/5)
-			if mode == "stat" && !windowed {
-				windowed = true
-				idleWindow(b, tick)
+		})
+	}
+	// The whole idle exporter, watching included, with Watch running at 100
+	// times the default rate: polling only, as without file events, and
+	// with events, where the stat poll is the slow safety net.
+	for _, mode := range []string{"watch-poll", "watch-events"} {
+		b.Run(mode, func(b *testing.B) {
+			open := reload.NewFsnotify
+			if mode == "watch-poll" {
+				open = func() (reload.FileEvents, error) { return nil, errors.New("events off") }
+			}
+			reload.SetEvents(rl, open)
+			for range b.N {
+				idleWindow(b, rl)
 			}
 		})
 	}
 }
 
-// idleWindow prints the whole process's CPU over a fixed window in which
-// the idle exporter's watcher ticks 20 times a second (100 times the
-// default rate): what an idle exporter costs, watching included.
-func idleWindow(b *testing.B, tick func()) {
-	const window, every = 5 * time.Second, 50 * time.Millisecond
-	t := time.NewTicker(every)
-	defer t.Stop()
-	cpu0 := procCPU(b)
-	end := time.Now().Add(window)
-	ticks := 0
-	for time.Now().Before(end) {
-		<-t.C
-		tick()
-		ticks++
+// idleWindow runs Watch at an interval of 50ms (100 times the default
+// rate) over a fixed window and reports the checks it made and the whole
+// process's CPU: what an idle exporter costs, watching included.
+func idleWindow(b *testing.B, rl *reload.Reloader) {
+	const window, interval, rate = 3 * time.Second, 50 * time.Millisecond, 100
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rl.Watch(ctx, interval)
+	}()
+	defer func() { cancel(); <-done }()
+	for reload.PollEvery(rl) == 0 {
+		time.Sleep(time.Millisecond)
 	}
-	cpu := procCPU(b) - cpu0
-	b.Logf("idle exporter with 50000 targets: %v process CPU over %v with %d watcher ticks (%.2f%% of a core)",
-		cpu, window, ticks, 100*cpu.Seconds()/window.Seconds())
+	checks0, cpu0 := reload.Checks(rl), procCPU(b)
+	time.Sleep(window)
+	checks, cpu := reload.Checks(rl)-checks0, procCPU(b)-cpu0
+	perMinute := float64(checks) / rate * float64(time.Minute) / float64(window)
+	b.ReportMetric(100*cpu.Seconds()/window.Seconds(), "core-%")
+	b.ReportMetric(perMinute, "checks/min-at-5s")
+	b.Logf("idle exporter with 50000 targets, watch interval %v: %d checks (poll every %v) and %v process CPU over %v (%.2f%% of a core); at the default 5s: %.1f checks a minute",
+		interval, checks, reload.PollEvery(rl), cpu, window, 100*cpu.Seconds()/window.Seconds(), perMinute)
 }
 
 // procCPU is utime+stime of this process from /proc/self/stat (Linux).
