@@ -1,8 +1,9 @@
 # make bench-scale: the exporter against Debian's blackbox_exporter, a
-# bare net/http client and the raw-syscall floor, on a loopback nginx origin, at 1k and 10k targets,
-# with and without a CPU hog, then the exporter idle and its accuracy
+# bare net/http client and the raw-syscall floor, on a loopback nginx
+# origin, at 1k and 10k targets, with and without a CPU hog, then the
+# exporter idle and its accuracy
 # against demo-origin's delays (examples/bench/benchscale). On demand only:
-# it takes about 25 minutes and is not part of make test. Installs, when they
+# it takes about 30 minutes and is not part of make test. Installs, when they
 # are missing, Debian's nginx-light (the origin) and
 # prometheus-blackbox-exporter (the baseline) with apt-get.
 # BENCH_SCALE_FLAGS=-large adds 50k targets; see -help for the rest.
