@@ -45,7 +45,6 @@ type protoWriter struct {
 	sub   []byte // one metric's counter, gauge or histogram
 	pre   []byte // one metric's labels before service
 	spans histSlot
-	order responseOrder
 }
 
 func (p *protoWriter) reset(w io.Writer) { p.w, p.body = w, p.body[:0] }

@@ -36,8 +36,7 @@ type textWriter struct {
 	// duration and the phase buckets, and of +Inf.
 	le, phaseLe [][]byte
 	inf         []byte
-	head        []byte        // a family's `name{location="…",`
-	order       responseOrder // the code series, sorted
+	head        []byte // a family's `name{location="…",`
 }
 
 // textFormat reports whether the text writer writes format: text 0.0.4

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,6 +186,7 @@ func benchmarkExposition(b *testing.B, n int, before bool) {
 			b.Run(name, func(b *testing.B) {
 				b.ReportAllocs()
 				var buf countingWriter
+				defer reportCPU(b, cpuTime())
 				for b.Loop() {
 					buf = 0
 					mfs, err := reg.Gather()
@@ -204,6 +206,7 @@ func benchmarkExposition(b *testing.B, n int, before bool) {
 				b.ReportAllocs()
 				var buf countingWriter
 				stream(&buf, format, false) // warm-up: the writers keep their memory
+				defer reportCPU(b, cpuTime())
 				for b.Loop() {
 					buf = 0
 					stream(&buf, format, false)
@@ -215,6 +218,7 @@ func benchmarkExposition(b *testing.B, n int, before bool) {
 			b.ReportAllocs()
 			var buf countingWriter
 			stream(&buf, format, true)
+			defer reportCPU(b, cpuTime())
 			for b.Loop() {
 				buf = 0
 				stream(&buf, format, true)
@@ -234,6 +238,7 @@ func benchmarkExposition(b *testing.B, n int, before bool) {
 				}
 				bw := bufio.NewWriterSize(z, 64<<10)
 				stream(io.Discard, format, true)
+				defer reportCPU(b, cpuTime())
 				for b.Loop() {
 					buf = 0
 					z.Reset(&buf)
@@ -250,6 +255,21 @@ func benchmarkExposition(b *testing.B, n int, before bool) {
 			})
 		}
 	}
+}
+
+// reportCPU reports the process's CPU (user and system: the scrape and
+// the garbage collection it causes) per op since cpu0 as cpu-ms/op, which
+// a loaded machine changes less than the time per op.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // countingWriter counts what a scrape writes, so the benchmark's own

@@ -37,12 +37,14 @@ type seriesCollector struct {
 	// that window.
 	silent   atomic.Bool
 	gatherMu sync.RWMutex
-	// writers keeps a streamed scrape's chunk memory for the next; text
-	// and proto the direct writers' (a protobuf family's bytes, the sorted
-	// code series), across collections as a pool would not.
+	// writers keeps a streamed scrape's chunk memory for the next; text,
+	// proto and orders the direct writers' and the code series' sort (a
+	// protobuf family's bytes, the series), across collections as a pool
+	// would not.
 	writers sync.Pool
 	text    atomic.Pointer[textWriter]
 	proto   atomic.Pointer[protoWriter]
+	orders  atomic.Pointer[responseOrder]
 	// locText is `location="…",` as the text formats write it, "" without
 	// a location; phaseText the same followed by each phase's label.
 	locText   string

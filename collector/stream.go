@@ -49,11 +49,10 @@ func (m *Metrics) MetricsHandler(reg *prometheus.Registry, opts promhttp.Handler
 		!opts.EnableOpenMetricsTextCreatedSamples && opts.ErrorHandling == promhttp.HTTPErrorOnError &&
 		len(opts.AcceptedFormats) == 0 && len(opts.OfferedCompressions) == 0 && !opts.DisableCompression && !opts.CoalesceGather
 	// gzip at BestSpeed, not promhttp's default level: at 10k targets
-	// (32.6 MB of text) the default level costs about six times the CPU of
-	// BestSpeed for a body 13% smaller (BenchmarkExposition's -gzip and
-	// -gzip-fast: 1.85 vs 2.13 MB text, 2.70 vs 3.18 MB protobuf), and
-	// compressing is most of what a scrape costs. Clients see the same
-	// bytes once decompressed.
+	// (32.6 MB of text) compressing at the default level took 440 ms of
+	// CPU per scrape, BestSpeed 76 ms, for a body 15% larger (2.13 vs
+	// 1.85 MB; protobuf 3.17 vs 2.70 MB, 110 vs 480 ms): BenchmarkExposition's
+	// -gzip and -gzip-fast. Clients see the same bytes once decompressed.
 	gzips := sync.Pool{New: func() any {
 		z, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
 		return z
@@ -351,13 +350,13 @@ func (s *seriesCollector) writeProto(p *protoWriter, f recordFamily, tms []*targ
 	}
 	switch f.desc {
 	case s.responses:
-		refs := s.responseRefs(&p.order, tms)
-		for _, r := range refs {
+		_ = s.eachResponse(tms, func(r *responseRef) error {
 			l := r.labels // class, code, location, owner, service, target
 			pre := appendPairs(loc[:0], l[:len(l)-2]...)
 			p.counter(pre, r.tm, float64(r.count), r.created)
 			loc = pre
-		}
+			return nil
+		})
 	case s.duration:
 		for _, tm := range tms {
 			tm.mu.Lock()
@@ -390,14 +389,14 @@ func (s *seriesCollector) writeProto(p *protoWriter, f recordFamily, tms []*targ
 }
 
 // textResponses writes the code series in the registry's order
-// (sortResponses).
+// (eachResponse).
 func (s *seriesCollector) textResponses(t *textWriter, f recordFamily, tms []*targetMetrics) error {
-	refs := s.responseRefs(&t.order, tms)
-	if len(refs) == 0 {
-		return nil
-	}
-	t.header(f)
-	for _, r := range refs {
+	first := true
+	return s.eachResponse(tms, func(r *responseRef) error {
+		if first {
+			t.header(f) // no series: no family, as the registry drops it
+			first = false
+		}
 		t.buf = append(t.buf, f.name...)
 		t.buf = append(t.buf, '{')
 		t.buf = labelText(t.buf, contract.LabelClass, r.labels[0].GetValue())
@@ -405,11 +404,8 @@ func (s *seriesCollector) textResponses(t *textWriter, f recordFamily, tms []*ta
 		t.buf = append(t.buf, s.locText...)
 		t.buf = labelText(t.buf, contract.LabelOwner, r.labels[len(r.labels)-3].GetValue())
 		t.scalar(nil, r.tm, float64(r.count))
-		if err := t.flushIfFull(); err != nil {
-			return err
-		}
-	}
-	return nil
+		return t.flushIfFull()
+	})
 }
 
 func (s *seriesCollector) streamPhases(fw *familyWriter, tms []*targetMetrics) error {
@@ -439,35 +435,53 @@ type responseRef struct {
 }
 
 // streamResponses writes the code series in the registry's order
-// (responseRefs).
+// (eachResponse).
 func (s *seriesCollector) streamResponses(fw *familyWriter, tms []*targetMetrics) error {
-	for _, r := range s.responseRefs(&fw.order, tms) {
+	return s.eachResponse(tms, func(r *responseRef) error {
 		slot := fw.next()
 		slot.counter(r.labels, r.count, slot.timestamp(r.created))
-		if err := fw.flushIfFull(); err != nil {
+		return fw.flushIfFull()
+	})
+}
+
+// eachResponse calls fn with the code series of tms in the order the
+// registry sorts them (responseOrder.sort), until fn fails. The sort's
+// memory is kept for the next scrape, of any format.
+func (s *seriesCollector) eachResponse(tms []*targetMetrics, fn func(r *responseRef) error) error {
+	o := s.orders.Swap(nil)
+	if o == nil {
+		o = new(responseOrder) // a concurrent scrape has the spare
+	}
+	defer func() {
+		clear(o.refs) // pins no target a reload removed
+		s.orders.Store(o)
+	}()
+	o.sort(tms)
+	for _, i := range o.perm {
+		if err := fn(&o.refs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// responseOrder is the memory responseRefs sorts in, kept from one scrape
-// to the next.
+// responseOrder is the memory the code series are sorted in.
 type responseOrder struct {
-	refs, sorted []responseRef
-	byPair       map[[3]*dto.LabelPair]int32
-	byValue      map[[3]string]int32
-	keys         [][3]string
-	rank, start  []int
+	refs        []responseRef
+	perm        []int32 // refs' indexes in sorted order
+	byPair      map[[3]*dto.LabelPair]int32
+	byValue     map[[3]string]int32
+	keys        [][3]string
+	rank, start []int
 }
 
-// responseRefs returns the code series of tms sorted as the registry
-// sorts them: by their label values in name order (class, code, location,
+// sort copies the code series of tms out and sorts them as the registry
+// does: by their label values in name order (class, code, location,
 // owner, service, target). The location is the same for all and tms are
 // sorted by service and target, so the order is the class, code and owner
 // groups sorted by value, each in target order: a counting sort over a
 // few dozen groups instead of a comparison sort of every series' labels.
-func (s *seriesCollector) responseRefs(o *responseOrder, tms []*targetMetrics) []responseRef {
+func (o *responseOrder) sort(tms []*targetMetrics) {
 	if o.byPair == nil {
 		o.byPair, o.byValue = map[[3]*dto.LabelPair]int32{}, map[[3]string]int32{}
 	}
@@ -517,14 +531,12 @@ func (s *seriesCollector) responseRefs(o *responseOrder, tms []*targetMetrics) [
 	for r, n := range o.start {
 		o.start[r], pos = pos, pos+n
 	}
-	sorted := slices.Grow(o.sorted[:0], len(refs))[:len(refs)]
-	for _, r := range refs {
+	o.perm = slices.Grow(o.perm[:0], len(refs))[:len(refs)]
+	for i, r := range refs {
 		rk := o.rank[r.group]
-		sorted[o.start[rk]] = r
+		o.perm[o.start[rk]] = int32(i)
 		o.start[rk]++
 	}
-	o.sorted = sorted
-	return sorted
 }
 
 // familyWriter writes one family in chunks. Text and OpenMetrics: each
@@ -542,7 +554,6 @@ type familyWriter struct {
 	mf      dto.MetricFamily
 	metrics []*dto.Metric
 	slots   [streamChunk]seriesSlot
-	order   responseOrder
 	first   bool
 	body    []byte
 }
