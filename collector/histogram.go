@@ -119,6 +119,11 @@ func (h *hist) addNative(key int32, n uint32) {
 		h.native[i].count += n
 		return
 	}
+	if len(h.native) == cap(h.native) {
+		// A quarter more, not twice as many: every series keeps its slack,
+		// and a new bucket is rare once a target's latencies were seen.
+		h.native = append(make([]nativeBucket, 0, len(h.native)+len(h.native)/4+1), h.native...)
+	}
 	h.native = slices.Insert(h.native, i, nativeBucket{key: key, count: n})
 }
 

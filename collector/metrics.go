@@ -47,12 +47,12 @@ const codeOther = -1
 // children bound once, so observing a result allocates nothing.
 type Metrics struct {
 	series     *seriesCollector
-	failures   *prometheus.CounterVec
+	failures   *targetFamily
 	layers     *prometheus.CounterVec
 	targetInfo *targetInfo
 	skipped    *prometheus.CounterVec
-	certs      *prometheus.GaugeVec
-	connInfo   *prometheus.GaugeVec
+	certs      *targetFamily
+	connInfo   *targetFamily
 
 	Inflight   prometheus.Gauge
 	Limit      prometheus.Gauge // the effective in-flight limit
@@ -93,19 +93,13 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	counter := func(m contract.Metric) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: m.Name, Help: m.Help, ConstLabels: cl}, labelNames(m))
 	}
-	gauge := func(m contract.Metric) *prometheus.GaugeVec {
-		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl}, labelNames(m))
-	}
 	one := func(m contract.Metric) prometheus.Gauge {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl})
 	}
 	m := &Metrics{
-		failures:   counter(contract.FailuresTotal),
 		layers:     counter(contract.ErrorLayerTotal),
 		targetInfo: newTargetInfo(cl),
 		skipped:    counter(contract.SkippedProbesTotal),
-		certs:      gauge(contract.TLSCertNotAfter),
-		connInfo:   gauge(contract.ConnectionInfo),
 		Inflight:   one(contract.InflightProbes),
 		Limit:      one(contract.ProbeConcurrencyLimit),
 		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -123,6 +117,9 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		m.location = labelPair(contract.LabelLocation, o.Location)
 	}
 	m.series = newSeriesCollector(m, cl)
+	m.failures = newTargetFamily(m, contract.FailuresTotal, cl, writeFailures)
+	m.connInfo = newTargetFamily(m, contract.ConnectionInfo, cl, writeConnection)
+	m.certs = newTargetFamily(m, contract.TLSCertNotAfter, cl, writeCerts)
 	return m
 }
 
@@ -168,16 +165,24 @@ type targetMetrics struct {
 	duration                       hist
 	phases                         []hist // nil when the phase histograms are off
 
-	extra    int          // code and layer series bound beyond the precreated codes
-	codes    []codeSeries // http5xx_responses_total, written by the seriesCollector
-	failures [contract.NumReasons]prometheus.Counter
+	extra    int             // code and layer series bound beyond the precreated codes
+	codes    []codeSeries    // http5xx_responses_total, written by the seriesCollector
+	failures []failureSeries // http5xx_failures_total by reason, in the order first seen
 	layers   map[layerKey]prometheus.Counter
 	skipped  map[contract.SkipReason]prometheus.Counter
-	// certs are the leaf and chain NotAfter, bound at the first
-	// certificate seen; conn the label values of the current
+	// certs are the leaf and chain NotAfter (Unix seconds), nil before
+	// the first certificate seen; conn the label values of the target's
 	// http5xx_connection_info, nil before the first answer.
-	certs *[2]prometheus.Gauge
+	certs *[2]int64
 	conn  *connKey
+}
+
+// failureSeries is one http5xx_failures_total series of a target; its
+// class and owner are the target's Finisher's for the reason.
+type failureSeries struct {
+	reason  contract.Reason
+	count   uint64
+	created int64 // Unix nanoseconds
 }
 
 // connKey is the label values of one http5xx_connection_info series.
@@ -242,9 +247,9 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesCha
 
 func (m *Metrics) deleteTarget(name string) {
 	match := prometheus.Labels{contract.LabelTarget: name}
-	// The fixed series go with the target's entry in m.targets.
+	// The record series go with the target's entry in m.targets.
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.failures, m.layers, m.skipped, m.certs, m.connInfo,
+		m.layers, m.skipped,
 	} {
 		v.DeletePartialMatch(match)
 	}
@@ -255,12 +260,10 @@ func (m *Metrics) deleteTarget(name string) {
 // teams of c, the target's Finisher.
 // Their class and owner labels change, so they are new series from 0.
 func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
-	match := prometheus.Labels{contract.LabelTarget: tm.name}
-	m.failures.DeletePartialMatch(match)
-	tm.mu.Lock() // a scrape reads the codes under it
+	tm.mu.Lock() // a scrape reads the codes and failures under it
 	defer tm.mu.Unlock()
 	tm.classifier = c
-	tm.failures = [contract.NumReasons]prometheus.Counter{}
+	tm.failures = nil
 	tm.extra = len(tm.layers) // the layer series stay
 	m.precreate(tm)
 }
@@ -361,7 +364,7 @@ func (m *Metrics) Observe(r *probe.Result) {
 
 	m.connection(tm, &r.Conn)
 	if r.Reason != contract.ReasonNone {
-		m.failure(tm, r.Reason).Inc()
+		tm.fail(r.Reason, now)
 		return
 	}
 	c, exact := m.codeSeries(tm, r)
@@ -389,13 +392,9 @@ func (m *Metrics) Observe(r *probe.Result) {
 func (m *Metrics) connection(tm *targetMetrics, c *probe.Conn) {
 	if c.TLS.HasCert() {
 		if tm.certs == nil {
-			tm.certs = &[2]prometheus.Gauge{
-				m.certs.WithLabelValues(tm.name, tm.service, contract.CertLeaf),
-				m.certs.WithLabelValues(tm.name, tm.service, contract.CertChain),
-			}
+			tm.certs = new([2]int64)
 		}
-		tm.certs[0].Set(float64(c.TLS.LeafNotAfter.Unix()))
-		tm.certs[1].Set(float64(c.TLS.ChainNotAfter.Unix()))
+		*tm.certs = [2]int64{c.TLS.LeafNotAfter.Unix(), c.TLS.ChainNotAfter.Unix()}
 	}
 	if c.Protocol == "" {
 		return
@@ -403,24 +402,91 @@ func (m *Metrics) connection(tm *targetMetrics, c *probe.Conn) {
 	if tm.conn != nil && *tm.conn == (connKey{c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}) {
 		return // the usual case, and allocation-free
 	}
-	k := &connKey{c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}
 	// One series per target: the old one goes when anything changes.
-	if o := tm.conn; o != nil {
-		m.connInfo.DeleteLabelValues(tm.name, tm.service, o.protocol, o.family, o.version, o.subject, o.issuer)
-	}
-	m.connInfo.WithLabelValues(tm.name, tm.service, k.protocol, k.family, k.version, k.subject, k.issuer).Set(1)
-	tm.conn = k
+	tm.conn = &connKey{c.Protocol, c.IPFamily, c.TLS.Version, c.TLS.Subject, c.TLS.Issuer}
 }
 
-// failure returns the counter of a no-answer reason; tm.mu is held.
-func (m *Metrics) failure(tm *targetMetrics, r contract.Reason) prometheus.Counter {
-	c := tm.failures[r]
-	if c == nil {
-		class, owner := tm.classifier.Reason(r)
-		c = m.failures.WithLabelValues(tm.name, tm.service, r.String(), class, owner)
-		tm.failures[r] = c
+// fail counts a probe of tm without an answer; tm.mu is held.
+func (tm *targetMetrics) fail(r contract.Reason, now time.Time) {
+	for i := range tm.failures {
+		if tm.failures[i].reason == r {
+			tm.failures[i].count++
+			return
+		}
 	}
-	return c
+	tm.failures = append(tm.failures, failureSeries{reason: r, count: 1, created: now.UnixNano()})
+}
+
+// targetFamily is a family of series a target's answers create, written
+// from the target's record at scrape time: a client_golang child per
+// series held its label pairs and created timestamp, some 800 bytes, where
+// the record keeps a count and a time or nothing at all.
+type targetFamily struct {
+	m     *Metrics
+	desc  *prometheus.Desc
+	write func(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric // tm.mu held
+}
+
+func newTargetFamily(m *Metrics, c contract.Metric, constLabels prometheus.Labels,
+	write func(*targetMetrics, *prometheus.Desc, []prometheus.Metric) []prometheus.Metric) *targetFamily {
+	return &targetFamily{m: m, desc: prometheus.NewDesc(c.Name, c.Help, labelNames(c), constLabels), write: write}
+}
+
+func (f *targetFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
+
+// Collect writes the series of every target, each target's under its lock
+// and sent after it.
+func (f *targetFamily) Collect(ch chan<- prometheus.Metric) {
+	f.m.mu.RLock()
+	tms := f.m.order
+	f.m.mu.RUnlock()
+	var out []prometheus.Metric
+	for _, tm := range tms {
+		tm.mu.Lock()
+		out = f.write(tm, f.desc, out[:0])
+		tm.mu.Unlock()
+		for _, s := range out {
+			ch <- s
+		}
+	}
+}
+
+// writeFailures writes tm's http5xx_failures_total.
+func writeFailures(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric {
+	for _, f := range tm.failures {
+		class, owner := tm.classifier.Reason(f.reason)
+		s, err := prometheus.NewConstMetricWithCreatedTimestamp(desc, prometheus.CounterValue, float64(f.count),
+			time.Unix(0, f.created), tm.name, tm.service, f.reason.String(), class, owner)
+		if err == nil { // the label values are the configuration's and the contract's
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// writeCerts writes tm's http5xx_tls_cert_not_after_timestamp_seconds.
+func writeCerts(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric {
+	if tm.certs == nil {
+		return out
+	}
+	for i, which := range [2]string{contract.CertLeaf, contract.CertChain} {
+		s, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, float64(tm.certs[i]), tm.name, tm.service, which)
+		if err == nil { // the label values are the configuration's and the contract's
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// writeConnection writes tm's http5xx_connection_info.
+func writeConnection(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric {
+	if k := tm.conn; k != nil {
+		s, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, 1, tm.name, tm.service, k.protocol, k.family, k.version, k.subject, k.issuer)
+		if err == nil { // probe.Conn's strings are valid UTF-8
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Skipped counts a probe slot the scheduler could not use.
