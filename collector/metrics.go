@@ -271,7 +271,7 @@ func (m *Metrics) reclassify(tm *targetMetrics, c *triage.Finisher) {
 // precreate sets tm's code series to the precreated codes at 0.
 func (m *Metrics) precreate(tm *targetMetrics) {
 	now := time.Now().UnixNano()
-	tm.codes = make([]codeSeries, 0, len(precreated)+maxExtraCodeSeries)
+	tm.codes = make([]codeSeries, 0, len(precreated)) // an extra code is rare: append grows it
 	for _, code := range precreated {
 		class, owner := tm.classifier.Code(code)
 		tm.codes = append(tm.codes, m.series.codeSeries(tm, codeKey{code, class}, owner, now))

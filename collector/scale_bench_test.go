@@ -84,6 +84,14 @@ func writeHeapProfile(b *testing.B, name string) {
 	}
 }
 
+// exactHeapProfile samples every allocation from now on when -heapprofile
+// is set, so a profile's bytes are the heap's, not an estimate.
+func exactHeapProfile() {
+	if *heapProfile != "" {
+		runtime.MemProfileRate = 1
+	}
+}
+
 func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.GC()
@@ -92,22 +100,31 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-// BenchmarkTargetMemory reports the heap one target takes in the metrics
-// (client_golang's children) and in the status history once the history
-// is full, at 10,000 targets: the figures of the README's memory budget.
-func BenchmarkTargetMemory(b *testing.B) {
-	f := triage.Default()
-	ts := scaleFleet(scaleTargets)
-	results := func(yield func(t *config.Target, r *probe.Result)) {
-		rnd := rand.New(rand.NewPCG(1, 2))
-		at := time.Unix(1_700_000_000, 0)
-		for i := range status.DefaultHistory {
-			for _, t := range ts {
-				r := scaleResult(rnd, t, f, at.Add(time.Duration(i)*15*time.Second))
-				yield(t, &r)
+// fullHistory yields DefaultHistory results of every target of ts, every
+// answer with the connection a real probe has: what fills the metrics and
+// a status history.
+func fullHistory(ts []*config.Target, f *triage.Finisher, yield func(t *config.Target, r *probe.Result)) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	at := time.Unix(1_700_000_000, 0)
+	for i := range status.DefaultHistory {
+		for _, t := range ts {
+			r := scaleResult(rnd, t, f, at.Add(time.Duration(i)*15*time.Second))
+			if r.Reason == contract.ReasonNone {
+				r.Conn.Protocol, r.Conn.IPFamily = contract.ProtocolOf(1, 1), contract.FamilyIP4
 			}
+			yield(t, &r)
 		}
 	}
+}
+
+// BenchmarkTargetMemory reports the heap one target takes in the metrics
+// and in the status history once the history is full, at 10,000 targets:
+// the figures of the README's memory budget.
+func BenchmarkTargetMemory(b *testing.B) {
+	exactHeapProfile()
+	f := triage.Default()
+	ts := scaleFleet(scaleTargets)
+	results := func(yield func(t *config.Target, r *probe.Result)) { fullHistory(ts, f, yield) }
 	b.Run("metrics", func(b *testing.B) {
 		for b.Loop() {
 			before := heapInUse()
@@ -281,10 +298,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// BenchmarkExporterMemory reports the heap of an exporter applying 10,000
-// targets (probers, scheduler, metrics, configuration) before any probe:
-// every target at a 24h interval.
+// BenchmarkExporterMemory reports the heap of an exporter of 10,000
+// targets, every target at a 24h interval, with a status store as its
+// sink: config-bytes/target the loaded configuration, applied-bytes/target
+// the exporter applying it before any probe (configuration, probers,
+// schedule, metrics and the status rings, allocated whole), and
+// full-bytes/target the same once every target's history is full
+// (DefaultHistory results each, through the exporter's record): the live
+// heap a target costs.
 func BenchmarkExporterMemory(b *testing.B) {
+	exactHeapProfile()
 	var body bytes.Buffer
 	body.WriteString("global:\n  interval: 24h\n  timeout: 5s\ntargets:\n")
 	for i := range scaleTargets {
@@ -294,18 +317,28 @@ func BenchmarkExporterMemory(b *testing.B) {
 	if err := os.WriteFile(path, body.Bytes(), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	perTarget := func(since uint64) float64 { return float64(heapInUse()-since) / scaleTargets }
 	for b.Loop() {
 		before := heapInUse()
 		cfg, err := config.Load(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := New(Options{Registerer: prometheus.NewRegistry()}, cfg)
+		b.ReportMetric(perTarget(before), "config-bytes/target")
+		store := status.NewStore(status.DefaultHistory)
+		e, err := New(Options{Registerer: prometheus.NewRegistry(), Sinks: []Sink{store}, Followers: []TargetSetter{store}}, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(heapInUse()-before)/scaleTargets, "bytes/target")
+		b.ReportMetric(perTarget(before), "applied-bytes/target")
 		writeHeapProfile(b, "exporter")
+		ts := make([]*config.Target, len(cfg.Targets))
+		for i := range ts {
+			ts[i] = &cfg.Targets[i]
+		}
+		fullHistory(ts, e.finisher, func(t *config.Target, r *probe.Result) { e.record(e.targets[t.Name], r) })
+		b.ReportMetric(perTarget(before), "full-bytes/target")
+		writeHeapProfile(b, "exporter-full")
 		e.Stop()
 	}
 }
