@@ -217,7 +217,7 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesCha
 		old, ok := m.targets[t.Name]
 		tc := c.ForTarget(t) // the target's team per class
 		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner {
-			m.targetInfo.set(t) // its labels may have changed; the counters stay
+			m.targetInfo.set(t, old.labels) // its labels may have changed; the counters stay
 			if classesChanged || !old.classifier.SameTeams(tc) {
 				m.reclassify(old, tc)
 			}
@@ -293,7 +293,7 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 		}
 	}
 	m.precreate(tm)
-	m.targetInfo.set(t)
+	m.targetInfo.set(t, tm.labels)
 	return tm
 }
 
@@ -424,12 +424,14 @@ func (tm *targetMetrics) fail(r contract.Reason, now time.Time) {
 type targetFamily struct {
 	m     *Metrics
 	desc  *prometheus.Desc
-	write func(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric // tm.mu held
+	names []string // target, service, then the family's own label names
+	// write adds tm's series to out; tm.mu is held.
+	write func(f *targetFamily, tm *targetMetrics, ss *scrapeSeries, out []prometheus.Metric) []prometheus.Metric
 }
 
 func newTargetFamily(m *Metrics, c contract.Metric, constLabels prometheus.Labels,
-	write func(*targetMetrics, *prometheus.Desc, []prometheus.Metric) []prometheus.Metric) *targetFamily {
-	return &targetFamily{m: m, desc: prometheus.NewDesc(c.Name, c.Help, labelNames(c), constLabels), write: write}
+	write func(*targetFamily, *targetMetrics, *scrapeSeries, []prometheus.Metric) []prometheus.Metric) *targetFamily {
+	return &targetFamily{m: m, desc: prometheus.NewDesc(c.Name, c.Help, labelNames(c), constLabels), names: labelNames(c), write: write}
 }
 
 func (f *targetFamily) Describe(ch chan<- *prometheus.Desc) { ch <- f.desc }
@@ -440,10 +442,11 @@ func (f *targetFamily) Collect(ch chan<- prometheus.Metric) {
 	f.m.mu.RLock()
 	tms := f.m.order
 	f.m.mu.RUnlock()
+	ss := &scrapeSeries{k: len(f.names) - 2}
 	var out []prometheus.Metric
 	for _, tm := range tms {
 		tm.mu.Lock()
-		out = f.write(tm, f.desc, out[:0])
+		out = f.write(f, tm, ss, out[:0])
 		tm.mu.Unlock()
 		for _, s := range out {
 			ch <- s
@@ -451,40 +454,44 @@ func (f *targetFamily) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// series adds a series of tm to out: values are those of the labels after
+// target and service, in names order.
+func (f *targetFamily) series(ss *scrapeSeries, out []prometheus.Metric, tm *targetMetrics, typ prometheus.ValueType, v float64, ct time.Time, values ...string) []prometheus.Metric {
+	ls := ss.labels(len(tm.labels) + len(values))
+	ls = append(ls, tm.labels...) // location, service, target: shared by every scrape
+	for i, value := range values {
+		ls = append(ls, ss.pair(&f.names[2+i], value))
+	}
+	if s, ok := ss.add(f.desc, ls, typ, v, ct); ok {
+		out = append(out, s)
+	}
+	return out
+}
+
 // writeFailures writes tm's http5xx_failures_total.
-func writeFailures(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric {
-	for _, f := range tm.failures {
-		class, owner := tm.classifier.Reason(f.reason)
-		s, err := prometheus.NewConstMetricWithCreatedTimestamp(desc, prometheus.CounterValue, float64(f.count),
-			time.Unix(0, f.created), tm.name, tm.service, f.reason.String(), class, owner)
-		if err == nil { // the label values are the configuration's and the contract's
-			out = append(out, s)
-		}
+func writeFailures(f *targetFamily, tm *targetMetrics, ss *scrapeSeries, out []prometheus.Metric) []prometheus.Metric {
+	for _, fs := range tm.failures {
+		class, owner := tm.classifier.Reason(fs.reason)
+		out = f.series(ss, out, tm, prometheus.CounterValue, float64(fs.count), time.Unix(0, fs.created), fs.reason.String(), class, owner)
 	}
 	return out
 }
 
 // writeCerts writes tm's http5xx_tls_cert_not_after_timestamp_seconds.
-func writeCerts(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric {
+func writeCerts(f *targetFamily, tm *targetMetrics, ss *scrapeSeries, out []prometheus.Metric) []prometheus.Metric {
 	if tm.certs == nil {
 		return out
 	}
 	for i, which := range [2]string{contract.CertLeaf, contract.CertChain} {
-		s, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, float64(tm.certs[i]), tm.name, tm.service, which)
-		if err == nil { // the label values are the configuration's and the contract's
-			out = append(out, s)
-		}
+		out = f.series(ss, out, tm, prometheus.GaugeValue, float64(tm.certs[i]), time.Time{}, which)
 	}
 	return out
 }
 
 // writeConnection writes tm's http5xx_connection_info.
-func writeConnection(tm *targetMetrics, desc *prometheus.Desc, out []prometheus.Metric) []prometheus.Metric {
+func writeConnection(f *targetFamily, tm *targetMetrics, ss *scrapeSeries, out []prometheus.Metric) []prometheus.Metric {
 	if k := tm.conn; k != nil {
-		s, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, 1, tm.name, tm.service, k.protocol, k.family, k.version, k.subject, k.issuer)
-		if err == nil { // probe.Conn's strings are valid UTF-8
-			out = append(out, s)
-		}
+		out = f.series(ss, out, tm, prometheus.GaugeValue, 1, time.Time{}, k.protocol, k.family, k.version, k.subject, k.issuer)
 	}
 	return out
 }

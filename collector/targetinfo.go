@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/http5xx/http5xx_exporter/collector/config"
 	"github.com/http5xx/http5xx_exporter/collector/contract"
@@ -18,8 +20,9 @@ import (
 // each target's configuration, not a prebuilt series (a Desc and label
 // pairs: 900 bytes a target), and writes the series at scrape time.
 type targetInfo struct {
-	constLabels prometheus.Labels
-	plain       *prometheus.Desc // of the targets without labels
+	plain *prometheus.Desc  // of the targets without labels
+	names []string          // target, service, url, owner
+	cl    prometheus.Labels // the constant labels
 
 	mu      sync.RWMutex
 	targets map[string]infoTarget // by target name
@@ -29,14 +32,19 @@ type targetInfo struct {
 type infoTarget struct {
 	t   *config.Target
 	url string // t.RedactedURL(), t.URL itself when nothing is hidden
+	// labels are the target's location, service and target pairs, those
+	// of its record (targetMetrics.labels).
+	labels []*dto.LabelPair
 }
 
 func newTargetInfo(constLabels prometheus.Labels) *targetInfo {
-	return &targetInfo{
-		constLabels: constLabels,
-		plain:       prometheus.NewDesc(contract.TargetInfo.Name, contract.TargetInfo.Help, labelNames(contract.TargetInfo), constLabels),
-		targets:     map[string]infoTarget{},
+	c := &targetInfo{
+		plain:   prometheus.NewDesc(contract.TargetInfo.Name, contract.TargetInfo.Help, labelNames(contract.TargetInfo), constLabels),
+		names:   labelNames(contract.TargetInfo),
+		cl:      constLabels,
+		targets: map[string]infoTarget{},
 	}
+	return c
 }
 
 // Describe sends nothing: the label names follow the configuration.
@@ -47,33 +55,35 @@ func (c *targetInfo) Describe(chan<- *prometheus.Desc) {}
 func (c *targetInfo) Collect(ch chan<- prometheus.Metric) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	ss := &scrapeSeries{k: 2}
 	descs := map[string]*prometheus.Desc{}
 	for _, it := range c.targets {
 		t, desc := it.t, c.plain
-		values := []string{t.Name, t.Service, it.url, t.Owner}
+		ls := ss.labels(len(it.labels) + 2 + len(t.Labels))
+		ls = append(ls, it.labels...) // shared by every scrape
+		ls = append(ls, ss.pair(&c.names[2], it.url), ss.pair(&c.names[3], t.Owner))
 		if len(t.Labels) > 0 {
 			names := slices.Sorted(maps.Keys(t.Labels))
 			key := strings.Join(names, "\xff") // never in a label name
 			if desc = descs[key]; desc == nil {
 				desc = prometheus.NewDesc(contract.TargetInfo.Name, contract.TargetInfo.Help,
-					append(labelNames(contract.TargetInfo), names...), c.constLabels)
+					append(labelNames(contract.TargetInfo), names...), c.cl)
 				descs[key] = desc
 			}
 			for _, n := range names {
-				values = append(values, t.Labels[n])
+				ls = append(ls, ss.pair(&n, t.Labels[n]))
 			}
 		}
-		// Config validation keeps names and values valid; a failure here
-		// is a bug, and the target is then left without an info series.
-		if m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, 1, values...); err == nil {
+		if m, ok := ss.add(desc, ls, prometheus.GaugeValue, 1, time.Time{}); ok {
 			ch <- m
 		}
 	}
 }
 
-// set follows t's configuration, which must not change afterwards.
-func (c *targetInfo) set(t *config.Target) {
-	it := infoTarget{t: t, url: t.RedactedURL()}
+// set follows t's configuration, which must not change afterwards; labels
+// are its record's location, service and target pairs.
+func (c *targetInfo) set(t *config.Target, labels []*dto.LabelPair) {
+	it := infoTarget{t: t, url: t.RedactedURL(), labels: labels}
 	if it.url == t.URL {
 		it.url = t.URL // the configuration's string, not a copy
 	}
