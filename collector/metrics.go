@@ -97,11 +97,10 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: m.Name, Help: m.Help, ConstLabels: cl})
 	}
 	m := &Metrics{
-		layers:     counter(contract.ErrorLayerTotal),
-		targetInfo: newTargetInfo(cl),
-		skipped:    counter(contract.SkippedProbesTotal),
-		Inflight:   one(contract.InflightProbes),
-		Limit:      one(contract.ProbeConcurrencyLimit),
+		layers:   counter(contract.ErrorLayerTotal),
+		skipped:  counter(contract.SkippedProbesTotal),
+		Inflight: one(contract.InflightProbes),
+		Limit:    one(contract.ProbeConcurrencyLimit),
 		Lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: contract.ScheduleLag.Name, Help: contract.ScheduleLag.Help, ConstLabels: cl,
 			Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5},
@@ -117,6 +116,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		m.location = labelPair(contract.LabelLocation, o.Location)
 	}
 	m.series = newSeriesCollector(m, cl)
+	m.targetInfo = newTargetInfo(m, cl)
 	m.failures = newTargetFamily(m, contract.FailuresTotal, cl, writeFailures)
 	m.connInfo = newTargetFamily(m, contract.ConnectionInfo, cl, writeConnection)
 	m.certs = newTargetFamily(m, contract.TLSCertNotAfter, cl, writeCerts)
@@ -175,6 +175,22 @@ type targetMetrics struct {
 	// http5xx_connection_info, nil before the first answer.
 	certs *[2]int64
 	conn  *connKey
+	// info is the target's configuration, which http5xx_target_info is
+	// written from, and infoURL its redacted URL when that is not url.
+	info    *config.Target
+	infoURL string
+}
+
+// setInfo follows t, the target's configuration, which must not change
+// afterwards.
+func (tm *targetMetrics) setInfo(t *config.Target) {
+	u := t.RedactedURL()
+	if u == t.URL {
+		u = ""
+	}
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	tm.info, tm.infoURL = t, u
 }
 
 // failureSeries is one http5xx_failures_total series of a target; its
@@ -217,7 +233,7 @@ func (m *Metrics) SetTargets(ts []*config.Target, c *triage.Finisher, classesCha
 		old, ok := m.targets[t.Name]
 		tc := c.ForTarget(t) // the target's team per class
 		if ok && old.service == t.Service && old.url == t.URL && old.owner == t.Owner {
-			m.targetInfo.set(t, old.labels) // its labels may have changed; the counters stay
+			old.setInfo(t) // its labels may have changed; the counters stay
 			if classesChanged || !old.classifier.SameTeams(tc) {
 				m.reclassify(old, tc)
 			}
@@ -253,7 +269,6 @@ func (m *Metrics) deleteTarget(name string) {
 	} {
 		v.DeletePartialMatch(match)
 	}
-	m.targetInfo.delete(name)
 }
 
 // reclassify moves a target's code and reason counters to the classes and
@@ -293,7 +308,7 @@ func (m *Metrics) bind(t *config.Target, c *triage.Finisher) *targetMetrics {
 		}
 	}
 	m.precreate(tm)
-	m.targetInfo.set(t, tm.labels)
+	tm.setInfo(t)
 	return tm
 }
 
