@@ -25,12 +25,13 @@ type Clients struct {
 	mu         sync.Mutex
 	shared     map[clientKey]*sharedClient
 	transports map[transportKey]*http.Transport
+	requests   map[string]*http.Request // the lean path's, by method
 	prefixes   sync.Pool
 }
 
 // NewClients returns an empty Clients.
 func NewClients() *Clients {
-	c := &Clients{shared: map[clientKey]*sharedClient{}, transports: map[transportKey]*http.Transport{}}
+	c := &Clients{shared: map[clientKey]*sharedClient{}, transports: map[transportKey]*http.Transport{}, requests: map[string]*http.Request{}}
 	c.prefixes.New = newPrefix
 	return c
 }
@@ -100,6 +101,23 @@ func (c *Clients) transport(key transportKey, sharable bool, tr *http.Transport)
 	}
 	c.transports[key] = tr
 	return tr
+}
+
+// request is the request the lean path hands http.ReadResponse for an
+// answer to method: net/http reads its method alone, so it has no URL and
+// the targets of one method share it.
+func (c *Clients) request(method string) *http.Request {
+	if c == nil {
+		return &http.Request{Method: method, Header: http.Header{}}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.requests[method]
+	if r == nil {
+		r = &http.Request{Method: method, Header: http.Header{}}
+		c.requests[method] = r
+	}
+	return r
 }
 
 // prefixPool is where a prober takes its 2xx body buffers from.

@@ -37,9 +37,12 @@ func TestClientsShare(t *testing.T) {
 	}
 	plain := func(*config.Target) {}
 	a, b := build("a", plain), build("b", plain)
-	if a.transport != b.transport || a.lean == nil || b.lean == nil || a.prefixes != b.prefixes {
-		t.Errorf("targets of the same settings share transport %v, buffers %v, both lean %v; want all shared",
-			a.transport == b.transport, a.prefixes == b.prefixes, a.lean != nil && b.lean != nil)
+	if a.lean == nil || b.lean == nil {
+		t.Fatal("plain http:// targets are not on the lean path")
+	}
+	if a.transport != b.transport || a.prefixes != b.prefixes || a.lean.req != b.lean.req {
+		t.Errorf("targets of the same settings share transport %v, buffers %v, lean request %v; want all shared",
+			a.transport == b.transport, a.prefixes == b.prefixes, a.lean.req == b.lean.req)
 	}
 	for _, tt := range []struct {
 		name   string

@@ -69,13 +69,14 @@ type leanClient struct {
 	head    []byte // request line and headers, "Connection: close" included
 	body    []byte
 	// req is what http.ReadResponse reads of the request (its method, for
-	// HEAD) and what Response.Request points to; never written.
+	// HEAD) and what Response.Request points to; never written, and
+	// shared by the targets of one method (Clients.request): no URL.
 	req *http.Request
 	// op and url make errors read as net/http's (`Get "http://...": ...`).
 	op, url string
 }
 
-func newLeanClient(p *Prober, u *url.URL, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*leanClient, error) {
+func newLeanClient(p *Prober, u *url.URL, dial func(ctx context.Context, network, addr string) (net.Conn, error), answered *http.Request) (*leanClient, error) {
 	req := &http.Request{
 		Method: p.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: p.header, Host: p.host, Close: true, // keep-alives off: "Connection: close"
@@ -104,7 +105,7 @@ func newLeanClient(p *Prober, u *url.URL, dial func(ctx context.Context, network
 		literal: err == nil,
 		head:    bytes.Clone(head),
 		body:    []byte(p.body),
-		req:     &http.Request{Method: p.method, URL: u, Header: http.Header{}},
+		req:     answered,
 		op:      p.method[:1] + strings.ToLower(p.method[1:]),
 		url:     u.Redacted(),
 	}, nil

@@ -185,7 +185,7 @@ func New(t *config.Target, opts Options) (*Prober, error) {
 	if leanEligible(t, u, &shared) {
 		// A request net/http could not write stays on net/http, whose
 		// error then says why on every probe.
-		p.lean, _ = newLeanClient(p, u, sc.leanDial)
+		p.lean, _ = newLeanClient(p, u, sc.leanDial, opts.Clients.request(p.method))
 	}
 	return p, nil
 }
