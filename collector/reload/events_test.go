@@ -51,15 +51,6 @@ func (s *setup) waitForTargets(what string, want ...string) {
 	s.waitFor(what+fmt.Sprintf(": targets %v", want), func() bool { return slices.Equal(slices.Sorted(slices.Values(s.targets())), want) })
 }
 
-func (s *setup) targetFile(names ...string) string {
-	var b strings.Builder
-	b.WriteString("targets:\n")
-	for _, n := range names {
-		fmt.Fprintf(&b, "  - {name: %s, url: %s/%s}\n", n, s.origin, n)
-	}
-	return b.String()
-}
-
 // recordingEvents are the real file events, recording which directories
 // are watched and refusing to watch one.
 type recordingEvents struct {
@@ -201,36 +192,7 @@ func TestWatchEvents(t *testing.T) {
 // file behind the new link.
 func TestWatchConfigMapSwap(t *testing.T) {
 	s := start(t, nil, nil, "alpha")
-	mount := filepath.Join(s.dir, "targets")
-	old := time.Now().Add(-24 * time.Hour)
-	version := func(dir, name string) {
-		t.Helper()
-		p := filepath.Join(mount, dir, "shop.yml")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s.targetFile(name)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	swap := func(dir string) {
-		t.Helper()
-		tmp := filepath.Join(mount, "..data_tmp")
-		if err := os.Symlink(dir, tmp); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(mount, "..data")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	version("..2026_12_06_01", "one")
-	swap("..2026_12_06_01")
-	if err := os.Symlink(filepath.Join("..data", "shop.yml"), filepath.Join(mount, "shop.yml")); err != nil {
-		t.Fatal(err)
-	}
+	mount, version, swap := s.configMap()
 	s.watch(time.Hour, nil)
 	s.waitForTargets("the mounted file", "alpha", "one")
 	for i, name := range []string{"two", "six", "ten"} { // each the size of "one"

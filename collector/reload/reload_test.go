@@ -376,3 +376,54 @@ func (l *syncLog) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// configMap lays out a ConfigMap volume as Kubernetes mounts it, at
+// targets/ (a target_files directory): shop.yml -> ..data/shop.yml, ..data
+// -> ..2026_12_06_01 holding target "one". version writes a new version
+// directory holding target name, a day old; swap points ..data at one
+// atomically, as the kubelet does.
+func (s *setup) configMap() (mount string, version func(dir, name string), swap func(dir string)) {
+	t := s.t
+	mount = filepath.Join(s.dir, "targets")
+	old := time.Now().Add(-24 * time.Hour)
+	version = func(dir, name string) {
+		t.Helper()
+		p := filepath.Join(mount, dir, "shop.yml")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s.targetFile(name)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swap = func(dir string) {
+		t.Helper()
+		tmp := filepath.Join(mount, "..data_tmp")
+		if err := os.Symlink(dir, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(mount, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version("..2026_12_06_01", "one")
+	swap("..2026_12_06_01")
+	if err := os.Symlink(filepath.Join("..data", "shop.yml"), filepath.Join(mount, "shop.yml")); err != nil {
+		t.Fatal(err)
+	}
+	return mount, version, swap
+}
+
+// targetFile is a target file of the named targets, each at the origin's
+// /NAME: names of one length give files of one size.
+func (s *setup) targetFile(names ...string) string {
+	var b strings.Builder
+	b.WriteString("targets:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  - {name: %s, url: %s/%s}\n", n, s.origin, n)
+	}
+	return b.String()
+}

@@ -82,36 +82,7 @@ func TestWatcherReadsOnlyWhatChanged(t *testing.T) {
 func TestConfigMapSymlinkSwap(t *testing.T) {
 	s := start(t, nil, nil, "alpha")
 	reload.SetClock(s.rl, func() time.Time { return time.Now().Add(time.Hour) })
-	mount := filepath.Join(s.dir, "targets")
-	old := time.Now().Add(-24 * time.Hour)
-	version := func(dir, name string) {
-		t.Helper()
-		p := filepath.Join(mount, dir, "shop.yml")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("targets: [{name: "+name+", url: "+s.origin+"/x}]\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	swap := func(dir string) {
-		t.Helper()
-		tmp := filepath.Join(mount, "..data_tmp")
-		if err := os.Symlink(dir, tmp); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(mount, "..data")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	version("..2026_12_06_01", "one")
-	swap("..2026_12_06_01")
-	if err := os.Symlink(filepath.Join("..data", "shop.yml"), filepath.Join(mount, "shop.yml")); err != nil {
-		t.Fatal(err)
-	}
+	mount, version, swap := s.configMap()
 	tests := []struct {
 		name    string
 		do      func()

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -90,21 +88,9 @@ func floor(args []string) int {
 			}
 		}()
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]int64{"Probes": probes.Load(), "Skips": 0, "Failed": failed.Load(), "Goroutines": int64(runtimeGoroutines())})
+	serveStats(ctx, *listen, func() map[string]int64 {
+		return map[string]int64{"Probes": probes.Load(), "Skips": 0, "Failed": failed.Load(), "Goroutines": int64(runtimeGoroutines())}
 	})
-	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		sig := make(chan os.Signal, 1)
-		signalNotify(sig)
-		select {
-		case <-sig:
-		case <-ctx.Done():
-		}
-		_ = srv.Close()
-	}()
-	_ = srv.ListenAndServe()
 	cancel()
 	// Workers blocked on a dead origin would never return; the process
 	// ends with main whatever they do.

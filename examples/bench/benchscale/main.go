@@ -749,11 +749,21 @@ func bare(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), *limit)
 	defer cancel()
 	d := startDriver(ctx, *n, *interval, *timeout, func(i int) string { return fmt.Sprintf("%s/t%d", urls[i%len(urls)], i) }, false)
+	serveStats(ctx, *listen, func() map[string]int64 {
+		return map[string]int64{"Probes": d.done.Load(), "Skips": d.skips.Load(), "Goroutines": int64(runtimeGoroutines())}
+	})
+	d.stop()
+	return 0
+}
+
+// serveStats answers /stats at listen with what stats reports, as JSON,
+// until a signal or the end of ctx.
+func serveStats(ctx context.Context, listen string, stats func() map[string]int64) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]int64{"Probes": d.done.Load(), "Skips": d.skips.Load(), "Goroutines": int64(runtimeGoroutines())})
+		_ = json.NewEncoder(w).Encode(stats())
 	})
-	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signalNotify(sig)
@@ -764,8 +774,6 @@ func bare(args []string) int {
 		_ = srv.Close()
 	}()
 	_ = srv.ListenAndServe()
-	d.stop()
-	return 0
 }
 
 // hog spins one goroutine for a bounded time: a CPU hog beside the system
