@@ -59,18 +59,18 @@ start_lane() {
 case "$lanes" in
 1)
 	# shellcheck disable=SC2086
-	run_lane cpu $cpu_suites $wait_suites $clock_suites
+	run_lane cpu $cpu_suites $wait_suites $clock_suites 2>&1 | tee .data/test-cpu.log
 	;;
 2)
 	start_lane wait "$wait_suites${wait_suites:+${clock_suites:+ }}$clock_suites"
 	# shellcheck disable=SC2086
-	run_lane cpu $cpu_suites
+	run_lane cpu $cpu_suites 2>&1 | tee .data/test-cpu.log
 	;;
 *)
 	start_lane wait "$wait_suites"
 	start_lane clock "$clock_suites"
 	# shellcheck disable=SC2086
-	run_lane cpu $cpu_suites
+	run_lane cpu $cpu_suites 2>&1 | tee .data/test-cpu.log
 	;;
 esac
 for pid in $pids; do
@@ -84,13 +84,14 @@ done
 
 printf '\nmake test: time per suite\n'
 failed=""
+failed_lanes=""
 for lane in cpu wait clock; do
 	[ -f "$times_dir/$lane" ] || continue
 	while read -r suite secs status; do
 		case "$status" in
 		0) word=ok secs="${secs}s" ;;
 		skipped) word="not run" ;;
-		*) word=FAILED secs="${secs}s" failed="$failed $suite" ;;
+		*) word=FAILED secs="${secs}s" failed="$failed $suite" failed_lanes="$failed_lanes $lane" ;;
 		esac
 		printf '%-5s %-16s %6s  %s\n' "$lane" "$suite" "$secs" "$word"
 	done <"$times_dir/$lane"
@@ -98,6 +99,15 @@ done
 echo "make test: $(($(date +%s) - began))s in all"
 rm -f "$stop"
 if [ -n "$failed" ]; then
+	# The lines that say why, last: a long log is often read from its end.
+	echo
+	echo "make test: why it failed (from .data/test-*.log)"
+	for lane in $failed_lanes; do
+		[ -f ".data/test-$lane.log" ] || continue
+		grep -E -A3 -e '^[[:space:]]*--- FAIL' -e '^[[:space:]]+[[:alnum:]_./-]+\.go:[0-9]+: ' \
+			-e 'VIOLATION' -e 'still missing' -e '^panic: ' -e '^FAIL[[:space:]]' -e '^make(\[[0-9]+\])?: \*\*\*' \
+			".data/test-$lane.log" | head -n 80 | sed "s/^/$lane| /"
+	done
 	echo "make test: FAILED in$failed"
 	exit 1
 fi
