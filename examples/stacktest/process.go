@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,10 +30,12 @@ import (
 type Processes struct {
 	dir   string // logs
 	tl    *Timeline
+	t     testing.TB
 	spawn chan spawnRequest
 
-	mu   sync.Mutex
-	list []*Process
+	mu       sync.Mutex
+	list     []*Process
+	stopping bool // Stop or Kill began: every exit from now on is expected
 }
 
 // Process is one started binary.
@@ -42,6 +45,9 @@ type Process struct {
 	log  string
 	done chan struct{} // closed when the process has exited
 	err  error         // of Wait, once done is closed
+	// ended is set before the test ends the process itself (Kill,
+	// Terminate): any other exit before Stop is a failure of the test.
+	ended atomic.Bool
 }
 
 type spawnRequest struct {
@@ -51,7 +57,7 @@ type spawnRequest struct {
 
 // NewProcesses writes the logs of the processes it starts into dir.
 func NewProcesses(t testing.TB, dir string, tl *Timeline) *Processes {
-	ps := &Processes{dir: dir, tl: tl, spawn: make(chan spawnRequest)}
+	ps := &Processes{dir: dir, tl: tl, t: t, spawn: make(chan spawnRequest)}
 	go func() {
 		// Never unlocked: when this goroutine ends, after Stop, its thread
 		// ends too, and the parent-death signal reaches any straggler.
@@ -98,6 +104,7 @@ func (ps *Processes) StartEnv(name string, env []string, bin string, args ...str
 		p.err = cmd.Wait()
 		f.Close()
 		close(p.done)
+		ps.exitedOnItsOwn(p)
 	}()
 	ps.mu.Lock()
 	ps.list = append(ps.list, p)
@@ -106,10 +113,29 @@ func (ps *Processes) StartEnv(name string, env []string, bin string, args ...str
 	return p, nil
 }
 
+// exitedOnItsOwn fails the test when p ended on its own while the stack was meant
+// to be running (a crash, the OOM killer, a fatal error at run time): a
+// component gone quietly would otherwise show only as expectations that
+// are never met. The error is reported under ps.mu, which Stop takes
+// first, so never after the test has ended.
+func (ps *Processes) exitedOnItsOwn(p *Process) {
+	if p.ended.Load() {
+		return
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.stopping {
+		return
+	}
+	ps.tl.Logf("VIOLATION: %s (pid %d) exited on its own: %v", p.name, p.cmd.Process.Pid, p.err)
+	ps.t.Errorf("%s (pid %d) exited on its own: %v; the last lines of its log:\n%s", p.name, p.cmd.Process.Pid, p.err, Tail(p.log, 20))
+}
+
 // Stop terminates every process group, waits up to 5s in all, then kills
 // what is left and waits for it to be reaped. Safe to call more than once.
 func (ps *Processes) Stop() {
 	ps.mu.Lock()
+	ps.stopping = true
 	list := ps.list
 	ps.mu.Unlock()
 	for _, p := range list {
@@ -145,6 +171,7 @@ func (ps *Processes) Stop() {
 func (ps *Processes) Kill() {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	ps.stopping = true
 	for _, p := range ps.list {
 		if !p.exited() {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
@@ -193,6 +220,7 @@ func (p *Process) Kill() error {
 	if p.exited() {
 		return fmt.Errorf("%s has already exited (%v)", p.name, p.err)
 	}
+	p.ended.Store(true)
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-p.done:
@@ -208,6 +236,7 @@ func (p *Process) Terminate() error {
 	if p.exited() {
 		return fmt.Errorf("%s has already exited (%v)", p.name, p.err)
 	}
+	p.ended.Store(true)
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
