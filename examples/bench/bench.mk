@@ -10,10 +10,18 @@
 
 BENCH_SCALE_FLAGS ?=
 
+# bench_apt installs Debian packages on a fresh machine: the package lists
+# first (a fresh image has none), sudo when not root, and the services the
+# packages start stopped again (nginx would hold port 80 for nothing).
+bench_apt = sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $(1) >/dev/null && \
+	{ $$sudo service $(2) stop >/dev/null 2>&1 || true; }
+
 .PHONY: bench-scale
 
 bench-scale: $(BIN)/http5xx_exporter $(BIN)/demo-origin
-	@command -v nginx >/dev/null || { echo "bench-scale: installing Debian's nginx-light, the loopback origin"; apt-get install -y --no-install-recommends nginx-light; }
-	@command -v prometheus-blackbox-exporter >/dev/null || { echo "bench-scale: installing Debian's prometheus-blackbox-exporter, the baseline"; apt-get install -y --no-install-recommends prometheus-blackbox-exporter; }
+	@command -v nginx >/dev/null || { echo "bench-scale: installing Debian's nginx-light, the loopback origin"; $(call bench_apt,nginx-light,nginx); }
+	@command -v prometheus-blackbox-exporter >/dev/null || { echo "bench-scale: installing Debian's prometheus-blackbox-exporter, the baseline"; $(call bench_apt,prometheus-blackbox-exporter,prometheus-blackbox-exporter); }
 	$(GO) build -o $(BIN)/benchscale ./examples/bench/benchscale
 	$(BIN)/benchscale -exporter $(BIN)/http5xx_exporter -origin $(BIN)/demo-origin $(BENCH_SCALE_FLAGS)
