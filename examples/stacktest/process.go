@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,7 @@ func NewProcesses(t testing.TB, dir string, tl *Timeline) *Processes {
 	t.Cleanup(func() {
 		ps.Stop()
 		close(ps.spawn)
+		ps.checkLogs()
 		if t.Failed() {
 			ps.DumpLogs(40)
 		}
@@ -177,6 +179,55 @@ func (ps *Processes) Kill() {
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		}
 	}
+}
+
+// ownBinaries are the project's programs, whose logs must never show a
+// panic, even one net/http recovered (a scrape or API call that failed
+// while the process lived on).
+var ownBinaries = map[string]bool{"http5xx_exporter": true, "demo-origin": true}
+
+// panicMarks are the lines Go writes for a panic, a recovered handler
+// panic, a fatal runtime error and a data race.
+var panicMarks = []string{"panic: ", "http: panic serving", "fatal error: ", "WARNING: DATA RACE"}
+
+// checkLogs fails the test for every log of the project's own programs
+// that shows a panic, with the lines around the first one.
+func (ps *Processes) checkLogs() {
+	ps.mu.Lock()
+	list := ps.list
+	ps.mu.Unlock()
+	for _, p := range list {
+		if !ownBinaries[filepath.Base(p.cmd.Path)] {
+			continue
+		}
+		if at := panicIn(p.log); at != "" {
+			ps.t.Errorf("%s's log shows a panic:\n%s", p.name, at)
+		}
+	}
+}
+
+// panicIn returns the first line of the file at path with a panic mark
+// and the lines after it, "" when there is none.
+func panicIn(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var found []string
+	for sc.Scan() {
+		line := sc.Text()
+		if found == nil && !slices.ContainsFunc(panicMarks, func(m string) bool { return strings.Contains(line, m) }) {
+			continue
+		}
+		found = append(found, line)
+		if len(found) == 20 {
+			break
+		}
+	}
+	return strings.Join(found, "\n")
 }
 
 // DumpLogs prints the last lines of every process's log.

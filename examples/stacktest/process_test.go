@@ -2,6 +2,8 @@ package stacktest
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -86,5 +88,40 @@ func TestProcessExitingOnItsOwnFailsTheTest(t *testing.T) {
 		if !strings.Contains(errs[0], want) {
 			t.Errorf("the error does not say %q: %s", want, errs[0])
 		}
+	}
+}
+
+// A panic in the log of one of the project's programs fails the test when
+// the stack stops, even when the program lived on (net/http recovers a
+// handler's panic); another program's log is its own business.
+func TestPanicInOwnLogFailsTheTest(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, out string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\necho '"+out+"'\nexec sleep 60\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	own := script("demo-origin", "http: panic serving 127.0.0.1:4242: runtime error: index out of range")
+	other := script("prometheus", "panic: not ours to judge")
+	rec := &recordingTB{TB: t}
+	ps := NewProcesses(rec, t.TempDir(), NewTimeline())
+	for name, bin := range map[string]string{"origin": own, "prometheus": other} {
+		p, err := ps.Start(name, bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The line is in the log before the stack stops.
+		for i := 0; i < 500 && Tail(p.log, 1) == ""; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for i := len(rec.cleanups) - 1; i >= 0; i-- {
+		rec.cleanups[i]()
+	}
+	errs := rec.errs()
+	if len(errs) != 1 || !strings.Contains(errs[0], "origin's log shows a panic") || !strings.Contains(errs[0], "index out of range") {
+		t.Fatalf("want one error, for the origin's panic, got %q", errs)
 	}
 }
