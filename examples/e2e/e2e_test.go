@@ -37,6 +37,7 @@ func TestEndToEnd(t *testing.T) {
 	w := stacktest.NewWatcher(t, tl, s.global, s.global, s.rec, func(as []stacktest.PromAlert, ns []stacktest.Notification) []string {
 		return invariants(as, ns, owners)
 	})
+	w.Scrapers = s.scrapers()
 
 	// Warm-up: every target probed from every location, as the rules see it.
 	err := stacktest.WaitFor(ctx, "every target probed from 3 locations", 90*time.Second, time.Second, func() (bool, error) {

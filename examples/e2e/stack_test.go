@@ -43,7 +43,8 @@ type stack struct {
 	origin    string            // base URL of the demo origin
 	exporters map[string]string // location -> base URL
 	global    stacktest.PromAPI
-	am        string // base URL of Alertmanager
+	proms     map[string]stacktest.PromAPI // location -> its Prometheus
+	am        string                       // base URL of Alertmanager
 }
 
 // startStack builds the temporary configuration and starts everything,
@@ -71,6 +72,7 @@ func startStack(ctx context.Context, t *testing.T, tl *stacktest.Timeline) *stac
 		client:    &http.Client{Timeout: 5 * time.Second},
 		origin:    "http://" + addr[refOrigin],
 		exporters: map[string]string{},
+		proms:     map[string]stacktest.PromAPI{},
 		global:    stacktest.PromAPI{Base: "http://" + global, Client: &http.Client{Timeout: 10 * time.Second}},
 		am:        "http://" + addr[refAlertmanager],
 	}
@@ -132,6 +134,7 @@ func startStack(ctx context.Context, t *testing.T, tl *stacktest.Timeline) *stac
 	}
 	for _, loc := range locations {
 		a := addr[refPrometheus[loc]]
+		s.proms[loc] = stacktest.PromAPI{Base: "http://" + a, Client: &http.Client{Timeout: 10 * time.Second}}
 		start("prometheus-"+loc, "prometheus", "http://"+a+"/-/ready",
 			"--config.file="+filepath.Join(tml, "prometheus-"+loc+".yml"),
 			"--storage.tsdb.path="+data("prometheus-"+loc),
@@ -154,6 +157,16 @@ func startStack(ctx context.Context, t *testing.T, tl *stacktest.Timeline) *stac
 	tl.Logf("stack ready: origin %s, exporters %v, global Prometheus %s, Alertmanager %s, recorder %s",
 		s.origin, s.exporters, s.global.Base, s.am, hook.URL)
 	return s
+}
+
+// scrapers are the stack's Prometheus servers by name, for the watcher's
+// report of a failed phase.
+func (s *stack) scrapers() map[string]stacktest.PromAPI {
+	m := map[string]stacktest.PromAPI{"prometheus-global": s.global}
+	for loc, p := range s.proms {
+		m["prometheus-"+loc] = p
+	}
+	return m
 }
 
 // send makes a control or API call and fails on anything but 2xx.

@@ -72,6 +72,10 @@ func TestScale(t *testing.T) {
 		}
 		return bad
 	})
+	w.Scrapers = map[string]stacktest.PromAPI{}
+	for _, base := range s.proms {
+		w.Scrapers["prometheus "+base] = stacktest.PromAPI{Base: base, Client: &http.Client{Timeout: 10 * time.Second}}
+	}
 	var figures []string
 	report := func(format string, args ...any) {
 		f := fmt.Sprintf(format, args...)

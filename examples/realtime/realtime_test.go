@@ -80,6 +80,7 @@ func TestRealtime(t *testing.T) {
 	tl.Logf("warm: every target probed from %v, as Prometheus sees it", locations)
 
 	w := stacktest.NewWatcher(t, tl, s.prom, s.prom, s.rec, nil)
+	w.Scrapers = map[string]stacktest.PromAPI{"prometheus": s.prom}
 	if as, err := w.Poll(ctx); err != nil {
 		t.Fatal(err)
 	} else if len(as) > 0 {

@@ -179,6 +179,31 @@ func (p PromAPI) Alerts(ctx context.Context) ([]PromAlert, error) {
 	return data.Alerts, err
 }
 
+// ScrapeTargets describes each active scrape target of /api/v1/targets:
+// its URL, health, the age of its last scrape and its last error.
+func (p PromAPI) ScrapeTargets(ctx context.Context) ([]string, error) {
+	var data struct {
+		ActiveTargets []struct {
+			ScrapeURL  string    `json:"scrapeUrl"`
+			Health     string    `json:"health"`
+			LastError  string    `json:"lastError"`
+			LastScrape time.Time `json:"lastScrape"`
+		} `json:"activeTargets"`
+	}
+	if err := p.get(ctx, "/api/v1/targets", nil, &data); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(data.ActiveTargets))
+	for _, t := range data.ActiveTargets {
+		s := fmt.Sprintf("%s %s, last scrape %s ago", t.ScrapeURL, t.Health, time.Since(t.LastScrape).Round(time.Millisecond))
+		if t.LastError != "" {
+			s += ": " + t.LastError
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // QueryResult is the data of /api/v1/query and /api/v1/query_range.
 type QueryResult struct {
 	ResultType string          `json:"resultType"`

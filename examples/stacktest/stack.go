@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -293,6 +295,11 @@ type Watcher struct {
 	rec        *Recorder
 	invariants func([]PromAlert, []Notification) []string
 
+	// Scrapers are the Prometheus servers whose scrape targets Until
+	// reports when a phase fails, by name: a stalled expectation often
+	// comes down to a scrape that fails.
+	Scrapers map[string]PromAPI
+
 	state    map[string]string // alert key -> pending or firing
 	last     []PromAlert
 	reported map[string]bool // invariant violations already reported
@@ -378,9 +385,33 @@ func (w *Watcher) Until(ctx context.Context, phase string, within time.Duration,
 				missing = append(missing, e.What)
 			}
 		}
-		return fmt.Errorf("%w; still missing:\n  %s", err, strings.Join(missing, "\n  "))
+		return fmt.Errorf("%w; still missing:\n  %s%s", err, strings.Join(missing, "\n  "), w.scrapeReport())
 	}
 	return nil
+}
+
+// scrapeReport is the scrape targets of every Scraper and their health,
+// for the error of a failed phase. It has a few seconds of its own: the
+// test's budget may be what ran out.
+func (w *Watcher) scrapeReport() string {
+	if len(w.Scrapers) == 0 {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var b strings.Builder
+	b.WriteString("\nscrape targets when the phase ended:")
+	for _, name := range slices.Sorted(maps.Keys(w.Scrapers)) {
+		ts, err := w.Scrapers[name].ScrapeTargets(ctx)
+		if err != nil {
+			fmt.Fprintf(&b, "\n  %s: %v", name, err)
+			continue
+		}
+		for _, t := range ts {
+			fmt.Fprintf(&b, "\n  %s: %s", name, t)
+		}
+	}
+	return b.String()
 }
 
 func (w *Watcher) check(as []PromAlert, ns []Notification) {
