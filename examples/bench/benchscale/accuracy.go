@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,9 +79,11 @@ func accuracy(s settings, dir string) []Accuracy {
 		return fail(err)
 	}
 	bare := make([]chan []float64, len(accuracyDelays))
+	floors := make([]chan []float64, len(accuracyDelays))
 	for i, d := range accuracyDelays {
-		bare[i] = make(chan []float64, 1)
+		bare[i], floors[i] = make(chan []float64, 1), make(chan []float64, 1)
 		go func() { bare[i] <- bareTimings(fmt.Sprintf("%s/delay/%s", originURL, d), accuracyWindow) }()
+		go func() { floors[i] <- floorTimings(originPort, "/delay/"+d.String(), accuracyWindow) }()
 	}
 	time.Sleep(accuracyWindow + accuracyInterval)
 
@@ -109,6 +112,10 @@ func accuracy(s settings, dir string) []Accuracy {
 		if bd := <-bare[slices.Index(accuracyDelays, d)]; len(bd) > 0 {
 			errs := absErrors(bd, d)
 			a.BareProbes, a.BareErrP50Seconds, a.BareErrP99Seconds = len(bd), nearestRank(errs, 0.5), nearestRank(errs, 0.99)
+		}
+		if fd := <-floors[slices.Index(accuracyDelays, d)]; len(fd) > 0 {
+			errs := absErrors(fd, d)
+			a.FloorProbes, a.FloorErrP50Seconds, a.FloorErrP99Seconds = len(fd), nearestRank(errs, 0.5), nearestRank(errs, 0.99)
 		}
 		service := fmt.Sprintf("d%d", d.Milliseconds())
 		a.ClassicP99Seconds, a.ClassicLowSeconds, a.ClassicHiSeconds = classicQuantile(0.99, mfs["http5xx_request_duration_seconds"], service)
@@ -143,6 +150,73 @@ func bareTimings(url string, window time.Duration) []float64 {
 		ds = append(ds, time.Since(start).Seconds())
 	}
 	return ds
+}
+
+// floorTimings times GETs of path on 127.0.0.1:port as the floor system
+// makes them (raw blocking syscalls on one locked OS thread, no netpoller,
+// no parser), ten a second for window, the clock stopped when the answer's
+// last byte is read (its Content-Length), not when the origin closes.
+func floorTimings(port int, path string, window time.Duration) []float64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sa := &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + strconv.Itoa(port) + "\r\nUser-Agent: benchscale-floor\r\nConnection: close\r\n\r\n")
+	buf := make([]byte, 64<<10)
+	var ds []float64
+	end := time.Now().Add(window)
+	for t := time.NewTicker(100 * time.Millisecond); time.Now().Before(end); <-t.C {
+		start := time.Now()
+		if floorAnswer(sa, req, buf) {
+			ds = append(ds, time.Since(start).Seconds())
+		}
+	}
+	return ds
+}
+
+// floorAnswer makes one GET on a fresh blocking connection and returns
+// once the whole answer of status 200 is read, by its Content-Length.
+func floorAnswer(sa *syscall.SockaddrInet4, req, buf []byte) bool {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Connect(fd, sa); err != nil {
+		return false
+	}
+	if m, err := syscall.Write(fd, req); err != nil || m != len(req) {
+		return false
+	}
+	seen := 0
+	for seen < len(buf) {
+		m, err := syscall.Read(fd, buf[seen:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m == 0 {
+			return false
+		}
+		seen += m
+		head, body, ok := strings.Cut(string(buf[:seen]), "\r\n\r\n")
+		if !ok {
+			continue
+		}
+		if !strings.HasPrefix(head, "HTTP/1.1 200") {
+			return false
+		}
+		for _, line := range strings.Split(head, "\r\n") {
+			if name, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(name, "Content-Length") {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return false
+				}
+				if len(body) >= n {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func nearestRank(vs []float64, q float64) float64 {
@@ -307,14 +381,14 @@ func printAccuracy(w io.Writer, as []Accuracy) {
 	}
 	fmt.Fprintln(w, "\naccuracy (http5xx_request_duration_seconds and the status history against the origin's delay):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "delay ms\tprobes\t|duration-delay| p50/p99 ms\tbare client p50/p99 ms\tduration p99 ms\tclassic p99 ms\tclassic bucket ms\tnative p99 ms\tnative bucket width\t")
+	fmt.Fprintln(tw, "delay ms\tprobes\t|duration-delay| p50/p99 ms\tbare client p50/p99 ms\tfloor p50/p99 ms\tduration p99 ms\tclassic p99 ms\tclassic bucket ms\tnative p99 ms\tnative bucket width\t")
 	for _, a := range as {
 		if a.Err != "" {
-			fmt.Fprintf(tw, "%.0f\t%s\t\t\t\t\t\t\t\t\n", a.DelaySeconds*1e3, a.Err)
+			fmt.Fprintf(tw, "%.0f\t%s\t\t\t\t\t\t\t\t\t\n", a.DelaySeconds*1e3, a.Err)
 			continue
 		}
-		fmt.Fprintf(tw, "%.0f\t%d\t%.2f / %.2f\t%.2f / %.2f\t%.2f\t%.1f\t(%.0f, %.0f]\t%.1f\t%.1f%%\t\n", a.DelaySeconds*1e3, a.Probes,
-			a.ErrP50Seconds*1e3, a.ErrP99Seconds*1e3, a.BareErrP50Seconds*1e3, a.BareErrP99Seconds*1e3,
+		fmt.Fprintf(tw, "%.0f\t%d\t%.2f / %.2f\t%.2f / %.2f\t%.2f / %.2f\t%.2f\t%.1f\t(%.0f, %.0f]\t%.1f\t%.1f%%\t\n", a.DelaySeconds*1e3, a.Probes,
+			a.ErrP50Seconds*1e3, a.ErrP99Seconds*1e3, a.BareErrP50Seconds*1e3, a.BareErrP99Seconds*1e3, a.FloorErrP50Seconds*1e3, a.FloorErrP99Seconds*1e3,
 			a.TrueP99Seconds*1e3, a.ClassicP99Seconds*1e3, a.ClassicLowSeconds*1e3, a.ClassicHiSeconds*1e3, a.NativeP99Seconds*1e3, a.NativeWidth*100)
 	}
 	_ = tw.Flush()

@@ -117,6 +117,12 @@ type Accuracy struct {
 	BareProbes        int     `json:"bare_probes"`
 	BareErrP50Seconds float64 `json:"bare_duration_error_p50_seconds"`
 	BareErrP99Seconds float64 `json:"bare_duration_error_p99_seconds"`
+	// FloorErr is the same error of the floor: raw blocking syscalls on a
+	// locked OS thread, the clock stopped at the answer's last byte. No
+	// client on this machine and origin can do better.
+	FloorProbes        int     `json:"floor_probes"`
+	FloorErrP50Seconds float64 `json:"floor_duration_error_p50_seconds"`
+	FloorErrP99Seconds float64 `json:"floor_duration_error_p99_seconds"`
 	// ClassicP99 and NativeP99 are what histogram_quantile(0.99, ...)
 	// makes of the exported http5xx_request_duration_seconds summed over
 	// the targets, from its classic and its native buckets;
@@ -177,7 +183,9 @@ func compare(args []string) int {
 	fs.BoolVar(&s.accuracy, "accuracy", true, "measure duration accuracy against origin delays of 50 ms and 200 ms")
 	_ = fs.Parse(args)
 	s.exporterArgs = strings.Fields(exporterArgs)
-	s.systems = strings.Split(systems, ",")
+	if systems != "" { // empty: none, for the idle or accuracy runs alone
+		s.systems = strings.Split(systems, ",")
+	}
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 {
