@@ -176,17 +176,12 @@ func floorTimings(port int, path string, window time.Duration) []float64 {
 // floorAnswer makes one GET on a fresh blocking connection and returns
 // once the whole answer of status 200 is read, by its Content-Length.
 func floorAnswer(sa *syscall.SockaddrInet4, req, buf []byte) bool {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer syscall.Close(fd)
-	if err := syscall.Connect(fd, sa); err != nil {
-		return false
-	}
-	if m, err := syscall.Write(fd, req); err != nil || m != len(req) {
-		return false
-	}
+	return floorExchange(sa, req, func(fd int) bool { return floorUntilLength(fd, buf) })
+}
+
+// floorUntilLength reads fd until the answer's Content-Length is in:
+// whether it was a whole answer of status 200.
+func floorUntilLength(fd int, buf []byte) bool {
 	seen := 0
 	for seen < len(buf) {
 		m, err := syscall.Read(fd, buf[seen:])

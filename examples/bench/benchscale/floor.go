@@ -100,17 +100,12 @@ func floor(args []string) int {
 // floorGet makes one GET on a fresh blocking connection: it reports whether
 // the answer began "HTTP/1.1 200" and arrived whole (the origin closed).
 func floorGet(sa *syscall.SockaddrInet4, req, buf []byte) bool {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer syscall.Close(fd)
-	if err := syscall.Connect(fd, sa); err != nil {
-		return false
-	}
-	if m, err := syscall.Write(fd, req); err != nil || m != len(req) {
-		return false
-	}
+	return floorExchange(sa, req, func(fd int) bool { return floorUntilClose(fd, buf) })
+}
+
+// floorUntilClose reads fd until the origin closes: whether the answer
+// began "HTTP/1.1 200".
+func floorUntilClose(fd int, buf []byte) bool {
 	ok, seen := false, 0
 	// Bounded: the origin closes after its answer (keepalive_timeout 0).
 	for range 1 << 16 {
@@ -130,4 +125,22 @@ func floorGet(sa *syscall.SockaddrInet4, req, buf []byte) bool {
 		seen += m
 	}
 	return false
+}
+
+// floorExchange opens a fresh blocking connection to sa, writes req on it
+// and, when the request went out whole, reports what read makes of the
+// answer; the connection is closed after.
+func floorExchange(sa *syscall.SockaddrInet4, req []byte, read func(fd int) bool) bool {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Connect(fd, sa); err != nil {
+		return false
+	}
+	if m, err := syscall.Write(fd, req); err != nil || m != len(req) {
+		return false
+	}
+	return read(fd)
 }
