@@ -269,3 +269,39 @@ func TestWholeExpositionCatchesRepeats(t *testing.T) {
 		}
 	}
 }
+
+// Every histogram the exporter exports has native buckets: the rule pack
+// and the dashboards read each one under its own name, as Prometheus
+// stores a native histogram, before they fall back to the classic _bucket
+// series (rules/rulepack's consistency test takes the bare name of every
+// histogram family for that reason).
+func TestEveryHistogramIsNative(t *testing.T) {
+	reg, m := newGoldenRegistry(t, "eu")
+	m.Lag.Observe(0.002)
+	body, header := scrape(t, m.MetricsHandler(reg, streamOpts), streamAccepts["protobuf"], false)
+	if !strings.HasPrefix(header.Get("Content-Type"), "application/vnd.google.protobuf") {
+		t.Fatalf("Content-Type %q", header.Get("Content-Type"))
+	}
+	dec := expfmt.NewDecoder(strings.NewReader(body), expfmt.NewFormat(expfmt.TypeProtoDelim))
+	histograms := 0
+	for {
+		mf := new(dto.MetricFamily)
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if mf.GetType() != dto.MetricType_HISTOGRAM {
+			continue
+		}
+		histograms++
+		for _, mt := range mf.GetMetric() {
+			if mt.GetHistogram().Schema == nil {
+				t.Errorf("%s%v has no native buckets", mf.GetName(), mt.GetLabel())
+			}
+		}
+	}
+	if histograms < 3 {
+		t.Errorf("%d histogram families, want the request and phase durations and the schedule lag", histograms)
+	}
+}

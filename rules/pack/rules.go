@@ -281,7 +281,9 @@ func (c Config) latencyRecording() Group {
 	g := Group{
 		Name:     "http5xx-latency.rules",
 		Interval: c.interval(),
-		Comment:  "Latency of the whole probe from the classic buckets of the histogram.",
+		Comment: "Latency of the whole probe: from the native histogram where Prometheus ingests it\n" +
+			"(scrape_native_histograms), within 9% of the true value; else from the classic\n" +
+			"buckets, as fine as the bucket the quantile falls in (README, Resolution).",
 		Rules: []Rule{{
 			Record: "target_location_le:http5xx_request_duration_seconds_bucket:rate5m",
 			Expr:   fmt.Sprintf("sum by (target, service, location, le) (rate(%s[5m]))", c.sel("http5xx_request_duration_seconds_bucket")),
@@ -290,7 +292,8 @@ func (c Config) latencyRecording() Group {
 	for _, q := range []string{"0.5", "0.9", "0.99"} {
 		g.Rules = append(g.Rules, Rule{
 			Record: "target_location_quantile:http5xx_request_duration_seconds:histogram_quantile5m",
-			Expr:   "histogram_quantile(" + q + ", target_location_le:http5xx_request_duration_seconds_bucket:rate5m)",
+			Expr: "histogram_quantile(" + q + ", sum by (target, service, location) (rate(" + c.sel("http5xx_request_duration_seconds") + "[5m])))\n" +
+				"or\nhistogram_quantile(" + q + ", target_location_le:http5xx_request_duration_seconds_bucket:rate5m)",
 			Labels: []KV{{"quantile", q}},
 		})
 	}
