@@ -19,7 +19,11 @@ var NewFsnotify = newFsnotify
 // Watch.
 func SetEvents(r *Reloader, open func() (FileEvents, error)) { r.newEvents = open }
 
-// Checks is how many times ReloadIfChanged ran, digesting or not.
+// ReloadIfChanged is one check of the watcher: a reload when a watched
+// file changed since the last attempt.
+func (r *Reloader) ReloadIfChanged() { r.check() }
+
+// Checks is how many times check ran, digesting or not.
 func Checks(r *Reloader) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -113,7 +113,7 @@ type Reloader struct {
 	sources *config.Sources
 	stamp   stamp
 	digests int
-	checks  int // ReloadIfChanged calls, digesting or not
+	checks  int // check calls, digesting or not
 	// newEvents opens the file event source Watch uses; tests replace it.
 	newEvents func() (fileEvents, error)
 	watchPoll atomic.Int64     // Watch's poll period now; 0 when it does not run
@@ -139,16 +139,13 @@ func (r *Reloader) Reload(trigger string) error {
 	return r.reloadLocked(trigger)
 }
 
-// ReloadIfChanged reloads when the config file, a target file or a TLS
-// file a target names changed since the last attempt; Watch calls it on a
-// file event and on every poll. It costs a stat per file and glob
-// directory: the files are read and hashed only when a stat shows a change
-// (or a file changed too recently to trust its times), and reloaded only
-// when the digest differs.
-func (r *Reloader) ReloadIfChanged() { r.check() }
-
-// check is ReloadIfChanged; it returns the sources of the last digest, nil
-// while they are unknown (the main file could not be read).
+// check reloads when the config file, a target file or a TLS file a
+// target names changed since the last attempt; Watch calls it on a file
+// event and on every poll. It costs a stat per file and glob directory:
+// the files are read and hashed only when a stat shows a change (or a file
+// changed too recently to trust its times), and reloaded only when the
+// digest differs. It returns the sources of the last digest, nil while
+// they are unknown (the main file could not be read).
 func (r *Reloader) check() *config.Sources {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -63,7 +63,7 @@ func (f fsnotifyEvents) Failures() <-chan error         { return f.w.Errors }
 // reloads when their digest changed. File events (inotify, kqueue,
 // ReadDirectoryChangesW) on the directories of the config file, of the
 // target files and their globs and of the TLS files targets name are hints:
-// a burst of them is one ReloadIfChanged, whose stat and digest decide, so
+// a burst of them is one check, whose stat and digest decide, so
 // an unrelated file in a watched directory costs a stat. Watching
 // directories rather than files sees a rename into place, cp -p and a
 // ConfigMap's ..data swap. The stat poll stays as the fallback: every
