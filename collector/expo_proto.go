@@ -49,6 +49,21 @@ type protoWriter struct {
 
 func (p *protoWriter) reset(w io.Writer) { p.w, p.body = w, p.body[:0] }
 
+// keepBody is the most family bytes a protoWriter keeps between scrapes.
+// The largest family of a big fleet is tens of MB (35 MB at 50k targets)
+// and would stay live from one scrape to the next; a scrape of it
+// allocates its buffer again instead, a few ms of copying.
+const keepBody = 1 << 20
+
+// release ends a scrape: the writer is let go, and a body buffer larger
+// than keepBody too.
+func (p *protoWriter) release() {
+	p.w = nil
+	if cap(p.body) > keepBody {
+		p.body = nil
+	}
+}
+
 // end writes the family f whose metrics body holds; nothing when it has
 // none, as the registry drops an empty family.
 func (p *protoWriter) end(f recordFamily) error {

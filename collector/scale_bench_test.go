@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -326,7 +328,8 @@ func BenchmarkExporterMemory(b *testing.B) {
 		}
 		b.ReportMetric(perTarget(before), "config-bytes/target")
 		store := status.NewStore(status.DefaultHistory)
-		e, err := New(Options{Registerer: prometheus.NewRegistry(), Sinks: []Sink{store}, Followers: []TargetSetter{store}}, cfg)
+		reg := prometheus.NewRegistry()
+		e, err := New(Options{Registerer: reg, Sinks: []Sink{store}, Followers: []TargetSetter{store}}, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -339,6 +342,16 @@ func BenchmarkExporterMemory(b *testing.B) {
 		fullHistory(ts, e.finisher, func(t *config.Target, r *probe.Result) { e.record(e.targets[t.Name], r) })
 		b.ReportMetric(perTarget(before), "full-bytes/target")
 		writeHeapProfile(b, "exporter-full")
+		// What scrapes leave behind until the next one: a text and a
+		// protobuf scrape, gzipped, as Prometheus makes them.
+		h := e.Metrics().MetricsHandler(reg, streamOpts)
+		for _, accept := range []string{streamAccepts["text"], streamAccepts["protobuf"]} {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept", accept)
+			req.Header.Set("Accept-Encoding", "gzip")
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		b.ReportMetric(perTarget(before), "scraped-bytes/target")
 		e.Stop()
 	}
 }
