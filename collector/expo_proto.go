@@ -45,34 +45,9 @@ type protoWriter struct {
 	sub   []byte // one metric's counter, gauge or histogram
 	pre   []byte // one metric's labels before service
 	spans histSlot
-	peak  int // the largest family body of this scrape so far
-	need  int // the largest family body of the last scrape
 }
 
-// reset starts a scrape written to w. A body buffer let go after the last
-// scrape is allocated again at once at the size that scrape's largest
-// family needed (and an eighth more), so that it does not grow by copying.
-func (p *protoWriter) reset(w io.Writer) {
-	p.w, p.body, p.peak = w, p.body[:0], 0
-	if p.body == nil && p.need > 0 {
-		p.body = make([]byte, 0, p.need+p.need/8)
-	}
-}
-
-// keepBody is the most family bytes a protoWriter keeps between scrapes.
-// The largest family of a big fleet is tens of MB (35 MB at 50k targets)
-// and would stay live from one scrape to the next; a scrape of it
-// allocates its buffer again instead, once.
-const keepBody = 1 << 20
-
-// release ends a scrape: the writer is let go, and a body buffer larger
-// than keepBody too, remembering the size the scrape needed.
-func (p *protoWriter) release() {
-	p.w, p.need = nil, p.peak
-	if cap(p.body) > keepBody {
-		p.body = nil
-	}
-}
+func (p *protoWriter) reset(w io.Writer) { p.w, p.body = w, p.body[:0] }
 
 // end writes the family f whose metrics body holds; nothing when it has
 // none, as the registry drops an empty family.
@@ -81,7 +56,6 @@ func (p *protoWriter) end(f recordFamily) error {
 	if len(p.body) == 0 {
 		return nil
 	}
-	p.peak = max(p.peak, len(p.body))
 	h := p.head[:0]
 	h = protowire.AppendTag(h, pbFamilyName, protowire.BytesType)
 	h = protowire.AppendString(h, f.name)

@@ -220,7 +220,7 @@ func (s *seriesCollector) streamWith(w io.Writer, format expfmt.Format, rest []*
 		}
 		defer s.proto.Store(pw)
 		pw.reset(w)
-		defer pw.release()
+		defer func() { pw.w = nil }()
 		write = func(f recordFamily) error { return s.writeProto(pw, f, tms) }
 	case direct && text:
 		tw := s.text.Swap(nil)
