@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -346,10 +344,7 @@ func BenchmarkExporterMemory(b *testing.B) {
 		// protobuf scrape, gzipped, as Prometheus makes them.
 		h := e.Metrics().MetricsHandler(reg, streamOpts)
 		for _, accept := range []string{streamAccepts["text"], streamAccepts["protobuf"]} {
-			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			req.Header.Set("Accept", accept)
-			req.Header.Set("Accept-Encoding", "gzip")
-			h.ServeHTTP(httptest.NewRecorder(), req)
+			scrape(b, h, accept, true)
 		}
 		b.ReportMetric(perTarget(before), "scraped-bytes/target")
 		e.Stop()

@@ -38,7 +38,7 @@ var streamAccepts = map[string]string{
 var streamOpts = promhttp.HandlerOpts{EnableOpenMetrics: true}
 
 // scrape answers one request of h and returns the decompressed body.
-func scrape(t *testing.T, h http.Handler, accept string, gz bool) (string, http.Header) {
+func scrape(t testing.TB, h http.Handler, accept string, gz bool) (string, http.Header) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	if accept != "" {
@@ -56,7 +56,7 @@ func scrape(t *testing.T, h http.Handler, accept string, gz bool) (string, http.
 }
 
 // decoded is rec's body, decompressed when it was sent gzipped.
-func decoded(t *testing.T, rec *httptest.ResponseRecorder) []byte {
+func decoded(t testing.TB, rec *httptest.ResponseRecorder) []byte {
 	t.Helper()
 	body := rec.Body.Bytes()
 	if rec.Header().Get("Content-Encoding") != "gzip" {
@@ -262,21 +262,12 @@ func TestStreamDoesNotBlockProbes(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	observed := 0
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		rnd := rand.New(rand.NewPCG(1, 2))
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			r := randomResult(rnd, ts[rnd.IntN(len(ts))], f)
-			m.Observe(&r)
-			observed++
-		}
-	}()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	untilStopped(&wg, stop, func(int) {
+		r := randomResult(rnd, ts[rnd.IntN(len(ts))], f)
+		m.Observe(&r)
+		observed++
+	})
 	for range 5 {
 		body, _ := scrape(t, h, "", false)
 		if n := bytes.Count([]byte(body), []byte("\nhttp5xx_target_up{")); n != len(ts) {
@@ -288,4 +279,21 @@ func TestStreamDoesNotBlockProbes(t *testing.T) {
 	if observed == 0 {
 		t.Error("no probe was recorded during five scrapes")
 	}
+}
+
+// untilStopped calls step(0), step(1), ... in a goroutine of wg until stop
+// is closed: the probes and reloads that run beside a test's scrapes.
+func untilStopped(wg *sync.WaitGroup, stop <-chan struct{}, step func(i int)) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			step(i)
+		}
+	}()
 }

@@ -39,40 +39,23 @@ func TestStreamsStayWholeUnderProbesAndReloads(t *testing.T) {
 	live := fleet[:120]
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { // probes
-		defer wg.Done()
-		rnd := rand.New(rand.NewPCG(3, 5))
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			mu.Lock()
-			tg := live[rnd.IntN(len(live))]
-			mu.Unlock()
-			r := randomResult(rnd, tg, f)
-			m.Observe(&r)
-		}
-	}()
-	go func() { // reloads: a sliding window over the fleet
-		defer wg.Done()
-		rnd := rand.New(rand.NewPCG(7, 9))
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			lo := rnd.IntN(40)
-			next := fleet[lo : lo+80+rnd.IntN(40)]
-			m.SetTargets(next, f, i%5 == 0)
-			mu.Lock()
-			live = next
-			mu.Unlock()
-		}
-	}()
+	probes := rand.New(rand.NewPCG(3, 5))
+	untilStopped(&wg, stop, func(int) {
+		mu.Lock()
+		tg := live[probes.IntN(len(live))]
+		mu.Unlock()
+		r := randomResult(probes, tg, f)
+		m.Observe(&r)
+	})
+	reloads := rand.New(rand.NewPCG(7, 9))
+	untilStopped(&wg, stop, func(i int) { // a sliding window over the fleet
+		lo := reloads.IntN(40)
+		next := fleet[lo : lo+80+reloads.IntN(40)]
+		m.SetTargets(next, f, i%5 == 0)
+		mu.Lock()
+		live = next
+		mu.Unlock()
+	})
 	defer func() {
 		close(stop)
 		wg.Wait()

@@ -209,25 +209,30 @@ func (ps *Processes) checkLogs() {
 // panicIn returns the first line of the file at path with a panic mark
 // and the lines after it, "" when there is none.
 func panicIn(path string) string {
+	var found []string
+	_ = eachLine(path, func(line string) bool {
+		if found != nil || slices.ContainsFunc(panicMarks, func(m string) bool { return strings.Contains(line, m) }) {
+			found = append(found, line)
+		}
+		return len(found) < 20
+	})
+	return strings.Join(found, "\n")
+}
+
+// eachLine calls fn with every line of the file at path, lines of up to
+// 1 MiB, until fn returns false or a line is longer; the error is the
+// file's that could not be opened.
+func eachLine(path string, fn func(line string) bool) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return ""
+		return err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var found []string
-	for sc.Scan() {
-		line := sc.Text()
-		if found == nil && !slices.ContainsFunc(panicMarks, func(m string) bool { return strings.Contains(line, m) }) {
-			continue
-		}
-		found = append(found, line)
-		if len(found) == 20 {
-			break
-		}
+	for sc.Scan() && fn(sc.Text()) {
 	}
-	return strings.Join(found, "\n")
+	return nil
 }
 
 // DumpLogs prints the last lines of every process's log.
@@ -242,19 +247,16 @@ func (ps *Processes) DumpLogs(lines int) {
 
 // Tail returns the last n lines of the file at path.
 func Tail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error() + "\n"
-	}
-	defer f.Close()
 	var ring []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		ring = append(ring, sc.Text())
+	err := eachLine(path, func(line string) bool {
+		ring = append(ring, line)
 		if len(ring) > n {
 			ring = ring[1:]
 		}
+		return true
+	})
+	if err != nil {
+		return err.Error() + "\n"
 	}
 	if len(ring) == 0 {
 		return ""
